@@ -1,0 +1,225 @@
+// Package exporter serves a collectors.Runner over HTTP the way every
+// Prometheus exporter does: exporter-toolkit for listeners, TLS and basic
+// auth (--web.config.file), a landing page, /metrics with the scrape's
+// deadline passed down to the collectors, and health endpoints.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"jobscope/collectors"
+)
+
+// Flags are one command's web and logging flags.
+type Flags struct {
+	Web           *web.FlagConfig
+	TelemetryPath *string
+	MaxRequests   *int
+	// TimeoutOffset is taken off Prometheus' scrape timeout so the answer
+	// reaches Prometheus before it gives up.
+	TimeoutOffset  *time.Duration
+	DefaultTimeout *time.Duration
+	Log            *promslog.Config
+}
+
+// AddFlags registers the web and logging flags on one command; nothing is
+// global, so each command picks its own default port.
+func AddFlags(cmd collectors.FlagGroup, defaultAddress string) *Flags {
+	f := &Flags{
+		Web: kingpinflag.AddFlags(cmd, defaultAddress),
+		TelemetryPath: cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").
+			Default("/metrics").String(),
+		MaxRequests: cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. 0 disables the limit.").
+			Default("40").Int(),
+		TimeoutOffset: cmd.Flag("web.timeout-offset", "Taken off the scrape timeout Prometheus sends, so the answer arrives in time.").
+			Default("500ms").Duration(),
+		DefaultTimeout: cmd.Flag("web.scrape-timeout", "Deadline of a scrape whose request names none (X-Prometheus-Scrape-Timeout-Seconds).").
+			Default("10s").Duration(),
+		Log: &promslog.Config{},
+	}
+	// promslog/flag only accepts an *kingpin.Application; these are its
+	// two flags, registered on the command instead.
+	f.Log.Level = promslog.NewLevel()
+	cmd.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
+		Default("info").HintOptions(promslog.LevelFlagOptions...).SetValue(f.Log.Level)
+	f.Log.Format = promslog.NewFormat()
+	cmd.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").
+		Default("logfmt").HintOptions(promslog.FormatFlagOptions...).SetValue(f.Log.Format)
+	return f
+}
+
+// Logger builds the command's logger from its flags.
+func (f *Flags) Logger() *slog.Logger { return promslog.New(f.Log) }
+
+// Server is a ready-to-serve exporter.
+type Server struct {
+	flags   *Flags
+	logger  *slog.Logger
+	runner  *collectors.Runner
+	static  []prometheus.Collector
+	ready   func() error
+	handler http.Handler
+}
+
+// Config describes what a Server serves.
+type Config struct {
+	// Name is the command, e.g. "jobscope slurm".
+	Name        string
+	Description string
+	Runner      *collectors.Runner
+	// Static collectors are registered once and served on every scrape
+	// (build info, Go runtime, process).
+	Static []prometheus.Collector
+	// Ready reports whether the exporter has data to serve (/-/ready).
+	Ready func() error
+}
+
+// New builds the HTTP handler tree.
+func New(flags *Flags, logger *slog.Logger, cfg Config) (*Server, error) {
+	s := &Server{flags: flags, logger: logger, runner: cfg.Runner, ready: cfg.Ready}
+	s.static = append([]prometheus.Collector{versioncollector.NewCollector(collectors.Namespace)}, cfg.Static...)
+
+	mux := http.NewServeMux()
+	mux.Handle(*flags.TelemetryPath, s.metricsHandler())
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if s.ready != nil {
+			if err := s.ready(); err != nil {
+				http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	if *flags.TelemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        cfg.Name,
+			Description: cfg.Description,
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: *flags.TelemetryPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	s.handler = mux
+	return s, nil
+}
+
+// Handler is the whole HTTP tree (for tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// metricsHandler builds a registry per scrape: the scrape's collectors get
+// the deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
+// scrape to some collectors (as node_exporter's collect[] does).
+func (s *Server) metricsHandler() http.Handler {
+	opts := promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: *s.flags.MaxRequests,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.scrapeTimeout(r))
+		defer cancel()
+
+		names, err := s.selectCollectors(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		scrape, err := s.runner.Scrape(ctx, names...)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		reg := prometheus.NewRegistry()
+		for _, c := range append(s.static, scrape) {
+			if err := reg.Register(c); err != nil {
+				http.Error(w, "registering collector: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		promhttp.HandlerFor(reg, opts).ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) scrapeTimeout(r *http.Request) time.Duration {
+	timeout := *s.flags.DefaultTimeout
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			timeout = time.Duration(secs * float64(time.Second))
+			if timeout > *s.flags.TimeoutOffset {
+				timeout -= *s.flags.TimeoutOffset
+			}
+		}
+	}
+	return timeout
+}
+
+func (s *Server) selectCollectors(r *http.Request) ([]string, error) {
+	q := r.URL.Query()
+	collect, exclude := q["collect[]"], q["exclude[]"]
+	if len(collect) > 0 && len(exclude) > 0 {
+		return nil, errors.New("collect[] and exclude[] exclude each other")
+	}
+	if len(exclude) == 0 {
+		return collect, nil
+	}
+	skip := map[string]bool{}
+	for _, n := range exclude {
+		skip[n] = true
+	}
+	var names []string
+	for _, n := range s.runner.Names() {
+		if !skip[n] {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("exclude[] leaves no collector")
+	}
+	return names, nil
+}
+
+// Serve listens until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, s.flags.Web, s.logger) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil {
+			return err
+		}
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}

@@ -1,0 +1,146 @@
+package slurm
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/slurm"
+)
+
+// jobTotals is what the jobs, users and accounts collectors count per group
+// and state.
+type jobTotals struct {
+	jobs, cpus, gpus float64
+	memory           float64
+}
+
+// groupedJobsCollector counts jobs, CPUs, GPUs and memory per (group, state)
+// where the group is the partition, the user or the account. One
+// implementation for the three families, so they cannot drift apart.
+type groupedJobsCollector struct {
+	deps   Deps
+	group  func(*slurm.Job) string
+	jobs   *prometheus.Desc
+	cpus   *prometheus.Desc
+	gpus   *prometheus.Desc
+	memory *prometheus.Desc
+	extra  func(e *collectors.Emitter, jobs []slurm.Job)
+}
+
+func newGroupedJobsCollector(d Deps, subsystem, label, what string, group func(*slurm.Job) string) *groupedJobsCollector {
+	return &groupedJobsCollector{
+		deps:  d,
+		group: group,
+		jobs: desc(subsystem, "jobs",
+			"Number of jobs by "+what+" and state (pending, running, completed, ...).", label, "state"),
+		cpus: desc(subsystem, "jobs_cpus",
+			"CPUs of jobs by "+what+" and state: allocated when running, requested when pending.", label, "state"),
+		gpus: desc(subsystem, "jobs_gpus",
+			"GPUs of jobs by "+what+" and state: allocated when running, requested when pending.", label, "state"),
+		memory: desc(subsystem, "jobs_memory_bytes",
+			"Memory of jobs by "+what+" and state: allocated when running, requested when pending.", label, "state"),
+	}
+}
+
+func (c *groupedJobsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	snap := c.deps.Snapshot()
+	if !c.deps.fresh(snap, ResourceJobs) {
+		return errStale(ResourceJobs)
+	}
+	type key struct{ group, state string }
+	totals := map[key]*jobTotals{}
+	var order []key
+	for i := range snap.Jobs {
+		j := &snap.Jobs[i]
+		k := key{c.group(j), lower(j.State)}
+		t, ok := totals[k]
+		if !ok {
+			t = &jobTotals{}
+			totals[k] = t
+			order = append(order, k)
+		}
+		t.jobs++
+		t.cpus += float64(j.CPUs)
+		t.gpus += float64(j.GPUs)
+		t.memory += float64(j.MemoryBytes)
+	}
+	sortKeys(order, func(k key) string { return k.group + "\x00" + k.state })
+
+	e := collectors.NewEmitter(ch)
+	for _, k := range order {
+		t := totals[k]
+		e.Gauge(c.jobs, t.jobs, k.group, k.state)
+		e.Gauge(c.cpus, t.cpus, k.group, k.state)
+		e.Gauge(c.gpus, t.gpus, k.group, k.state)
+		e.Gauge(c.memory, t.memory, k.group, k.state)
+	}
+	if c.extra != nil {
+		c.extra(e, snap.Jobs)
+	}
+	return e.Err()
+}
+
+func newJobsCollector(d Deps) (collectors.Collector, error) {
+	c := newGroupedJobsCollector(d, "", "partition", "partition",
+		func(j *slurm.Job) string { return j.Partition })
+	pending := desc("", "jobs_pending",
+		"Pending jobs by partition and the reason they wait (Resources, Priority, Dependency, ...).", "partition", "reason")
+	pendingArrays := desc("", "jobs_pending_array_tasks",
+		"Array tasks not yet split off their pending array record, by partition (each counts as one job in slurm_jobs).", "partition")
+	c.extra = func(e *collectors.Emitter, jobs []slurm.Job) {
+		type key struct{ partition, reason string }
+		counts := map[key]float64{}
+		tasks := map[string]float64{}
+		var order []key
+		for i := range jobs {
+			j := &jobs[i]
+			if j.State != "PENDING" {
+				continue
+			}
+			k := key{j.Partition, j.Reason}
+			if _, ok := counts[k]; !ok {
+				order = append(order, k)
+			}
+			counts[k]++
+			if j.ArrayTaskString != "" {
+				tasks[j.Partition] += float64(countArrayTasks(j.ArrayTaskString))
+			}
+		}
+		sortKeys(order, func(k key) string { return k.partition + "\x00" + k.reason })
+		for _, k := range order {
+			e.Gauge(pending, counts[k], k.partition, k.reason)
+		}
+		for _, p := range sortedKeys(tasks) {
+			e.Gauge(pendingArrays, tasks[p], p)
+		}
+	}
+	return c, nil
+}
+
+func newUsersCollector(d Deps) (collectors.Collector, error) {
+	return newGroupedJobsCollector(d, "user", "user", "user",
+		func(j *slurm.Job) string { return j.User }), nil
+}
+
+func newAccountsCollector(d Deps) (collectors.Collector, error) {
+	return newGroupedJobsCollector(d, "account", "account", "account",
+		func(j *slurm.Job) string { return j.Account }), nil
+}
+
+// countArrayTasks counts the tasks in a pending array expression such as
+// "2-9%2" or "1,3,5-7"; the "%N" throttle is not a count. Unparseable parts
+// count as one, so a strange expression never inflates the total.
+func countArrayTasks(expr string) int {
+	n := 0
+	for _, part := range splitNonEmpty(stripThrottle(expr), ',') {
+		lo, hi, step, ok := parseRange(part)
+		if !ok || hi < lo {
+			n++
+			continue
+		}
+		n += (hi-lo)/step + 1
+	}
+	return n
+}

@@ -1,0 +1,98 @@
+package slurm
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/slurm"
+)
+
+type pollCollector struct {
+	deps         Deps
+	up           *prometheus.Desc
+	info         *prometheus.Desc
+	controllerUp *prometheus.Desc
+	success      *prometheus.Desc
+	duration     *prometheus.Desc
+	lastSuccess  *prometheus.Desc
+	supported    *prometheus.Desc
+}
+
+func newPollCollector(d Deps) (collectors.Collector, error) {
+	return &pollCollector{
+		deps: d,
+		up: desc("", "up",
+			"Whether the last poll reached slurmctld and read its controller info, jobs, nodes and partitions (1) or not (0)."),
+		info: desc("", "info",
+			"Slurm release, API version in use, cluster name and source of the data.",
+			"release", "api_version", "cluster", "source"),
+		controllerUp: desc("controller", "up",
+			"Whether each slurmctld answered the last ping (1) or not (0).", "controller", "mode"),
+		success: desc("poll", "success",
+			"Whether the last fetch of a resource from Slurm succeeded (1) or not (0).", "resource"),
+		duration: desc("poll", "duration_seconds",
+			"How long the last fetch of a resource from Slurm took.", "resource"),
+		lastSuccess: desc("poll", "last_success_timestamp_seconds",
+			"When a resource was last fetched successfully, as a Unix time.", "resource"),
+		supported: desc("poll", "supported",
+			"Whether this Slurm can give a resource at all (0 e.g. for fairshare without slurmdbd).", "resource"),
+	}, nil
+}
+
+// coreResources must all succeed for slurm_up to be 1; diag and shares are
+// reported on their own and do not make the cluster look down.
+var coreResources = []string{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions}
+
+func (c *pollCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	snap := c.deps.Snapshot()
+	e := collectors.NewEmitter(ch)
+
+	up := 1.0
+	for _, r := range coreResources {
+		if st, ok := snap.Resources[r]; !ok || !st.OK {
+			up = 0
+		}
+	}
+	e.Gauge(c.up, up)
+	if c.deps.fresh(snap, ResourceInfo) {
+		e.Gauge(c.info, 1, snap.Info.Release, snap.Info.APIVersion, snap.Info.Cluster, snap.Source)
+		for _, ctl := range snap.Info.Controllers {
+			mode := "backup"
+			if ctl.Primary {
+				mode = "primary"
+			}
+			v := 0.0
+			if ctl.Up {
+				v = 1
+			}
+			e.Gauge(c.controllerUp, v, ctl.Hostname, mode)
+		}
+	}
+
+	names := make([]string, 0, len(snap.Resources))
+	for r := range snap.Resources {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	for _, r := range names {
+		st := snap.Resources[r]
+		ok, supported := 0.0, 1.0
+		if st.OK {
+			ok = 1
+		}
+		if errors.Is(st.Err, slurm.ErrNotSupported) {
+			supported = 0
+		}
+		e.Gauge(c.success, ok, r)
+		e.Gauge(c.supported, supported, r)
+		e.Gauge(c.duration, st.Duration.Seconds(), r)
+		if !st.LastSuccess.IsZero() {
+			e.Gauge(c.lastSuccess, unixSeconds(st.LastSuccess), r)
+		}
+	}
+	return e.Err()
+}

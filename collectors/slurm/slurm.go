@@ -1,0 +1,98 @@
+// Package slurm holds the collectors of `jobscope slurm`. They read the
+// poller's latest immutable snapshot, so a scrape never waits on slurmctld,
+// and they only map typed fields to metrics.
+package slurm
+
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/slurm"
+)
+
+// Namespace prefixes every metric of these collectors.
+const Namespace = "slurm"
+
+// Deps is what the slurm collectors need.
+type Deps struct {
+	// Snapshot returns the poller's latest snapshot; never nil.
+	Snapshot func() *slurm.Snapshot
+	// MaxStaleness is how old a resource's last successful fetch may be
+	// before its series are withdrawn instead of served stale. 0 = never.
+	MaxStaleness time.Duration
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}
+
+// Resource names as the poller records them in Snapshot.Resources.
+const (
+	ResourceInfo       = "info"
+	ResourceJobs       = "jobs"
+	ResourceNodes      = "nodes"
+	ResourcePartitions = "partitions"
+	ResourceDiag       = "diag"
+	ResourceShares     = "shares"
+)
+
+// Register adds every slurm collector to set.
+func Register(set *collectors.Set[Deps]) {
+	set.Register("poll", true, "slurm_up, controller info and per-resource poll status", newPollCollector)
+	set.Register("nodes", true, "Nodes by state, per-node CPUs, memory and GPUs", newNodesCollector)
+	set.Register("partitions", true, "Per-partition nodes, CPUs and GPUs", newPartitionsCollector)
+	set.Register("jobs", true, "Jobs by partition and state, pending jobs by reason", newJobsCollector)
+	set.Register("users", true, "Jobs, CPUs and GPUs by user and state", newUsersCollector)
+	set.Register("accounts", true, "Jobs, CPUs and GPUs by account and state", newAccountsCollector)
+	set.Register("running-jobs", true, "Per running job: info and allocation per node, GPU indices included", newRunningJobsCollector)
+	set.Register("scheduler", true, "Scheduler health from sdiag: cycles, backfill, threads, agent queue, RPCs", newSchedulerCollector)
+	set.Register("fairshare", true, "Fairshare per account and user (needs slurmdbd)", newFairshareCollector)
+}
+
+// fresh reports whether resource may be served from snap: it was fetched
+// at least once and not longer ago than MaxStaleness.
+func (d Deps) fresh(snap *slurm.Snapshot, resource string) bool {
+	st, ok := snap.Resources[resource]
+	if !ok || st.LastSuccess.IsZero() {
+		return false
+	}
+	if d.MaxStaleness <= 0 {
+		return true
+	}
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	return now().Sub(st.LastSuccess) <= d.MaxStaleness
+}
+
+// errStale is returned by a collector whose data is missing or too old; the
+// framework then reports the collector as failed, which is the truth.
+type errStale string
+
+func (e errStale) Error() string {
+	return "no fresh " + string(e) + " data from slurmctld (see slurm_poll_success)"
+}
+
+func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, subsystem, name), help, labels, nil)
+}
+
+// lower turns Slurm's upper-case state words into label values.
+func lower(s string) string { return strings.ToLower(s) }
+
+// gpuCounts sums GPU GRES by type ("" for untyped).
+func gpuCounts(gres []slurm.GRES) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, g := range gres {
+		if g.Name == "gpu" {
+			out[g.Type] += g.Count
+		}
+	}
+	return out
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
