@@ -1,0 +1,313 @@
+package openapi
+
+import (
+	"fmt"
+	"io"
+
+	"jobscope/slurm"
+)
+
+// DecodeJobs decodes /slurm/vX/jobs, /slurm/vX/job/N and `squeue --json`.
+func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
+	var jobs []slurm.Job
+	meta, err := decodeTop(rd, func(r *reader, name []byte) error {
+		if string(name) != "jobs" {
+			return r.skip()
+		}
+		return r.array(func() error {
+			j, err := r.job()
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, meta, err
+	}
+	return jobs, meta, nil
+}
+
+// jobExtra holds the raw fields a Job is derived from after the object has
+// been read, since Slurm prints them in no particular order.
+type jobExtra struct {
+	states                       []string
+	memPerNode, memPerCPU        number
+	tresAlloc, tresReq           string
+	tresPerNode, tresPerJob      string
+	gresDetail                   []string
+	resNodes                     string
+	alloc                        []slurm.NodeAlloc
+	arrayTaskSet, arrayTaskFound bool
+}
+
+func (r *reader) job() (slurm.Job, error) {
+	j := slurm.Job{ArrayTaskID: -1}
+	var x jobExtra
+	err := r.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "job_id":
+			j.ID, err = r.u32()
+		case "array_job_id":
+			j.ArrayJobID, err = r.u32()
+		case "array_task_id":
+			// null (v0.0.38), a number, or {set:false} (v0.0.40+) when
+			// the job is not an array element.
+			var n number
+			n, err = r.num()
+			if n.set && !n.infinite && n.v >= 0 && n.v < 1<<32 {
+				j.ArrayTaskID = int64(n.v)
+			}
+		case "array_task_string":
+			j.ArrayTaskString, err = r.str()
+		case "name":
+			j.Name, err = r.str()
+		case "user_name":
+			j.User, err = r.str()
+		case "user_id":
+			j.UserID, err = r.u32()
+		case "account":
+			j.Account, err = r.str()
+		case "partition":
+			j.Partition, err = r.str()
+		case "qos":
+			j.QOS, err = r.str()
+		case "job_state":
+			x.states, err = r.strs(false)
+		case "state_reason":
+			j.Reason, err = r.str()
+		case "submit_time":
+			j.SubmitTime, err = r.unixTime()
+		case "start_time":
+			j.StartTime, err = r.unixTime()
+		case "end_time":
+			j.EndTime, err = r.unixTime()
+		case "time_limit":
+			j.TimeLimit, err = r.minutes()
+		case "cpus":
+			j.CPUs, err = r.u32()
+		case "node_count":
+			j.NodeCount, err = r.u32()
+		case "memory_per_node":
+			x.memPerNode, err = r.num()
+		case "memory_per_cpu":
+			x.memPerCPU, err = r.num()
+		case "nodes":
+			j.NodeList, err = r.str()
+		case "tres_alloc_str":
+			x.tresAlloc, err = r.str()
+		case "tres_req_str":
+			x.tresReq, err = r.str()
+		case "tres_per_node":
+			x.tresPerNode, err = r.str()
+		case "tres_per_job":
+			x.tresPerJob, err = r.str()
+		case "gres_detail":
+			x.gresDetail, err = r.strs(false)
+		case "job_resources":
+			err = r.jobResources(&x)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return j, err
+	}
+	if err := finishJob(&j, &x); err != nil {
+		return j, fmt.Errorf("openapi: job %d: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+func finishJob(j *slurm.Job, x *jobExtra) error {
+	j.State, j.StateFlags = slurm.ParseJobState(x.states...)
+
+	alloc, err := slurm.ParseTRES(x.tresAlloc)
+	if err != nil {
+		return err
+	}
+	req, err := slurm.ParseTRES(x.tresReq)
+	if err != nil {
+		return err
+	}
+	// Memory: what was allocated, else what was requested, else derive it
+	// from the per-node or per-CPU request (MiB).
+	switch {
+	case alloc.HasMemory:
+		j.MemoryBytes = alloc.MemoryBytes
+	case req.HasMemory:
+		j.MemoryBytes = req.MemoryBytes
+	case x.memPerNode.u64() > 0:
+		nodes := uint64(j.NodeCount)
+		if nodes == 0 {
+			nodes = 1
+		}
+		j.MemoryBytes = mib(x.memPerNode.u64()) * nodes
+	case x.memPerCPU.u64() > 0:
+		j.MemoryBytes = mib(x.memPerCPU.u64()) * uint64(j.CPUs)
+	}
+
+	// GPUs: allocated when the job holds resources, else requested.
+	switch {
+	case x.tresAlloc != "" && j.State != "PENDING":
+		j.GPUs = alloc.GPUs
+	case req.GPUs > 0:
+		j.GPUs = req.GPUs
+	default:
+		perJob, err := slurm.ParseGRES(x.tresPerJob)
+		if err != nil {
+			return err
+		}
+		j.GPUs = slurm.GPUCount(perJob)
+		if j.GPUs == 0 {
+			perNode, err := slurm.ParseGRES(x.tresPerNode)
+			if err != nil {
+				return err
+			}
+			nodes := uint64(j.NodeCount)
+			if nodes == 0 {
+				nodes = 1
+			}
+			j.GPUs = slurm.GPUCount(perNode) * nodes
+		}
+	}
+
+	// Per-node allocation: v0.0.37 gives no node names in job_resources,
+	// only positions in its node list.
+	j.Alloc = x.alloc
+	if len(j.Alloc) > 0 || len(x.gresDetail) > 0 {
+		list := x.resNodes
+		if list == "" {
+			list = j.NodeList
+		}
+		var hosts []string
+		needNames := len(j.Alloc) == 0
+		for _, a := range j.Alloc {
+			if a.Node == "" {
+				needNames = true
+			}
+		}
+		if needNames && list != "" {
+			hosts, err = slurm.ExpandHostlist(list)
+			if err != nil {
+				return err
+			}
+		}
+		if len(j.Alloc) == 0 {
+			j.Alloc = make([]slurm.NodeAlloc, len(hosts))
+		}
+		for i := range j.Alloc {
+			if j.Alloc[i].Node == "" && i < len(hosts) {
+				j.Alloc[i].Node = hosts[i]
+			}
+		}
+	}
+	// gres_detail has one entry per allocated node, in node order.
+	for i, s := range x.gresDetail {
+		if i >= len(j.Alloc) {
+			break
+		}
+		g, err := slurm.ParseGRES(s)
+		if err != nil {
+			return err
+		}
+		j.Alloc[i].GRES = g
+	}
+	return nil
+}
+
+// jobResources reads job_resources in both of its shapes:
+//
+//	v0.0.37-40: {"nodes":"node[1-2]", "allocated_nodes":[{nodename,cpus_used,
+//	            memory_allocated,...}]}; v0.0.37 prints allocated_nodes as an
+//	            object keyed by position with {cpus, memory}.
+//	v0.0.41+:   {"nodes":{"list":"...","allocation":[{name,cpus:{count},
+//	            memory:{allocated},sockets:[...]}]}}
+//
+// The per-core socket maps, which make up most of a running job's bytes, are
+// skipped unparsed.
+func (r *reader) jobResources(x *jobExtra) error {
+	return r.object(func(name []byte) error {
+		switch string(name) {
+		case "nodes":
+			if r.d.PeekKind() != '{' {
+				s, err := r.str()
+				x.resNodes = s
+				return err
+			}
+			return r.object(func(name []byte) error {
+				switch string(name) {
+				case "list":
+					s, err := r.str()
+					x.resNodes = s
+					return err
+				case "allocation":
+					return r.array(func() error { return r.nodeAlloc(x) })
+				}
+				return r.skip()
+			})
+		case "allocated_nodes":
+			if r.d.PeekKind() == '{' {
+				return r.object(func(name []byte) error {
+					return r.nodeAlloc(x)
+				})
+			}
+			return r.array(func() error { return r.nodeAlloc(x) })
+		}
+		return r.skip()
+	})
+}
+
+// nodeAlloc reads one node's allocation. v0.0.37 keys the allocations by
+// position ("0", "1", ...); slurmctld prints them in that order, so order of
+// appearance is node order.
+func (r *reader) nodeAlloc(x *jobExtra) error {
+	var a slurm.NodeAlloc
+	err := r.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "nodename", "name":
+			a.Node, err = r.str()
+		case "cpus_used", "cpus":
+			// v0.0.41+: {"count":N,"used":M}; older: a number.
+			if r.d.PeekKind() == '{' {
+				err = r.object(func(name []byte) error {
+					if string(name) == "count" {
+						v, err := r.u32()
+						a.CPUs = v
+						return err
+					}
+					return r.skip()
+				})
+			} else {
+				a.CPUs, err = r.u32()
+			}
+		case "memory_allocated", "memory":
+			if r.d.PeekKind() == '{' {
+				err = r.object(func(name []byte) error {
+					if string(name) == "allocated" {
+						v, err := r.u64()
+						a.MemoryBytes = mib(v)
+						return err
+					}
+					return r.skip()
+				})
+			} else {
+				var v uint64
+				v, err = r.u64()
+				a.MemoryBytes = mib(v)
+			}
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	x.alloc = append(x.alloc, a)
+	return nil
+}

@@ -1,0 +1,226 @@
+package openapi
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Meta is what every response says about itself.
+type Meta struct {
+	// Release is Slurm's release string, e.g. "22.05.8".
+	Release string
+	// Plugin is the data_parser plugin (v0.0.39+) or, for older versions,
+	// the openapi plugin type: "data_parser/v0.0.44", "openapi/v0.0.38".
+	Plugin  string
+	Cluster string
+	// LastUpdate is the response's last_update, zero when it has none.
+	LastUpdate time.Time
+	// Warnings are the response's warnings, as "source: description".
+	Warnings []string
+}
+
+// APIError is a response whose "errors" array was not empty. Slurm can send
+// it with HTTP 200 and partial data; the decoders return it instead of the
+// data so that a poller keeps the previous value.
+type APIError struct {
+	Errors []ErrorEntry
+}
+
+// ErrorEntry is one element of "errors".
+type ErrorEntry struct {
+	// Number is error_number (v0.0.39+) or errno (older); 0 when absent.
+	Number      int
+	Error       string
+	Description string
+	Source      string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("slurm: ")
+	for i, x := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		msg := x.Description
+		if msg == "" {
+			msg = x.Error
+		} else if x.Error != "" && x.Error != msg {
+			msg = x.Error + ": " + msg
+		}
+		if x.Source != "" {
+			msg = x.Source + ": " + msg
+		}
+		if x.Number != 0 {
+			msg = fmt.Sprintf("%s (error %d)", msg, x.Number)
+		}
+		b.WriteString(msg)
+	}
+	return b.String()
+}
+
+// DetectVersion returns the data_parser version ("v0.0.44") named in a plugin
+// string such as "data_parser/v0.0.44" or "openapi/v0.0.38", or "" when the
+// string names none ("openapi/slurmctld").
+func DetectVersion(plugin string) string {
+	i := strings.Index(plugin, "v0.0.")
+	if i < 0 {
+		return ""
+	}
+	j := i + len("v0.0.")
+	for j < len(plugin) && plugin[j] >= '0' && plugin[j] <= '9' {
+		j++
+	}
+	if j == i+len("v0.0.") {
+		return ""
+	}
+	return plugin[i:j]
+}
+
+// decodeTop reads the top-level object of a response. It handles meta,
+// errors, warnings and last_update itself and calls body for every other
+// name; body must consume the value (skip what it does not know). The whole
+// stream is read before the errors array is judged, because Slurm may print
+// "errors" after the data.
+func decodeTop(rd io.Reader, body func(r *reader, name []byte) error) (Meta, error) {
+	r := newReader(rd)
+	var meta Meta
+	var apiErr APIError
+	seen := false
+	err := r.object(func(name []byte) error {
+		seen = true
+		switch string(name) {
+		case "meta":
+			return r.meta(&meta)
+		case "errors":
+			return r.array(func() error { return r.errorEntry(&apiErr) })
+		case "warnings":
+			return r.array(func() error {
+				w, err := r.warning()
+				if err == nil && w != "" {
+					meta.Warnings = append(meta.Warnings, w)
+				}
+				return err
+			})
+		case "last_update":
+			t, err := r.unixTime()
+			meta.LastUpdate = t
+			return err
+		}
+		return body(r, name)
+	})
+	if err != nil {
+		return meta, err
+	}
+	if !seen && r.d.InputOffset() == 0 {
+		return meta, fmt.Errorf("openapi: empty input")
+	}
+	// Anything after the top-level value means the input is not one response.
+	if _, err := r.d.ReadToken(); err != io.EOF {
+		if err == nil {
+			return meta, fmt.Errorf("openapi: data after the response object")
+		}
+		return meta, r.wrap(err)
+	}
+	if len(apiErr.Errors) > 0 {
+		return meta, &apiErr
+	}
+	return meta, nil
+}
+
+func (r *reader) meta(m *Meta) error {
+	var typ, parser string
+	err := r.object(func(name []byte) error {
+		switch string(name) {
+		case "plugin", "plugins":
+			return r.object(func(name []byte) error {
+				switch string(name) {
+				case "type":
+					s, err := r.str()
+					typ = s
+					return err
+				case "data_parser":
+					s, err := r.str()
+					parser = s
+					return err
+				}
+				return r.skip()
+			})
+		case "Slurm", "slurm":
+			return r.object(func(name []byte) error {
+				switch string(name) {
+				case "release":
+					s, err := r.str()
+					m.Release = s
+					return err
+				case "cluster":
+					s, err := r.str()
+					m.Cluster = s
+					return err
+				}
+				return r.skip()
+			})
+		}
+		return r.skip()
+	})
+	m.Plugin = parser
+	if m.Plugin == "" {
+		m.Plugin = typ
+	}
+	return err
+}
+
+func (r *reader) errorEntry(apiErr *APIError) error {
+	var e ErrorEntry
+	if r.d.PeekKind() == '"' {
+		s, err := r.str()
+		e.Error = s
+		apiErr.Errors = append(apiErr.Errors, e)
+		return err
+	}
+	err := r.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "error":
+			e.Error, err = r.str()
+		case "description":
+			e.Description, err = r.str()
+		case "source":
+			e.Source, err = r.str()
+		case "error_number", "errno", "error_code":
+			var n number
+			n, err = r.num()
+			e.Number = int(n.v)
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	apiErr.Errors = append(apiErr.Errors, e)
+	return err
+}
+
+func (r *reader) warning() (string, error) {
+	if r.d.PeekKind() == '"' {
+		return r.str()
+	}
+	var desc, src string
+	err := r.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "description", "warning":
+			desc, err = r.str()
+		case "source":
+			src, err = r.str()
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	if src != "" {
+		desc = src + ": " + desc
+	}
+	return desc, err
+}
