@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Stop everything up.sh started, by the pids recorded under $BASE/pid (never by process name:
+# another cluster may run on this host), then remove $BASE.
+#   SLURMLOCAL_KEEP=1  keep $BASE (logs, state) for a look afterwards
+set -uo pipefail
+cd "$(dirname "$0")"
+source ./common.sh
+
+# Jobs first, while slurmctld and slurmd are up: a slurmstepd outlives a killed slurmd and
+# then ignores SIGTERM for a long time. %A (not %i): `scancel 18_[0-9%2]` is refused.
+cancel_jobs() {
+  alive slurmctld || return 0
+  local ids; ids=$(squeue -h -o %A -t PD,R,S,CG,CF | sort -u | tr '\n' ' ')
+  [ -n "${ids// /}" ] || return 0
+  # shellcheck disable=SC2086
+  scancel $ids
+  wait_for 30 sh -c '[ -z "$(squeue -h -t R,CG,S -o %A)" ]' || say "jobs still running after 30 s"
+}
+
+stop_daemons() {
+  local n names=(slurmrestd-jwt slurmrestd-local)
+  for n in "${NODES[@]}"; do names+=("slurmd-$n"); done
+  stop "${names[@]}"
+  stop slurmctld
+  stop slurmdbd
+  stop mariadbd munged   # munged.pid exists only where up.sh started munged itself
+}
+
+report_leftovers() {
+  # anything that still runs from this BASE (an orphaned slurmstepd, a job) is reported, not killed
+  local left; left=$(ps -eo pid,args | grep -F "$BASE" | grep -v grep)
+  [ -z "$left" ] || { say "still running under $BASE:"; echo "$left"; }
+}
+
+T0=$(now)
+[ -d "$BASE" ] || { say "nothing at $BASE"; exit 0; }
+step cancel-jobs cancel_jobs
+step stop-daemons stop_daemons
+report_leftovers
+if [ "${SLURMLOCAL_KEEP:-0}" = 1 ]; then say "kept $BASE"; else rm -rf "$BASE"; fi
+say "down in $(since "$T0")s"
