@@ -1,0 +1,52 @@
+// Package node holds the collectors of `jobscope node`, the agent that runs
+// on every GPU node: per-GPU telemetry keyed by GPU UUID, one join series
+// per GPU naming the Slurm job or Kubernetes pod that holds it, and per-job
+// node-local counters. The collectors only map typed data (collectors/node/gpu,
+// slurm/nodelocal, collectors/node/kubelet) to metrics.
+//
+// Other node collectors (InfiniBand, issue 4) register into the same Set
+// with their own Register(set *collectors.Set[node.Deps]) and read the host
+// through Deps.Paths and the local jobs through Deps.Jobs.
+package node
+
+import (
+	"path/filepath"
+	"time"
+
+	"jobscope/slurm/nodelocal"
+)
+
+// Namespace prefixes every metric of the node command.
+const Namespace = "jobscope"
+
+// Paths are the host's filesystems as the agent sees them (--path.*), so a
+// container can read the host's /proc, /sys and cgroups.
+type Paths struct {
+	ProcFS   string // --path.procfs, default /proc
+	SysFS    string // --path.sysfs, default /sys
+	CgroupFS string // --path.cgroupfs, default /sys/fs/cgroup
+	RootFS   string // --path.rootfs, default /
+}
+
+// DefaultPaths are the paths of a process running on the host.
+var DefaultPaths = Paths{ProcFS: "/proc", SysFS: "/sys", CgroupFS: "/sys/fs/cgroup", RootFS: "/"}
+
+// Proc joins elem below ProcFS.
+func (p Paths) Proc(elem ...string) string { return filepath.Join(append([]string{p.ProcFS}, elem...)...) }
+
+// Sys joins elem below SysFS.
+func (p Paths) Sys(elem ...string) string { return filepath.Join(append([]string{p.SysFS}, elem...)...) }
+
+// Root joins elem below RootFS (host files such as /run/jobscope).
+func (p Paths) Root(elem ...string) string { return filepath.Join(append([]string{p.RootFS}, elem...)...) }
+
+// Deps is what every node collector gets.
+type Deps struct {
+	Paths Paths
+	// Jobs returns the Slurm jobs running on this node with their GPUs and
+	// start time, as last resolved (cheap: no I/O when called several times
+	// within one scrape). Never nil.
+	Jobs func() []nodelocal.LocalJob
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}

@@ -1,0 +1,29 @@
+// Package nodelocal finds the Slurm jobs running on this node from the node
+// itself: files written by jobscope's prolog (deploy/slurm), the job cgroups
+// slurmstepd creates (cgroup v1 and v2, `job_N` and Slurm 26.05 SLUID names,
+// several slurmd per host, Slinky's nesting under a slurmd pod) and
+// /proc/PID/cgroup for the processes that use a GPU. It returns typed data
+// and holds no Prometheus code; slurmctld is never asked.
+package nodelocal
+
+import "time"
+
+// LocalJob is one Slurm job running on this node.
+//
+// It is the contract between the node agent and the other node collectors
+// (InfiniBand attribution in collectors/infiniband uses it through
+// collectors/node.Deps.Jobs): keep fields additive.
+type LocalJob struct {
+	// ID is the Slurm job ID as printed by squeue ("1234", "1234_7" is never
+	// used: array tasks have their own numeric ID on the node). With Slurm
+	// 26.05 SLUID cgroup names and no prolog file, it is the SLUID.
+	ID string
+	// Start is when the job started on this node; zero when unknown.
+	Start time.Time
+	// GPUUUIDs are the GPUs (or MIG instances) the job holds on this node,
+	// "GPU-…"/"MIG-…", sorted. Empty for a CPU-only job.
+	GPUUUIDs []string
+	// GPUPCIBusIDs are the PCI bus IDs of those GPUs in NVML's form
+	// ("00000000:31:00.0"), in the order of GPUUUIDs; "" where unknown.
+	GPUPCIBusIDs []string
+}
