@@ -1,0 +1,104 @@
+# jobscope: build, tests against a real one-host Slurm, lint, benchmarks, demo.
+# `make test` is the project's test command (CI runs it through .ci/run, as root).
+# The Slurm targets need root and Debian 12 (they apt-get install what is missing);
+# see docs/testing.md.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+BIN       := bin/jobscope
+# -race needs cgo; set RACE= to skip it
+RACE      ?= -race
+BENCHTIME ?= 500ms
+FUZZTIME  ?= 10s
+DEMO_ADDR ?= 127.0.0.1:9850
+
+# go-nvml's headers warn about deprecated declarations
+export CGO_CFLAGS := -Wno-deprecated-declarations
+
+# the local cluster (test/slurmlocal/common.sh has the other knobs: ports)
+export SLURMLOCAL_BASE ?= /srv/jobscope-slurm
+SLURM_ENV := $(SLURMLOCAL_BASE)/env.sh
+
+# golden /metrics outputs checked by promtool in `lint`
+GOLDEN = $(shell find . -path ./.git -prune -o -type f -path '*/testdata/*' \( -name '*.prom' -o -name '*.golden' \) -print)
+
+.PHONY: build test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
+        check-generated bench fuzz demo clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/jobscope
+
+# Unit tests, then a real cluster + workload, the end-to-end tests, and the teardown, which
+# runs whatever happened (also on Ctrl-C). Fails if any of them failed.
+test:
+	@rc=0; \
+	$(MAKE) --no-print-directory test-unit || rc=1; \
+	trap '$(MAKE) --no-print-directory slurm-down' EXIT; trap 'exit 130' INT TERM; \
+	if $(MAKE) --no-print-directory slurm-up slurm-workload; then \
+	  $(MAKE) --no-print-directory test-e2e || { rc=1; $(MAKE) --no-print-directory slurm-logs; }; \
+	else rc=1; $(MAKE) --no-print-directory slurm-logs || true; fi; \
+	exit $$rc
+
+test-unit:
+	$(GO) test $(RACE) ./...
+
+# Needs the cluster (make slurm-up slurm-workload); -count=1: it tests the live cluster, not the cache.
+test-e2e:
+	@test -s $(SLURM_ENV) || { echo "no $(SLURM_ENV): run make slurm-up slurm-workload first" >&2; exit 1; }
+	source $(SLURM_ENV) && JOBSCOPE_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/
+
+slurm-up:
+	test/slurmlocal/up.sh
+
+slurm-workload:
+	test/slurmlocal/workload.sh
+
+slurm-down:
+	test/slurmlocal/down.sh
+
+slurm-logs:
+	@for f in $(SLURMLOCAL_BASE)/log/*.log; do echo "==> $$f"; tail -n 15 "$$f"; done 2>/dev/null || true
+
+lint:
+	@out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt -l:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	@for f in $(GOLDEN); do echo "promtool check metrics $$f"; promtool check metrics < "$$f" || exit 1; done
+
+generate:
+	$(GO) generate ./...
+
+check-generated: generate
+	git diff --exit-code
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# Each Fuzz target for FUZZTIME (go test fuzzes one target per run).
+fuzz:
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+	  dir=$$(dirname "$$f"); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+	    echo "== $$dir $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) "./$$dir" || exit 1; \
+	  done; \
+	done
+
+# The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it).
+# Once /metrics answers, a curl of it (the interesting families) is printed.
+demo: slurm-up slurm-workload build
+	@source $(SLURM_ENV); \
+	( for i in $$(seq 1 100); do \
+	    curl -sf http://$(DEMO_ADDR)/metrics | grep -q '^slurm_up 1' && break; sleep 0.3; done; \
+	  echo "\$$ curl -s http://$(DEMO_ADDR)/metrics | grep -E '^slurm_(up|nodes|node_state|node_gpus|jobs|job_info|job_gpu_allocated|fairshare_factor)'"; \
+	  curl -s http://$(DEMO_ADDR)/metrics | \
+	    grep -E '^slurm_(up|nodes|node_state|node_gpus|jobs|job_info|job_gpu_allocated|fairshare_factor)[{ ]' || true; \
+	  echo "--- jobscope keeps running on http://$(DEMO_ADDR)/metrics; Ctrl-C stops it" ) & \
+	exec $(BIN) slurm --web.listen-address=$(DEMO_ADDR) --slurm.source=rest \
+	  --slurm.rest-url=$$JOBSCOPE_SLURMRESTD_URL --slurm.token-file=$$JOBSCOPE_SLURMRESTD_TOKEN_FILE \
+	  --slurm.user=$$JOBSCOPE_SLURMRESTD_USER --slurm.poll-interval=5s
+
+clean:
+	rm -rf bin
