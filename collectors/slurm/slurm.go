@@ -11,6 +11,7 @@ import (
 
 	"jobscope/collectors"
 	"jobscope/slurm"
+	"jobscope/slurm/poller"
 )
 
 // Namespace prefixes every metric of these collectors.
@@ -29,12 +30,12 @@ type Deps struct {
 
 // Resource names as the poller records them in Snapshot.Resources.
 const (
-	ResourceInfo       = "info"
-	ResourceJobs       = "jobs"
-	ResourceNodes      = "nodes"
-	ResourcePartitions = "partitions"
-	ResourceDiag       = "diag"
-	ResourceShares     = "shares"
+	ResourceInfo       = poller.ResourceInfo
+	ResourceJobs       = poller.ResourceJobs
+	ResourceNodes      = poller.ResourceNodes
+	ResourcePartitions = poller.ResourcePartitions
+	ResourceDiag       = poller.ResourceDiag
+	ResourceShares     = poller.ResourceShares
 )
 
 // Register adds every slurm collector to set.

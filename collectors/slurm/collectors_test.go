@@ -1,0 +1,245 @@
+package slurm
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"jobscope/collectors"
+	"jobscope/slurm"
+	"jobscope/slurm/cli"
+	"jobscope/slurm/openapi"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var pollTime = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func open(t testing.TB, name string) *os.File {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// snapshotFrom decodes recorded or spec-generated payloads of one version
+// into a snapshot as the poller would build it.
+func snapshotFrom(t testing.TB, prefix string, shares func() ([]slurm.Share, error)) *slurm.Snapshot {
+	t.Helper()
+	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[string]slurm.ResourceStatus{}}
+	ok := func(r string, err error) {
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		snap.Resources[r] = slurm.ResourceStatus{OK: true, Duration: 50 * time.Millisecond, LastSuccess: pollTime}
+	}
+	var err error
+	var meta openapi.Meta
+	snap.Info, meta, err = openapi.DecodePing(open(t, prefix+"_ping.json"))
+	ok(ResourceInfo, err)
+	snap.Info.APIVersion = openapi.DetectVersion(meta.Plugin)
+	snap.Jobs, _, err = openapi.DecodeJobs(open(t, prefix+"_jobs.json"))
+	ok(ResourceJobs, err)
+	snap.Nodes, _, err = openapi.DecodeNodes(open(t, prefix+"_nodes.json"))
+	ok(ResourceNodes, err)
+	snap.Partitions, _, err = openapi.DecodePartitions(open(t, prefix+"_partitions.json"))
+	ok(ResourcePartitions, err)
+	snap.Diag, _, err = openapi.DecodeDiag(open(t, prefix+"_diag.json"))
+	ok(ResourceDiag, err)
+	snap.Shares, err = shares()
+	ok(ResourceShares, err)
+	return snap
+}
+
+func debianSnapshot(t testing.TB) *slurm.Snapshot {
+	return snapshotFrom(t, "debian-dbd-rest-v0.0.38", func() ([]slurm.Share, error) {
+		return cli.ParseSshareParsable(open(t, "debian-dbd-cli-sshare_parsable.txt"))
+	})
+}
+
+func v44Snapshot(t testing.TB) *slurm.Snapshot {
+	return snapshotFrom(t, "specgen-v0.0.44", func() ([]slurm.Share, error) {
+		s, _, err := openapi.DecodeShares(open(t, "specgen-v0.0.44_shares.json"))
+		return s, err
+	})
+}
+
+// gatherAll runs every slurm collector on snap through the framework, as a
+// scrape does, and returns the registry.
+func gatherAll(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *prometheus.Registry {
+	t.Helper()
+	set := collectors.NewSet[Deps]()
+	Register(set)
+	runner, err := set.Build(Deps{
+		Snapshot:     func() *slurm.Snapshot { return snap },
+		MaxStaleness: maxStale,
+		Now:          func() time.Time { return pollTime.Add(time.Minute) },
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, err := runner.Scrape(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(scrape)
+	return reg
+}
+
+// render writes the registry's families in text format, dropping the
+// framework's duration samples, which vary from run to run.
+func render(t testing.TB, reg prometheus.Gatherer) []byte {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if mf.GetName() == "jobscope_scrape_collector_duration_seconds" {
+			continue
+		}
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+func TestGoldenDebian2205(t *testing.T) {
+	reg := gatherAll(t, debianSnapshot(t), 0)
+	lint(t, reg)
+	checkGolden(t, "golden-debian-v0.0.38.prom", render(t, reg))
+}
+
+func TestGoldenV0044(t *testing.T) {
+	reg := gatherAll(t, v44Snapshot(t), 0)
+	lint(t, reg)
+	checkGolden(t, "golden-specgen-v0.0.44.prom", render(t, reg))
+}
+
+func lint(t *testing.T, reg prometheus.Gatherer) {
+	t.Helper()
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestDebianValues pins values that were read off the real cluster by hand
+// (scontrol show job 4 / show node node1 at capture time), so a golden file
+// regenerated with a decoding bug would still be caught.
+func TestDebianValues(t *testing.T) {
+	reg := gatherAll(t, debianSnapshot(t), 0)
+	expect := `
+# HELP slurm_job_gpu_allocated One series per GPU a running job holds: Slurm's GRES index of the GPU on that node. Slurm's index may differ from NVML's; the node agent maps it to a GPU UUID.
+# TYPE slurm_job_gpu_allocated gauge
+`
+	got := string(render(t, reg))
+	for _, line := range []string{
+		`slurm_job_gpu_allocated{gres_index="1",job_id="4",node="node2",type="h100"} 1`,
+		`slurm_job_gpu_allocated{gres_index="2",job_id="4",node="node2",type="h100"} 1`,
+		`slurm_job_node_memory_bytes{job_id="4",node="node2"} 4.294967296e+09`,
+		`slurm_node_gpus{node="node1",type="h100"} 4`,
+		`slurm_node_memory_bytes{node="node1"} 1.6777216e+10`,
+		`slurm_up 1`,
+	} {
+		if !strings.Contains(got, line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+	_ = expect
+}
+
+func TestStaleDataIsWithdrawn(t *testing.T) {
+	snap := debianSnapshot(t)
+	st := snap.Resources[ResourceJobs]
+	st.OK, st.LastSuccess = false, pollTime.Add(-time.Hour)
+	snap.Resources[ResourceJobs] = st
+	reg := gatherAll(t, snap, 5*time.Minute)
+	got := string(render(t, reg))
+	for _, absent := range []string{"slurm_job_info{", "slurm_jobs{", "slurm_user_jobs{"} {
+		if strings.Contains(got, absent) {
+			t.Errorf("stale jobs still served: found %s", absent)
+		}
+	}
+	for _, line := range []string{
+		`slurm_up 0`,
+		`jobscope_scrape_collector_success{collector="running-jobs"} 0`,
+		`jobscope_scrape_collector_success{collector="nodes"} 1`,
+		`slurm_poll_success{resource="jobs"} 0`,
+	} {
+		if !strings.Contains(got, line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+}
+
+func TestEmptySnapshotBeforeFirstPoll(t *testing.T) {
+	snap := &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{
+		ResourceJobs: {Err: io.EOF},
+	}}
+	got := string(render(t, gatherAll(t, snap, time.Minute)))
+	if !strings.Contains(got, "slurm_up 0\n") {
+		t.Errorf("slurm_up not 0 before the first poll:\n%s", got)
+	}
+}
+
+func TestCountArrayTasks(t *testing.T) {
+	for expr, want := range map[string]int{
+		"2-9%2": 8, "1,3,5-7": 5, "0-10:2": 6, "x": 1, "": 0, "5-3": 1,
+	} {
+		if got := countArrayTasks(expr); got != want {
+			t.Errorf("countArrayTasks(%q) = %d, want %d", expr, got, want)
+		}
+	}
+}
+
+func TestFairshareNaNAndInf(t *testing.T) {
+	snap := debianSnapshot(t)
+	snap.Shares = []slurm.Share{{Account: "a", FairShare: math.NaN(), LevelFS: math.Inf(1)}}
+	got := string(render(t, gatherAll(t, snap, 0)))
+	if strings.Contains(got, `slurm_fairshare_factor{account="a"`) {
+		t.Error("NaN fairshare factor exported")
+	}
+	if !strings.Contains(got, `slurm_fairshare_level{account="a",user=""} +Inf`) {
+		t.Error("+Inf level fairshare missing")
+	}
+}
