@@ -1,0 +1,580 @@
+// Package rest is a slurm.Source that reads slurmctld through slurmrestd.
+//
+// It negotiates the newest OpenAPI version the server offers (v0.0.37 to
+// v0.0.45), authenticates with a JWT read from a file (re-read when the file
+// changes) or with rest_auth/local over a unix socket, streams response
+// bodies into the slurm/openapi decoders, and uses update_time where the
+// version supports it so that an unchanged cluster costs almost nothing.
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/config"
+
+	"jobscope/slurm"
+	"jobscope/slurm/openapi"
+)
+
+// Options configures a Client. Only URL is required.
+type Options struct {
+	// URL is http://host:port, https://host:port or unix:///path/to.sock.
+	URL string
+	// TokenFile holds the JWT sent as X-SLURM-USER-TOKEN; it is re-read
+	// when it changes. Empty: no token (rest_auth/local on a unix socket).
+	TokenFile string
+	// UserName, when set, is sent as X-SLURM-USER-NAME (needed by tokens
+	// made for SlurmUser/root acting for another user; optional otherwise).
+	UserName string
+	// TLS configures https: CAFile, CertFile/KeyFile, InsecureSkipVerify,
+	// ServerName. Files are re-read by prometheus/common as they change.
+	TLS config.TLSConfig
+	// Timeout bounds each request including reading its body. Default 60s.
+	Timeout time.Duration
+	// Version forces an API version ("v0.0.38"); empty negotiates.
+	Version string
+	// MaxBodyBytes bounds a response body. Default 8 GiB: 100k running
+	// jobs are ~1.7 GB in v0.0.40+, and the limit is only there to stop a
+	// runaway server.
+	MaxBodyBytes int64
+	// DisableUpdateTime stops sending update_time (always fetch everything).
+	DisableUpdateTime bool
+	// UpdateTimeSlack is subtracted from the time of the previous fetch
+	// before it is sent as update_time: it covers clock skew between this
+	// host and slurmctld and changes within the same second. Default 5s.
+	UpdateTimeSlack time.Duration
+	// Logger for negotiation and token events; nil discards.
+	Logger *slog.Logger
+}
+
+// Client implements slurm.Source over slurmrestd. It is safe for concurrent
+// use; each method performs at most one request (plus negotiation when the
+// version is not known yet, and one retry after a 404).
+type Client struct {
+	base    *url.URL // scheme+host (unix sockets use a placeholder host)
+	http    *http.Client
+	token   *tokenFile
+	user    string
+	opts    Options
+	log     *slog.Logger
+	forced  *apiVersion
+	display string // URL for errors and logs
+
+	verMu sync.Mutex
+	ver   *apiVersion
+
+	jobs       cached[[]slurm.Job]
+	nodes      cached[[]slurm.Node]
+	partitions cached[[]slurm.Partition]
+}
+
+// cached is the last full answer for one resource, reused when slurmrestd
+// says nothing changed since.
+type cached[T any] struct {
+	mu      sync.Mutex
+	version string
+	since   time.Time // local time the data was known valid (request start)
+	val     T
+	have    bool
+}
+
+func (c *cached[T]) updateTime(v apiVersion, slack time.Duration) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.have || c.version != v.name {
+		return 0, false
+	}
+	return c.since.Add(-slack).Unix(), true
+}
+
+func (c *cached[T]) store(v apiVersion, since time.Time, val T) {
+	c.mu.Lock()
+	c.version, c.since, c.val, c.have = v.name, since, val, true
+	c.mu.Unlock()
+}
+
+func (c *cached[T]) unchanged(v apiVersion, since time.Time) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.have || c.version != v.name {
+		var zero T
+		return zero, false
+	}
+	c.since = since
+	return c.val, true
+}
+
+// New validates opts and returns a Client. It makes no request: the version
+// is negotiated on first use, so jobscope starts even while slurmrestd is
+// down.
+func New(opts Options) (*Client, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 8 << 30
+	}
+	if opts.UpdateTimeSlack <= 0 {
+		opts.UpdateTimeSlack = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("slurmrestd URL %q: %w", opts.URL, err)
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		// slurmrestd does not compress; asking for gzip would only add a
+		// proxy-side surprise.
+		DisableCompression:    true,
+		ResponseHeaderTimeout: opts.Timeout,
+	}
+	c := &Client{opts: opts, log: log, user: opts.UserName}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return nil, fmt.Errorf("slurmrestd URL %q has no host", opts.URL)
+		}
+		tlsCfg, err := config.NewTLSConfig(&opts.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("slurmrestd TLS config: %w", err)
+		}
+		tr.TLSClientConfig = tlsCfg
+		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/")}
+		c.display = c.base.String()
+	case "unix":
+		sock := u.Path
+		if sock == "" {
+			sock = u.Opaque // unix:/path.sock
+		}
+		if sock == "" {
+			return nil, fmt.Errorf("slurmrestd URL %q has no socket path", opts.URL)
+		}
+		tr.Proxy = nil
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}
+		c.base = &url.URL{Scheme: "http", Host: "slurmrestd"}
+		c.display = "unix://" + sock
+	default:
+		return nil, fmt.Errorf("slurmrestd URL %q: scheme must be http, https or unix", opts.URL)
+	}
+	c.http = &http.Client{
+		Transport: tr,
+		// slurmrestd does not redirect; following one could send the
+		// token somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if opts.TokenFile != "" {
+		c.token = &tokenFile{path: opts.TokenFile}
+	}
+	if opts.Version != "" {
+		v, err := parseVersion(opts.Version)
+		if err != nil {
+			return nil, err
+		}
+		c.forced = &v
+	}
+	return c, nil
+}
+
+// Name implements slurm.Source.
+func (c *Client) Name() string { return "rest" }
+
+// APIVersion returns the negotiated version, "" before the first request.
+func (c *Client) APIVersion() string {
+	if c.forced != nil {
+		return c.forced.name
+	}
+	c.verMu.Lock()
+	defer c.verMu.Unlock()
+	if c.ver == nil {
+		return ""
+	}
+	return c.ver.name
+}
+
+// Info implements slurm.Source (GET ping).
+func (c *Client) Info(ctx context.Context) (slurm.Info, error) {
+	var info slurm.Info
+	err := c.fetch(ctx, "ping", func(v apiVersion) (string, url.Values, error) {
+		return v.path("ping"), nil, nil
+	}, func(v apiVersion, _ time.Time, status int, body io.Reader) error {
+		i, meta, err := openapi.DecodePing(body)
+		if err != nil {
+			return err
+		}
+		if i.Release == "" {
+			i.Release = meta.Release
+		}
+		if i.Cluster == "" {
+			i.Cluster = meta.Cluster
+		}
+		i.APIVersion = v.name
+		info = i
+		return nil
+	})
+	return info, err
+}
+
+// Jobs implements slurm.Source.
+func (c *Client) Jobs(ctx context.Context) ([]slurm.Job, error) {
+	return fetchCached(c, ctx, "jobs", &c.jobs, openapi.DecodeJobs)
+}
+
+// Nodes implements slurm.Source.
+func (c *Client) Nodes(ctx context.Context) ([]slurm.Node, error) {
+	return fetchCached(c, ctx, "nodes", &c.nodes, openapi.DecodeNodes)
+}
+
+// Partitions implements slurm.Source.
+func (c *Client) Partitions(ctx context.Context) ([]slurm.Partition, error) {
+	return fetchCached(c, ctx, "partitions", &c.partitions, openapi.DecodePartitions)
+}
+
+// Diag implements slurm.Source.
+func (c *Client) Diag(ctx context.Context) (*slurm.Diag, error) {
+	var d *slurm.Diag
+	err := c.fetch(ctx, "diag", func(v apiVersion) (string, url.Values, error) {
+		return v.path("diag"), nil, nil
+	}, func(_ apiVersion, _ time.Time, _ int, body io.Reader) error {
+		var err error
+		d, _, err = openapi.DecodeDiag(body)
+		return err
+	})
+	return d, err
+}
+
+// Shares implements slurm.Source; ErrNotSupported before v0.0.41.
+func (c *Client) Shares(ctx context.Context) ([]slurm.Share, error) {
+	var sh []slurm.Share
+	err := c.fetch(ctx, "shares", func(v apiVersion) (string, url.Values, error) {
+		if !v.hasShares() {
+			return "", nil, fmt.Errorf("slurmrestd %s has no shares endpoint (needs v0.0.41+, Slurm 24.05): %w", v.name, slurm.ErrNotSupported)
+		}
+		return v.path("shares"), nil, nil
+	}, func(_ apiVersion, _ time.Time, _ int, body io.Reader) error {
+		var err error
+		sh, _, err = openapi.DecodeShares(body)
+		return err
+	})
+	return sh, err
+}
+
+// fetchCached fetches a resource that takes update_time, returning the
+// cached value when slurmrestd answers 304 Not Modified.
+func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *cached[[]T], decode func(io.Reader) ([]T, openapi.Meta, error)) ([]T, error) {
+	var out []T
+	err := c.fetch(ctx, resource, func(v apiVersion) (string, url.Values, error) {
+		var q url.Values
+		if !c.opts.DisableUpdateTime && v.sendsUpdateTime() {
+			if t, ok := cache.updateTime(v, c.opts.UpdateTimeSlack); ok {
+				q = url.Values{"update_time": {strconv.FormatInt(t, 10)}}
+			}
+		}
+		return v.path(resource), q, nil
+	}, func(v apiVersion, start time.Time, status int, body io.Reader) error {
+		if status == http.StatusNotModified {
+			val, ok := cache.unchanged(v, start)
+			if !ok {
+				return errors.New("304 Not Modified without a previous result")
+			}
+			c.log.Debug("slurmrestd: unchanged since update_time, reusing previous result", "resource", resource, "version", v.name)
+			out = val
+			return nil
+		}
+		val, _, err := decode(body)
+		if err != nil {
+			return err
+		}
+		cache.store(v, start, val)
+		out = val
+		return nil
+	})
+	return out, err
+}
+
+// fetch runs one request for resource with the current API version; after a
+// 404 it re-negotiates (slurmrestd may have been upgraded and dropped the
+// version) and retries once.
+func (c *Client) fetch(ctx context.Context, resource string,
+	build func(apiVersion) (string, url.Values, error),
+	handle func(v apiVersion, start time.Time, status int, body io.Reader) error,
+) error {
+	for attempt := 0; ; attempt++ {
+		v, err := c.version(ctx)
+		if err != nil {
+			return err
+		}
+		path, q, err := build(v)
+		if err != nil {
+			return err
+		}
+		err = c.do(ctx, resource, path, q, func(start time.Time, status int, body io.Reader) error {
+			return handle(v, start, status, body)
+		})
+		if attempt == 0 && c.forced == nil && errors.Is(err, ErrNotFound) {
+			c.log.Warn("slurmrestd answered 404; negotiating the API version again", "resource", resource, "version", v.name)
+			c.resetVersion(v)
+			continue
+		}
+		return err
+	}
+}
+
+// version returns the API version to use, negotiating it when unknown.
+// Negotiation holds verMu so that concurrent first calls negotiate once.
+func (c *Client) version(ctx context.Context) (apiVersion, error) {
+	if c.forced != nil {
+		return *c.forced, nil
+	}
+	c.verMu.Lock()
+	defer c.verMu.Unlock()
+	if c.ver != nil {
+		return *c.ver, nil
+	}
+	v, how, err := c.negotiate(ctx)
+	if err != nil {
+		return apiVersion{}, err
+	}
+	c.log.Info("slurmrestd API version negotiated", "url", c.display, "version", v.name, "via", how)
+	c.ver = &v
+	return v, nil
+}
+
+func (c *Client) resetVersion(old apiVersion) {
+	c.verMu.Lock()
+	if c.ver != nil && c.ver.name == old.name {
+		c.ver = nil
+	}
+	c.verMu.Unlock()
+}
+
+// negotiate picks the newest supported version the server serves: first from
+// its OpenAPI document, else by probing ping newest-first.
+func (c *Client) negotiate(ctx context.Context) (apiVersion, string, error) {
+	var specErr error
+	for _, p := range []string{"/openapi/v3", "/openapi"} {
+		var found map[int]bool
+		err := c.do(ctx, "negotiate", p, nil, func(_ time.Time, status int, body io.Reader) error {
+			if status != http.StatusOK {
+				return fmt.Errorf("unexpected HTTP %d", status)
+			}
+			var err error
+			found, err = scanSpecVersions(body)
+			return err
+		})
+		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrToken) {
+			return apiVersion{}, "", err
+		}
+		if err != nil {
+			specErr = err
+			continue
+		}
+		for _, m := range supportedMinors {
+			if found[m] {
+				return versionFromMinor(m), p, nil
+			}
+		}
+		var offered []string
+		for m := range found {
+			offered = append(offered, "v0.0."+strconv.Itoa(m))
+		}
+		specErr = fmt.Errorf("%s lists no supported slurm API version (offered: %v)", p, offered)
+		break
+	}
+	// Fall back to probing: some deployments do not serve the spec.
+	for _, m := range supportedMinors {
+		v := versionFromMinor(m)
+		err := c.do(ctx, "negotiate", v.path("ping"), nil, func(time.Time, int, io.Reader) error { return nil })
+		if err == nil {
+			return v, "ping probe", nil
+		}
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		return apiVersion{}, "", err
+	}
+	return apiVersion{}, "", &Error{Resource: "negotiate", Method: http.MethodGet, Path: "/slurm/v0.0.{37..45}/ping", Kind: ErrNotFound,
+		Err: fmt.Errorf("no supported API version answered at %s (spec: %v)", c.display, specErr)}
+}
+
+// do performs GET path?q with the per-request timeout and hands 200 and 304
+// bodies to handle, streamed and size-limited. Any other outcome becomes an
+// *Error of the matching kind.
+func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
+	handle func(start time.Time, status int, body io.Reader) error,
+) error {
+	mkErr := func(kind error, status int, err error) *Error {
+		return &Error{Resource: resource, Method: http.MethodGet, Path: path, Status: status, Kind: kind, Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return mkErr(ErrUnreachable, 0, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.user != "" {
+		req.Header.Set("X-SLURM-USER-NAME", c.user)
+	}
+	if c.token != nil {
+		tok, err := c.token.get()
+		if err != nil {
+			return mkErr(ErrToken, 0, err)
+		}
+		req.Header.Set("X-SLURM-USER-TOKEN", tok)
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return mkErr(transportKind(ctx, err), 0, scrubURL(err))
+	}
+	defer resp.Body.Close()
+
+	switch {
+	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotModified:
+		body := &limitedBody{r: resp.Body, left: c.opts.MaxBodyBytes}
+		if err := handle(start, resp.StatusCode, body); err != nil {
+			switch {
+			case body.err != nil && errors.Is(body.err, ErrBodyTooLarge):
+				return mkErr(ErrBodyTooLarge, resp.StatusCode, fmt.Errorf("limit %d bytes", c.opts.MaxBodyBytes))
+			case body.err != nil && ctx.Err() != nil:
+				return mkErr(transportKind(ctx, body.err), resp.StatusCode, fmt.Errorf("reading body after %d bytes: %w", body.n, body.err))
+			case body.err != nil && !errors.Is(body.err, io.ErrUnexpectedEOF):
+				return mkErr(ErrUnreachable, resp.StatusCode, fmt.Errorf("reading body after %d bytes: %w", body.n, body.err))
+			case body.err != nil:
+				return mkErr(ErrMalformed, resp.StatusCode, fmt.Errorf("truncated body after %d bytes: %w", body.n, err))
+			}
+			// A Slurm "errors" array decoded from a 200 is the server
+			// talking, not a malformed body.
+			if isSlurmError(err) {
+				return mkErr(ErrServer, resp.StatusCode, err)
+			}
+			return mkErr(ErrMalformed, resp.StatusCode, err)
+		}
+		return nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		if c.token != nil {
+			// The token may just have been rotated; look again next time
+			// even if the file looks unchanged.
+			c.token.invalidate()
+		}
+		e := mkErr(ErrUnauthorized, resp.StatusCode, nil)
+		e.SlurmErrors = readErrorBody(resp.Body)
+		if c.token != nil {
+			e.TokenFile = c.token.path
+		}
+		return e
+	case resp.StatusCode == http.StatusNotFound:
+		e := mkErr(ErrNotFound, resp.StatusCode, nil)
+		e.SlurmErrors = readErrorBody(resp.Body)
+		return e
+	default:
+		e := mkErr(ErrServer, resp.StatusCode, nil)
+		e.SlurmErrors = readErrorBody(resp.Body)
+		return e
+	}
+}
+
+// isSlurmError reports whether a decoder error came from the body's own
+// non-empty "errors" array: the server talking, not a shape problem.
+func isSlurmError(err error) bool {
+	var ae *openapi.APIError
+	return errors.As(err, &ae)
+}
+
+// readErrorBody reads at most 64 KiB of an error response for its Slurm
+// error texts; an error body is small and is not worth more.
+func readErrorBody(r io.Reader) []string {
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil && len(b) == 0 {
+		return nil
+	}
+	return slurmErrorTexts(b)
+}
+
+// transportKind classifies an error from sending a request or reading its body.
+func transportKind(ctx context.Context, err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ErrTimeout
+	case errors.As(err, &ne) && ne.Timeout():
+		return ErrTimeout
+	case errors.Is(err, context.Canceled):
+		return ErrTimeout
+	default:
+		return ErrUnreachable
+	}
+}
+
+// scrubURL drops the *url.Error wrapper's URL (it holds the query, which is
+// harmless, but the message repeats what Error already says).
+func scrubURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// limitedBody passes a body through to a decoder, failing (instead of
+// silently truncating) past the limit and remembering the first read error
+// so that do can tell a network problem from malformed JSON.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+	n    int64
+	err  error
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.left <= 0 {
+		// Probe for one more byte: a body of exactly the limit is fine.
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			b.err = ErrBodyTooLarge
+			return 0, b.err
+		}
+		if err != nil && err != io.EOF {
+			b.err = err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	b.left -= int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
