@@ -97,9 +97,10 @@ func (c *nodesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 		// free GPU node is visible as such; a used type Slurm did not list
 		// as configured is still reported rather than lost.
 		for _, t := range sortedKeys(total, used) {
-			if _, ok := total[t]; ok {
-				e.Gauge(c.gpus, float64(total[t]), n.Name, t)
+			if total[t] == 0 && used[t] == 0 {
+				continue // "gpu:0" on a CPU node is not a GPU type
 			}
+			e.Gauge(c.gpus, float64(total[t]), n.Name, t)
 			e.Gauge(c.gpusAlloc, float64(used[t]), n.Name, t)
 		}
 	}

@@ -69,12 +69,16 @@ func (d Deps) fresh(snap *slurm.Snapshot, resource string) bool {
 }
 
 // errStale is returned by a collector whose data is missing or too old; the
-// framework then reports the collector as failed, which is the truth.
+// framework then reports the collector as failed, which is the truth. It
+// wraps collectors.ErrNoData so it is logged at debug level: the poller has
+// already logged why the data is missing, once, not once per scrape.
 type errStale string
 
 func (e errStale) Error() string {
 	return "no fresh " + string(e) + " data from slurmctld (see slurm_poll_success)"
 }
+
+func (e errStale) Unwrap() error { return collectors.ErrNoData }
 
 func desc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, subsystem, name), help, labels, nil)
