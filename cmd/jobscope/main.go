@@ -1,0 +1,51 @@
+// Command jobscope is one binary with one command per role: `slurm` (one per
+// cluster), `node` (one per GPU node), `report`. main only wires flags to
+// packages; each command keeps its own flags, nothing is global.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+)
+
+// command is one kingpin command: setup registers its flags on the
+// application and returns what to run once they are parsed.
+type command func(app *kingpin.Application) (name string, run func(ctx context.Context) error)
+
+// commands lists every command of the binary.
+var commands = []command{
+	slurmCommand,
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("jobscope", "Observability for GPU clusters run by Slurm, on bare metal or in Kubernetes.")
+	app.Version(version.Print("jobscope"))
+	app.HelpFlag.Short('h')
+	runs := map[string]func(context.Context) error{}
+	for _, c := range commands {
+		name, fn := c(app)
+		runs[name] = fn
+	}
+	selected, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "jobscope: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runs[selected](ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "jobscope %s: %v\n", selected, err)
+		return 1
+	}
+	return 0
+}

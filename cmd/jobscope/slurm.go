@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	jscollectors "jobscope/collectors"
+	"jobscope/collectors/exporter"
+	"jobscope/collectors/otlp"
+	slurmcollectors "jobscope/collectors/slurm"
+	"jobscope/slurm/poller"
+)
+
+// slurmCommand is `jobscope slurm`: one per cluster. It polls slurmctld in
+// the background and serves the latest snapshot on every scrape.
+func slurmCommand(app *kingpin.Application) (string, func(context.Context) error) {
+	cmd := app.Command("slurm", "Export the state of one Slurm cluster: jobs, nodes, partitions, scheduler, fairshare, GPU allocation.")
+	web := exporter.AddFlags(cmd, ":9850")
+	src := addSourceFlags(cmd)
+	interval := cmd.Flag("slurm.poll-interval", "How often to poll slurmctld; scrapes in between serve the last poll.").
+		Default("30s").Duration()
+	pollTimeout := cmd.Flag("slurm.poll-timeout", "Deadline of one whole poll (every request). Default: the poll interval.").
+		Duration()
+	staleness := cmd.Flag("slurm.max-staleness", "Withdraw a resource's series when its last successful poll is older than this; 0 serves stale data forever.").
+		Default("5m").Duration()
+	telemetry := otlp.AddFlags(cmd)
+	set := jscollectors.NewSet[slurmcollectors.Deps]()
+	slurmcollectors.Register(set)
+	set.AddFlags(cmd)
+
+	return cmd.FullCommand(), func(ctx context.Context) error {
+		logger := web.Logger()
+		source, err := src.build(logger)
+		if err != nil {
+			return err
+		}
+		tel, err := telemetry.Start(ctx, "jobscope-slurm", logger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := tel.Shutdown(); err != nil {
+				logger.Warn("OTLP shutdown", "err", err)
+			}
+		}()
+
+		p := poller.New(source, *interval, logger, poller.Options{
+			Timeout:        *pollTimeout,
+			TracerProvider: tel.TracerProvider,
+		})
+		runner, err := set.Build(slurmcollectors.Deps{Snapshot: p.Snapshot, MaxStaleness: *staleness}, logger)
+		if err != nil {
+			return err
+		}
+		static := []prometheus.Collector{
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		}
+		srv, err := exporter.New(web, logger, exporter.Config{
+			Name:        "jobscope slurm",
+			Description: "Slurm cluster exporter: jobs, nodes, partitions, scheduler, fairshare and per-job GPU allocation",
+			Runner:      runner,
+			Static:      static,
+			Ready: func() error {
+				if snap := p.Snapshot(); snap.Taken.IsZero() {
+					return errors.New("no poll has completed yet")
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+		if err := tel.PushMetrics(ctx, otlp.RunnerGatherer(runner, 10*time.Second, static...)); err != nil {
+			return err
+		}
+		logger.Info("starting jobscope slurm", "slurm_source", source.Name(), "poll_interval", interval.String())
+
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { p.Run(ctx); return nil })
+		g.Go(func() error { return srv.Serve(ctx) })
+		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("serving: %w", err)
+		}
+		return nil
+	}
+}
