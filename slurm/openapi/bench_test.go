@@ -1,0 +1,65 @@
+package openapi
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"jobscope/test/loadgen"
+)
+
+// payloads caches generated bodies so -count>1 does not regenerate them.
+var (
+	payloadsMu sync.Mutex
+	payloads   = map[string][]byte{}
+)
+
+func payload(b *testing.B, name string, write func(*bytes.Buffer) error) []byte {
+	payloadsMu.Lock()
+	defer payloadsMu.Unlock()
+	if p, ok := payloads[name]; ok {
+		return p
+	}
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		b.Fatal(err)
+	}
+	payloads[name] = buf.Bytes()
+	return buf.Bytes()
+}
+
+// benchJobs is the job count of BenchmarkDecodeJobs100k.
+const benchJobs = 100000
+
+// BenchmarkDecodeJobs100k decodes a v0.0.44 /jobs body of 100k jobs (about
+// 70% running with per-core job_resources), the size DESIGN.md plans for.
+func BenchmarkDecodeJobs100k(b *testing.B) {
+	p := payload(b, "jobs100k", func(w *bytes.Buffer) error {
+		return loadgen.WriteJobs(w, loadgen.Config{Seed: 1, Nodes: 10000, Jobs: benchJobs})
+	})
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		jobs, _, err := DecodeJobs(bytes.NewReader(p))
+		if err != nil || len(jobs) != benchJobs {
+			b.Fatal(err, len(jobs))
+		}
+	}
+}
+
+// BenchmarkDecodeNodes10k decodes a v0.0.44 /nodes body of 10k GPU nodes.
+func BenchmarkDecodeNodes10k(b *testing.B) {
+	p := payload(b, "nodes10k", func(w *bytes.Buffer) error {
+		return loadgen.WriteNodes(w, loadgen.Config{Seed: 1, Nodes: 10000})
+	})
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		nodes, _, err := DecodeNodes(bytes.NewReader(p))
+		if err != nil || len(nodes) != 10000 {
+			b.Fatal(err, len(nodes))
+		}
+	}
+}
