@@ -64,6 +64,14 @@ func TestParseSdiagText(t *testing.T) {
 	}
 }
 
+func TestParseSdiagTextNoBackfillYet(t *testing.T) {
+	// As printed by a freshly started 22.05 slurmctld.
+	d, err := ParseSdiagText(strings.NewReader("Server thread count:  3\nBackfilling stats\n\tTotal cycles: 0\n\tLast cycle when: N/A\n"))
+	if err != nil || !d.BackfillLastCycleTime.IsZero() {
+		t.Fatalf("%+v, %v", d, err)
+	}
+}
+
 func TestParseSdiagTextRejectsGarbage(t *testing.T) {
 	for _, in := range []string{"", "hello world\n", "sdiag: error: Unable to contact slurm controller\n"} {
 		if _, err := ParseSdiagText(strings.NewReader(in)); err == nil {

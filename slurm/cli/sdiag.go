@@ -233,7 +233,11 @@ func parseRPCLine(line string) (slurm.RPCStat, bool, error) {
 }
 
 // parenUnix extracts the Unix time in "Sun Nov 29 17:27:34 2026 (1795973254)".
+// A fresh slurmctld prints "N/A" before the first backfill cycle.
 func parenUnix(s string) (time.Time, error) {
+	if strings.TrimSpace(s) == "N/A" {
+		return time.Time{}, nil
+	}
 	open, closeIdx := strings.LastIndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || closeIdx < open {
 		return time.Time{}, fmt.Errorf("no unix time in %q", s)
