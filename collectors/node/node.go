@@ -32,13 +32,19 @@ type Paths struct {
 var DefaultPaths = Paths{ProcFS: "/proc", SysFS: "/sys", CgroupFS: "/sys/fs/cgroup", RootFS: "/"}
 
 // Proc joins elem below ProcFS.
-func (p Paths) Proc(elem ...string) string { return filepath.Join(append([]string{p.ProcFS}, elem...)...) }
+func (p Paths) Proc(elem ...string) string {
+	return filepath.Join(append([]string{p.ProcFS}, elem...)...)
+}
 
 // Sys joins elem below SysFS.
-func (p Paths) Sys(elem ...string) string { return filepath.Join(append([]string{p.SysFS}, elem...)...) }
+func (p Paths) Sys(elem ...string) string {
+	return filepath.Join(append([]string{p.SysFS}, elem...)...)
+}
 
 // Root joins elem below RootFS (host files such as /run/jobscope).
-func (p Paths) Root(elem ...string) string { return filepath.Join(append([]string{p.RootFS}, elem...)...) }
+func (p Paths) Root(elem ...string) string {
+	return filepath.Join(append([]string{p.RootFS}, elem...)...)
+}
 
 // Deps is what every node collector gets.
 type Deps struct {

@@ -1,0 +1,435 @@
+package gpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+)
+
+// maxEventsPerScrape bounds how many queued XID events one scrape drains, so
+// a GPU storming events cannot hold a scrape.
+const maxEventsPerScrape = 10000
+
+// initRetry is how often a failed nvml.Init is retried: the driver may be
+// loaded after the agent started (a DaemonSet racing the driver container).
+const initRetry = time.Minute
+
+// NVML reads GPUs through go-nvml.
+type NVML struct {
+	lib nvml.Interface
+	now func() time.Time
+
+	mu       sync.Mutex
+	ready    bool
+	initErr  error
+	lastInit time.Time
+	driver   string
+	events   nvml.EventSet
+	// xids counts XID events by device UUID and code since the agent started.
+	xids map[string]map[uint64]uint64
+	// uuids remembers each index's UUID so a GPU that stops answering is
+	// still reported under its UUID.
+	uuids map[int]string
+}
+
+// NewNVML returns the nvml backend. lib nil means the real library
+// (nvml.New()); tests pass go-nvml's mock. Init happens on first use and is
+// retried, so a host without a driver only makes the backend unavailable.
+func NewNVML(lib nvml.Interface, now func() time.Time) *NVML {
+	if lib == nil {
+		lib = nvml.New()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, uuids: map[int]string{}}
+}
+
+// Name implements Backend.
+func (b *NVML) Name() string { return "nvml" }
+
+// Init initialises NVML now, so the command can log once at start-up
+// whether GPUs can be read. It returns an error wrapping ErrUnavailable.
+func (b *NVML) Init() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.init()
+}
+
+func (b *NVML) init() error {
+	if b.ready {
+		return nil
+	}
+	if !b.lastInit.IsZero() && b.now().Sub(b.lastInit) < initRetry {
+		return b.initErr
+	}
+	b.lastInit = b.now()
+	if ret := b.lib.Init(); ret != nvml.SUCCESS {
+		b.initErr = fmt.Errorf("%w: nvml init: %s", ErrUnavailable, b.errString(ret))
+		return b.initErr
+	}
+	b.ready, b.initErr = true, nil
+	if v, ret := b.lib.SystemGetDriverVersion(); ret == nvml.SUCCESS {
+		b.driver = v
+	}
+	b.setupEvents()
+	return nil
+}
+
+// setupEvents registers every GPU that supports it for XID events. Without
+// an event set XIDs are not counted; nothing else changes.
+func (b *NVML) setupEvents() {
+	set, ret := b.lib.EventSetCreate()
+	if ret != nvml.SUCCESS {
+		return
+	}
+	n, ret := b.lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return
+	}
+	registered := false
+	for i := 0; i < n; i++ {
+		h, ret := b.lib.DeviceGetHandleByIndex(i)
+		if ret != nvml.SUCCESS {
+			continue
+		}
+		types, ret := h.GetSupportedEventTypes()
+		if ret != nvml.SUCCESS || types&nvml.EventTypeXidCriticalError == 0 {
+			continue
+		}
+		if h.RegisterEvents(nvml.EventTypeXidCriticalError, set) == nvml.SUCCESS {
+			registered = true
+		}
+	}
+	if registered {
+		b.events = set
+	} else {
+		// Free it; a failing Free leaves nothing to act on.
+		_ = set.Free()
+	}
+}
+
+// Close implements Backend.
+func (b *NVML) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.ready {
+		return nil
+	}
+	if b.events != nil {
+		if ret := b.events.Free(); ret != nvml.SUCCESS {
+			return fmt.Errorf("nvml event set free: %s", b.errString(ret))
+		}
+	}
+	b.ready = false
+	if ret := b.lib.Shutdown(); ret != nvml.SUCCESS {
+		return fmt.Errorf("nvml shutdown: %s", b.errString(ret))
+	}
+	return nil
+}
+
+func (b *NVML) errString(ret nvml.Return) string {
+	// ErrorString needs the library; without it Return's own text serves.
+	if ret == nvml.ERROR_LIBRARY_NOT_FOUND || ret == nvml.ERROR_UNINITIALIZED {
+		return ret.Error()
+	}
+	return b.lib.ErrorString(ret)
+}
+
+// Snapshot implements Backend.
+func (b *NVML) Snapshot(ctx context.Context) (*Snapshot, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.init(); err != nil {
+		return nil, err
+	}
+	b.drainEvents()
+	n, ret := b.lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return nil, fmt.Errorf("%w: nvml device count: %s", ErrUnavailable, b.errString(ret))
+	}
+	snap := &Snapshot{Backend: b.Name(), DriverVersion: b.driver, Taken: b.now()}
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return snap, err
+		}
+		snap.Devices = append(snap.Devices, b.readGPU(i)...)
+	}
+	SortDevices(snap.Devices)
+	return snap, nil
+}
+
+// drainEvents takes every queued XID event without waiting.
+func (b *NVML) drainEvents() {
+	if b.events == nil {
+		return
+	}
+	for range maxEventsPerScrape {
+		ev, ret := b.events.Wait(0)
+		if ret != nvml.SUCCESS {
+			// ERROR_TIMEOUT: queue empty. Anything else: try next scrape.
+			return
+		}
+		if ev.EventType&nvml.EventTypeXidCriticalError == 0 || ev.Device == nil {
+			continue
+		}
+		uuid, ret := ev.Device.GetUUID()
+		if ret != nvml.SUCCESS {
+			continue
+		}
+		m := b.xids[uuid]
+		if m == nil {
+			m = map[uint64]uint64{}
+			b.xids[uuid] = m
+		}
+		m[ev.EventData]++
+	}
+}
+
+// reader reads one device's fields; the first ERROR_GPU_IS_LOST marks the
+// device and stops further reads, any other failure leaves that field unset.
+type reader struct {
+	d    *Device
+	b    *NVML
+	lost bool
+}
+
+func (r *reader) ok(what string, ret nvml.Return) bool {
+	if r.lost {
+		return false
+	}
+	switch ret {
+	case nvml.SUCCESS:
+		return true
+	case nvml.ERROR_GPU_IS_LOST:
+		r.lost = true
+		r.d.Err = fmt.Errorf("%s: %w", what, errGPULost)
+	}
+	return false
+}
+
+var errGPULost = errors.New("GPU is lost (fallen off the bus)")
+
+func (b *NVML) readGPU(i int) []Device {
+	d := Device{Index: i, Minor: -1, GPUInstanceID: -1, UUID: b.uuids[i]}
+	h, ret := b.lib.DeviceGetHandleByIndex(i)
+	if ret != nvml.SUCCESS {
+		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
+		return []Device{d}
+	}
+	r := &reader{d: &d, b: b}
+	uuid, ret := h.GetUUID()
+	if !r.ok("uuid", ret) {
+		if d.Err == nil {
+			d.Err = fmt.Errorf("nvml uuid of GPU %d: %s", i, b.errString(ret))
+		}
+		return []Device{d}
+	}
+	d.UUID = uuid
+	b.uuids[i] = uuid
+	if v, ret := h.GetMinorNumber(); r.ok("minor", ret) {
+		d.Minor = v
+	}
+	if v, ret := h.GetPciInfo(); r.ok("pci", ret) {
+		d.PCIBusID = busID(v)
+	}
+	if v, ret := h.GetName(); r.ok("name", ret) {
+		d.Model = v
+	}
+	b.readCommon(r, h)
+	if v, ret := h.GetUtilizationRates(); r.ok("utilization", ret) {
+		d.Utilization = R(float64(v.Gpu) / 100)
+		d.MemoryUtilization = R(float64(v.Memory) / 100)
+	}
+	if v, ret := h.GetPowerUsage(); r.ok("power", ret) {
+		d.Power = R(float64(v) / 1000)
+	}
+	if v, ret := h.GetEnforcedPowerLimit(); r.ok("power limit", ret) {
+		d.PowerLimit = R(float64(v) / 1000)
+	}
+	if v, ret := h.GetTotalEnergyConsumption(); r.ok("energy", ret) {
+		d.Energy = R(float64(v) / 1000)
+	}
+	if v, ret := h.GetTemperature(nvml.TEMPERATURE_GPU); r.ok("temperature", ret) {
+		d.TempGPU = R(float64(v))
+	}
+	if v, ret := h.GetClockInfo(nvml.CLOCK_SM); r.ok("sm clock", ret) {
+		d.ClockSM = R(float64(v) * 1e6)
+	}
+	if v, ret := h.GetClockInfo(nvml.CLOCK_MEM); r.ok("memory clock", ret) {
+		d.ClockMemory = R(float64(v) * 1e6)
+	}
+	if v, ret := h.GetCurrentClocksEventReasons(); r.ok("clock event reasons", ret) {
+		d.Throttle = ThrottleStates(v)
+	}
+	for _, e := range []struct {
+		typ     string
+		mt      nvml.MemoryErrorType
+		counter string
+		ct      nvml.EccCounterType
+	}{
+		{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "volatile", nvml.VOLATILE_ECC},
+		{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "volatile", nvml.VOLATILE_ECC},
+		{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "aggregate", nvml.AGGREGATE_ECC},
+		{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "aggregate", nvml.AGGREGATE_ECC},
+	} {
+		if v, ret := h.GetTotalEccErrors(e.mt, e.ct); r.ok("ecc", ret) {
+			d.ECC = append(d.ECC, ECCCount{Type: e.typ, Counter: e.counter, Count: float64(v)})
+		}
+	}
+	if corr, unc, pending, failed, ret := h.GetRemappedRows(); r.ok("remapped rows", ret) {
+		d.RemappedRowsCorrectable = R(float64(corr))
+		d.RemappedRowsUncorrectable = R(float64(unc))
+		d.RemapPending = R(b2f(pending))
+		d.RemapFailure = R(b2f(failed))
+	}
+	if v, ret := h.GetPcieReplayCounter(); r.ok("pcie replay", ret) {
+		d.PCIeReplays = R(float64(v))
+	}
+	d.NVLinkErrors = b.nvlinkErrors(r, h)
+	d.XIDs = copyXIDs(b.xids[uuid])
+
+	var out []Device
+	if cur, _, ret := h.GetMigMode(); r.ok("mig mode", ret) && cur == nvml.DEVICE_MIG_ENABLE {
+		d.MIGEnabled = true
+		out = b.readMIG(r, h, &d)
+	} else if procs, ret := h.GetComputeRunningProcesses(); r.ok("processes", ret) {
+		d.Processes = processes(procs)
+	}
+	return append([]Device{d}, out...)
+}
+
+// readCommon reads what full GPUs and MIG instances both answer.
+func (b *NVML) readCommon(r *reader, h nvml.Device) {
+	if v, ret := h.GetMemoryInfo(); r.ok("memory", ret) {
+		r.d.MemoryUsed = R(float64(v.Used))
+		r.d.MemoryTotal = R(float64(v.Total))
+	}
+}
+
+// nvlinkErrors sums each error counter over the GPU's active links.
+func (b *NVML) nvlinkErrors(r *reader, h nvml.Device) []NVLinkCount {
+	counters := []struct {
+		typ string
+		c   nvml.NvLinkErrorCounter
+	}{
+		{"crc_flit", nvml.NVLINK_ERROR_DL_CRC_FLIT},
+		{"crc_data", nvml.NVLINK_ERROR_DL_CRC_DATA},
+		{"replay", nvml.NVLINK_ERROR_DL_REPLAY},
+		{"recovery", nvml.NVLINK_ERROR_DL_RECOVERY},
+	}
+	sums := make([]float64, len(counters))
+	found := false
+	for link := 0; link < nvml.NVLINK_MAX_LINKS; link++ {
+		state, ret := h.GetNvLinkState(link)
+		if ret != nvml.SUCCESS {
+			if !r.ok("nvlink state", ret) && r.lost {
+				return nil
+			}
+			// NOT_SUPPORTED / INVALID_ARGUMENT: no such link; later links
+			// are not numbered densely on every board, so keep looking.
+			continue
+		}
+		if state != nvml.FEATURE_ENABLED {
+			continue
+		}
+		for i, c := range counters {
+			if v, ret := h.GetNvLinkErrorCounter(link, c.c); r.ok("nvlink errors", ret) {
+				sums[i] += float64(v)
+				found = true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	out := make([]NVLinkCount, len(counters))
+	for i, c := range counters {
+		out[i] = NVLinkCount{Type: c.typ, Count: sums[i]}
+	}
+	return out
+}
+
+func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
+	max, ret := h.GetMaxMigDeviceCount()
+	if !pr.ok("mig count", ret) {
+		return nil
+	}
+	var out []Device
+	for j := 0; j < max; j++ {
+		mh, ret := h.GetMigDeviceHandleByIndex(j)
+		if ret != nvml.SUCCESS {
+			// ERROR_NOT_FOUND: no instance in this slot.
+			continue
+		}
+		m := Device{Index: parent.Index, Minor: parent.Minor, PCIBusID: parent.PCIBusID,
+			Parent: parent.UUID, GPUInstanceID: -1}
+		r := &reader{d: &m, b: b}
+		uuid, ret := mh.GetUUID()
+		if !r.ok("mig uuid", ret) {
+			continue
+		}
+		m.UUID = uuid
+		if v, ret := mh.GetGpuInstanceId(); r.ok("gpu instance id", ret) {
+			m.GPUInstanceID = v
+		}
+		if v, ret := mh.GetName(); r.ok("mig name", ret) {
+			m.Model = v
+			// "NVIDIA A100-SXM4-80GB MIG 1g.10gb": the profile is the last word.
+			if _, p, ok := strings.Cut(v, " MIG "); ok {
+				m.MIGProfile = p
+			}
+		}
+		b.readCommon(r, mh)
+		if procs, ret := mh.GetComputeRunningProcesses(); r.ok("mig processes", ret) {
+			m.Processes = processes(procs)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func processes(in []nvml.ProcessInfo) []Process {
+	out := make([]Process, 0, len(in))
+	for _, p := range in {
+		pr := Process{PID: p.Pid}
+		// NVML reports "not available" (e.g. without permission) as all ones.
+		if p.UsedGpuMemory != ^uint64(0) {
+			pr.MemoryUsed = R(float64(p.UsedGpuMemory))
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+func copyXIDs(m map[uint64]uint64) map[uint64]uint64 {
+	out := make(map[uint64]uint64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// busID returns the PCI bus ID NVML prints ("00000000:31:00.0").
+func busID(p nvml.PciInfo) string {
+	var sb strings.Builder
+	for _, c := range p.BusId {
+		if c == 0 {
+			break
+		}
+		sb.WriteByte(byte(c))
+	}
+	return sb.String()
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,487 @@
+package nodelocal
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is where Discovery looks.
+type Config struct {
+	CgroupFS  string // --path.cgroupfs
+	ProcFS    string // --path.procfs
+	PrologDir string // prolog files, already below --path.rootfs
+	// FullWalkEvery is how often the whole cgroup tree is walked to find
+	// Slurm's cgroup roots (new slurmd, Slinky pods); between walks only the
+	// known roots are listed. 0 walks on every call.
+	FullWalkEvery time.Duration
+	Now           func() time.Time
+}
+
+// Job is a Slurm job found on this node.
+type Job struct {
+	// ID is the numeric job ID, or the SLUID where the ID could not be
+	// resolved (no prolog file and no slurmstepd to ask).
+	ID    string
+	SLUID string
+	UID   int // -1 when unknown
+	// Start is the prolog's start time, else the job cgroup's creation
+	// (approximated by the oldest mtime of it and its step directories).
+	Start time.Time
+	// GPUUUIDs and GPUIndices come from the prolog file; GPUMinors from a
+	// cgroup v1 devices.list. Tenancy resolves them against the GPUs.
+	GPUUUIDs   []string
+	GPUIndices []int
+	GPUMinors  []int
+	// Cgroup is the job directory relative to CgroupFS; "" without one.
+	Cgroup string
+	// Prolog is whether a prolog file names the job.
+	Prolog bool
+}
+
+// Result is one discovery.
+type Result struct {
+	Jobs []Job // sorted by ID
+	// StaleFiles are prolog files whose job has no cgroup any more: the
+	// epilog did not run. They are ignored and reported.
+	StaleFiles []string
+	// CgroupRoots are the Slurm cgroup roots found (slurmstepd.scope,
+	// slurm/, one per slurmd), relative to CgroupFS.
+	CgroupRoots []string
+	// PrologErr and CgroupErr are set when that source failed; the other
+	// still contributes.
+	PrologErr error
+	CgroupErr error
+}
+
+// Discovery finds local jobs. It is safe for concurrent use.
+type Discovery struct {
+	cfg Config
+
+	mu       sync.Mutex
+	base     string   // the cgroup hierarchy walked (v2 root or a v1 controller)
+	v1       string   // v1 controller name, "" for v2
+	roots    []string // Slurm cgroup roots, absolute
+	lastWalk time.Time
+	sluids   map[string]string // SLUID -> job ID, learnt from slurmstepd
+}
+
+// New returns a Discovery.
+func New(cfg Config) *Discovery {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Discovery{cfg: cfg, sluids: map[string]string{}}
+}
+
+// maxWalkDepth bounds the full walk: Slinky's deepest job directory is
+// kubepods.slice/…-burstable.slice/…pod.slice/cri-….scope/system.slice/slurmstepd.scope/job_N.
+const maxWalkDepth = 10
+
+// Discover reads prolog files and job cgroups.
+func (d *Discovery) Discover() Result {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var res Result
+	cg, err := d.cgroupJobs()
+	if err != nil {
+		res.CgroupErr = err
+	}
+	for _, r := range d.roots {
+		if rel, err := filepath.Rel(d.base, r); err == nil {
+			res.CgroupRoots = append(res.CgroupRoots, rel)
+		}
+	}
+	files, err := d.prologJobs()
+	if err != nil {
+		res.PrologErr = err
+	}
+
+	// Indices into cg, by job ID and by SLUID (cg grows below, so no pointers).
+	byKey := map[string]int{}
+	for i, j := range cg {
+		byKey[j.ID] = i
+		if j.SLUID != "" {
+			byKey[j.SLUID] = i
+		}
+	}
+	// A file is only stale when the cgroups prove its job gone: a readable
+	// Slurm root, and no SLUID directory whose job ID is still unknown (it
+	// could be that job).
+	haveCgroups := res.CgroupErr == nil && len(d.roots) > 0
+	for _, j := range cg {
+		if j.SLUID != "" && j.ID == j.SLUID {
+			haveCgroups = false
+		}
+	}
+	for _, f := range files {
+		i, ok := byKey[f.job.ID]
+		if !ok && f.job.SLUID != "" {
+			i, ok = byKey[f.job.SLUID]
+		}
+		if !ok {
+			if haveCgroups {
+				res.StaleFiles = append(res.StaleFiles, f.name)
+				continue
+			}
+			// Without a cgroup view a file cannot be proven stale.
+			cg = append(cg, Job{ID: f.job.ID, UID: -1})
+			i = len(cg) - 1
+			byKey[f.job.ID] = i
+		}
+		j := &cg[i]
+		if j.ID != f.job.ID {
+			// A SLUID directory resolved through the prolog file.
+			d.sluids[j.SLUID] = f.job.ID
+			j.ID = f.job.ID
+		}
+		j.Prolog = true
+		if f.job.SLUID != "" {
+			j.SLUID = f.job.SLUID
+		}
+		if f.job.UID >= 0 {
+			j.UID = f.job.UID
+		}
+		if !f.job.Start.IsZero() {
+			j.Start = f.job.Start
+		}
+		j.GPUUUIDs = f.job.GPUUUIDs
+		j.GPUIndices = f.job.GPUIndices
+	}
+	res.Jobs = dedupe(cg)
+	sort.Strings(res.StaleFiles)
+	return res
+}
+
+func dedupe(jobs []Job) []Job {
+	seen := map[string]bool{}
+	out := jobs[:0]
+	for _, j := range jobs {
+		if seen[j.ID] {
+			continue
+		}
+		seen[j.ID] = true
+		out = append(out, j)
+	}
+	sort.Slice(out, func(a, b int) bool { return lessID(out[a].ID, out[b].ID) })
+	return out
+}
+
+// lessID orders numeric job IDs numerically, SLUIDs after them.
+func lessID(a, b string) bool {
+	na, ea := strconv.ParseUint(a, 10, 64)
+	nb, eb := strconv.ParseUint(b, 10, 64)
+	switch {
+	case ea == nil && eb == nil:
+		return na < nb
+	case ea == nil:
+		return true
+	case eb == nil:
+		return false
+	}
+	return a < b
+}
+
+type prologFile struct {
+	name string
+	job  PrologJob
+}
+
+func (d *Discovery) prologJobs() ([]prologFile, error) {
+	if d.cfg.PrologDir == "" {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(d.cfg.PrologDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No prolog installed: cgroups alone attribute jobs.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prolog files: %w", err)
+	}
+	var out []prologFile
+	var bad []string
+	for _, e := range entries {
+		// Dot files are the prolog's temporary files before rename.
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(d.cfg.PrologDir, e.Name()))
+		if err != nil {
+			// Removed by the epilog between ReadDir and ReadFile.
+			if !errors.Is(err, fs.ErrNotExist) {
+				bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
+			}
+			continue
+		}
+		j, err := ParsePrologFile(string(b))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
+			continue
+		}
+		out = append(out, prologFile{name: e.Name(), job: j})
+	}
+	if len(bad) > 0 {
+		return out, fmt.Errorf("prolog files: %d unreadable, first %s", len(bad), bad[0])
+	}
+	return out, nil
+}
+
+// v1Controllers are tried in order: devices also tells which GPUs a job may
+// open.
+var v1Controllers = []string{"devices", "freezer", "memory", "cpuset", "cpuacct"}
+
+func (d *Discovery) findBase() error {
+	if d.base != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(d.cfg.CgroupFS, "cgroup.controllers")); err == nil {
+		d.base = d.cfg.CgroupFS
+		return nil
+	}
+	for _, c := range v1Controllers {
+		p := filepath.Join(d.cfg.CgroupFS, c)
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			d.base, d.v1 = p, c
+			return nil
+		}
+	}
+	return fmt.Errorf("no cgroup v2 root or v1 controller under %s", d.cfg.CgroupFS)
+}
+
+func (d *Discovery) cgroupJobs() ([]Job, error) {
+	if d.cfg.CgroupFS == "" {
+		return nil, nil
+	}
+	if err := d.findBase(); err != nil {
+		return nil, err
+	}
+	now := d.cfg.Now()
+	if d.lastWalk.IsZero() || now.Sub(d.lastWalk) >= d.cfg.FullWalkEvery {
+		roots, err := walkRoots(d.base)
+		if err != nil {
+			return nil, err
+		}
+		d.roots, d.lastWalk = roots, now
+	}
+	var jobs []Job
+	for _, root := range d.roots {
+		found, err := d.scanRoot(root)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return jobs, err
+		}
+		jobs = append(jobs, found...)
+	}
+	return jobs, nil
+}
+
+// isSlurmRoot names the directories below which slurmstepd creates job
+// cgroups: v1 slurm/ (slurm_NODE/ with several slurmd) and v2
+// slurmstepd.scope (NODE_slurmstepd.scope).
+func isSlurmRoot(name string) bool {
+	return name == "slurm" || strings.HasPrefix(name, "slurm_") ||
+		name == "slurmstepd.scope" || strings.HasSuffix(name, "_slurmstepd.scope")
+}
+
+// walkRoots finds every Slurm cgroup root below base, at any depth up to
+// maxWalkDepth, without descending into them.
+func walkRoots(base string) ([]string, error) {
+	var roots []string
+	err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			// A cgroup removed during the walk, or one we may not read:
+			// skip it, the rest of the tree still counts.
+			if p == base {
+				return err
+			}
+			return fs.SkipDir
+		}
+		if !e.IsDir() {
+			return nil
+		}
+		if p == base {
+			return nil
+		}
+		if isSlurmRoot(e.Name()) {
+			roots = append(roots, p)
+			return fs.SkipDir
+		}
+		if strings.Count(p[len(base):], string(filepath.Separator)) >= maxWalkDepth {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	return roots, err
+}
+
+// scanRoot lists the job directories of one Slurm root: its children (v2)
+// or its uid_N children's children (v1).
+func (d *Discovery) scanRoot(root string) ([]Job, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []Job
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(root, e.Name())
+		if strings.HasPrefix(e.Name(), "uid_") {
+			sub, err := os.ReadDir(p)
+			if err != nil {
+				continue // user cgroup removed meanwhile
+			}
+			for _, s := range sub {
+				if s.IsDir() {
+					if j, ok := d.jobAt(filepath.Join(p, s.Name())); ok {
+						jobs = append(jobs, j)
+					}
+				}
+			}
+			continue
+		}
+		if j, ok := d.jobAt(p); ok {
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, nil
+}
+
+func (d *Discovery) jobAt(dir string) (Job, bool) {
+	rel, err := filepath.Rel(d.base, dir)
+	if err != nil {
+		return Job{}, false
+	}
+	c, ok := ParseCgroupPath("/" + filepath.ToSlash(rel))
+	if !ok || c.Step != "" {
+		return Job{}, false
+	}
+	j := Job{ID: c.JobID, SLUID: c.SLUID, UID: c.UID, Cgroup: "/" + filepath.ToSlash(rel)}
+	if j.ID == "" {
+		j.ID = d.resolveSLUID(dir, c.SLUID)
+	}
+	j.Start = oldestMtime(dir)
+	if d.v1 == "devices" {
+		j.GPUMinors = gpuMinors(filepath.Join(dir, "devices.list"))
+	}
+	return j, true
+}
+
+// resolveSLUID finds the numeric job ID of a SLUID directory from the
+// process title of a slurmstepd in it; the SLUID stands in until then.
+func (d *Discovery) resolveSLUID(dir, sluid string) string {
+	if id, ok := d.sluids[sluid]; ok {
+		return id
+	}
+	steps, err := os.ReadDir(dir)
+	if err != nil {
+		return sluid
+	}
+	for _, s := range steps {
+		if !s.IsDir() || !strings.HasPrefix(s.Name(), "step_") {
+			continue
+		}
+		procs, err := os.ReadFile(filepath.Join(dir, s.Name(), "slurm", "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(procs)) {
+			cmd, err := os.ReadFile(filepath.Join(d.cfg.ProcFS, pid, "cmdline"))
+			if err != nil {
+				continue
+			}
+			if id, ok := ParseStepdTitle(string(cmd)); ok {
+				d.sluids[sluid] = id
+				return id
+			}
+		}
+	}
+	return sluid
+}
+
+// oldestMtime approximates when a job cgroup was created: a directory's
+// mtime moves when children are added, so the oldest of the job directory
+// and its step directories is the closest the filesystem tells.
+func oldestMtime(dir string) time.Time {
+	var oldest time.Time
+	consider := func(p string) {
+		if fi, err := os.Stat(p); err == nil && (oldest.IsZero() || fi.ModTime().Before(oldest)) {
+			oldest = fi.ModTime()
+		}
+	}
+	consider(dir)
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "step_") {
+				consider(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return oldest
+}
+
+// gpuMinors reads a cgroup v1 devices.list and returns the NVIDIA GPU minor
+// numbers (character major 195, below nvidiactl's 255 and modeset's 254).
+func gpuMinors(path string) []int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return ParseDevicesList(string(b))
+}
+
+// ParseDevicesList extracts NVIDIA GPU minors from devices.list content
+// ("c 195:0 rwm"). "a *:* rwm" (unconfined) gives none.
+func ParseDevicesList(s string) []int {
+	var out []int
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "c" {
+			continue
+		}
+		maj, min, ok := strings.Cut(f[1], ":")
+		if !ok || maj != "195" {
+			continue
+		}
+		n, err := strconv.Atoi(min)
+		if err != nil || n < 0 || n >= 254 {
+			continue
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// JobOfPID returns the job a process runs in, from /proc/PID/cgroup; ok is
+// false for a process outside any Slurm job (or already gone).
+func (d *Discovery) JobOfPID(pid uint32) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(d.cfg.ProcFS, strconv.FormatUint(uint64(pid), 10), "cgroup"))
+	if err != nil {
+		return "", false
+	}
+	c, ok := ParseCgroupPath(ParseProcCgroup(string(b)))
+	if !ok {
+		return "", false
+	}
+	if c.JobID != "" {
+		return c.JobID, true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id, ok := d.sluids[c.SLUID]; ok {
+		return id, true
+	}
+	return c.SLUID, true
+}
