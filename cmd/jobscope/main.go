@@ -24,10 +24,14 @@ var commands = []command{
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string) int {
+// run parses args and runs the chosen command until ctx is done.
+func run(ctx context.Context, args []string) int {
 	app := kingpin.New("jobscope", "Observability for GPU clusters run by Slurm, on bare metal or in Kubernetes.")
 	app.Version(version.Print("jobscope"))
 	app.HelpFlag.Short('h')
@@ -41,8 +45,6 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "jobscope: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if err := runs[selected](ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "jobscope %s: %v\n", selected, err)
 		return 1

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 
 	"jobscope/slurm"
+	"jobscope/slurm/cli"
 )
 
-// newCLISource is replaced once slurm/cli's Source lands.
-func newCLISource(_ *sourceFlags, _ *slog.Logger) (slurm.Source, error) {
-	return nil, errors.New("the cli source is not available in this build yet")
+// newCLISource reads Slurm through its commands on this host, for clusters
+// without slurmrestd.
+func newCLISource(f *sourceFlags, logger *slog.Logger) (slurm.Source, error) {
+	return cli.New(cli.Options{BinDir: *f.cliBinDir, Timeout: *f.timeout, Logger: logger})
 }
