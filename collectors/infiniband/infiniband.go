@@ -1,0 +1,247 @@
+// Package infiniband is the InfiniBand / RDMA collector of `jobscope node`.
+// It reads every port of every RDMA device in sysfs (ibfs does the reading)
+// and maps it to jobscope_infiniband_* metrics: link state, rate and width
+// against an expected link, every counters/, counters_ext/ and hw_counters/
+// file with data counters in octets, saturation of fixed-width PMA counters,
+// and per-job traffic for the Slurm jobs on the node.
+//
+// Counters are kept across scrapes: a decrease is a reset, counted, and the
+// exported _total series continue from where they were, so they stay
+// monotonic through perfquery -R, driver reloads and firmware resets.
+package infiniband
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/collectors/infiniband/ibfs"
+)
+
+// Job is a Slurm job on this node, as the attribution needs it.
+type Job struct {
+	ID    string
+	Start time.Time // zero when unknown
+	// GPUPCIBusIDs are the bus ids of the job's GPUs ("00000000:1B:00.0").
+	GPUPCIBusIDs []string
+}
+
+// Options are the collector's inputs.
+type Options struct {
+	SysFS  string
+	Config Config
+	// Jobs returns the jobs running on the node; nil disables attribution.
+	Jobs func() []Job
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Collector is the InfiniBand collector. It keeps counter state between
+// scrapes, so one instance serves every scrape of a process.
+type Collector struct {
+	fs     ibfs.FS
+	reader *ibfs.Reader
+	cfg    compiled
+	d      *descs
+	jobs   func() []Job
+	now    func() time.Time
+
+	// sem serialises scrapes (the counter state is shared) while letting a
+	// waiting scrape give up at its deadline.
+	sem chan struct{}
+
+	gen        uint64
+	ports      map[portKey]*portState
+	readErrors map[errKey]uint64
+	devPaths   map[string]string // device -> PCI sysfs path, "" when unknown
+	gpuPaths   map[string]string // GPU bus id -> PCI sysfs path
+	jobState   map[string]*jobState
+	lastScrape time.Time
+}
+
+var _ collectors.Collector = (*Collector)(nil)
+
+// New builds the collector; it fails on a bad flag value.
+func New(o Options) (*Collector, error) {
+	cfg, err := o.Config.compile()
+	if err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	c := &Collector{
+		fs:         ibfs.New(o.SysFS),
+		cfg:        cfg,
+		d:          newDescs(),
+		jobs:       o.Jobs,
+		now:        now,
+		sem:        make(chan struct{}, 1),
+		ports:      map[portKey]*portState{},
+		readErrors: map[errKey]uint64{},
+		devPaths:   map[string]string{},
+		gpuPaths:   map[string]string{},
+		jobState:   map[string]*jobState{},
+	}
+	c.reader = c.fs.NewReader()
+	c.reader.Counter = func(_ ibfs.Group, name string) bool { return c.cfg.counter(name) }
+	return c, nil
+}
+
+type errKey struct{ device, reason string }
+
+// Update reads sysfs and sends the metrics of one scrape.
+func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the previous infiniband scrape: %w", ctx.Err())
+	}
+	defer func() { <-c.sem }()
+
+	names, err := c.reader.Devices()
+	if errors.Is(err, ibfs.ErrNoClass) {
+		return fmt.Errorf("%w: %v", collectors.ErrNoData, err)
+	}
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	c.gen++
+	e := collectors.NewEmitter(ch)
+	devices := make([]ibfs.Device, 0, len(names))
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !c.cfg.device(name) {
+			continue
+		}
+		dev := c.reader.Device(name)
+		devices = append(devices, dev)
+		c.emitDevice(e, &dev)
+	}
+	c.sweep()
+	c.emitErrors(e)
+	c.attribute(e, devices, now)
+	c.lastScrape = now
+	if len(devices) == 0 && len(names) > 0 {
+		return nil // everything filtered out: that is what was asked
+	}
+	return e.Err()
+}
+
+func (c *Collector) countErrors(device string, errs []ibfs.FileError) {
+	for _, fe := range errs {
+		c.readErrors[errKey{device, fe.Reason()}]++
+	}
+}
+
+func (c *Collector) emitErrors(e *collectors.Emitter) {
+	for k, n := range c.readErrors {
+		e.Counter(c.d.readErrors, float64(n), k.device, k.reason)
+	}
+}
+
+func (c *Collector) emitDevice(e *collectors.Emitter, dev *ibfs.Device) {
+	c.countErrors(dev.Name, dev.Errors)
+	// "Every reason" gets a series from the first scrape on, so an alert
+	// on increase() sees the first error too.
+	for _, r := range [...]string{"not_available", "missing", "read", "parse"} {
+		if _, ok := c.readErrors[errKey{dev.Name, r}]; !ok {
+			c.readErrors[errKey{dev.Name, r}] = 0
+		}
+	}
+	e.Gauge(c.d.deviceInfo, 1, dev.Name, dev.NodeGUID, dev.SysImageGUID, dev.BoardID,
+		dev.FirmwareVersion, dev.HCAType, pciAddress(c.devicePath(dev.Name)))
+	for i := range dev.Ports {
+		p := &dev.Ports[i]
+		c.countErrors(dev.Name, p.Errors)
+		st := c.portState(dev.Name, p.Number)
+		c.emitLink(e, dev.Name, st.label, p)
+		c.emitCounters(e, dev.Name, st, p)
+	}
+}
+
+func (c *Collector) emitLink(e *collectors.Emitter, dev, port string, p *ibfs.Port) {
+	speed := ""
+	if p.HasRate {
+		speed = p.Rate.Speed
+	}
+	e.Gauge(c.d.portInfo, 1, dev, port, p.LinkLayer, speed)
+	if p.State.Name != "" {
+		e.Gauge(c.d.portState, 1, dev, port, p.State.Name)
+		if p.State.HasID {
+			e.Gauge(c.d.portStateID, float64(p.State.ID), dev, port)
+		}
+	}
+	if p.PhysState.Name != "" {
+		e.Gauge(c.d.portPhysState, 1, dev, port, p.PhysState.Name)
+		if p.PhysState.HasID {
+			e.Gauge(c.d.portPhysStateID, float64(p.PhysState.ID), dev, port)
+		}
+	}
+	if p.HasRate {
+		e.Gauge(c.d.rate, p.Rate.GbitPerSecond*1e9/8, dev, port)
+		if p.Rate.Lanes > 0 {
+			e.Gauge(c.d.width, float64(p.Rate.Lanes), dev, port)
+		}
+	}
+	wantRate, hasRate := lookup(c.cfg.rates, dev)
+	wantWidth, hasWidth := lookup(c.cfg.widths, dev)
+	if !hasRate && !hasWidth {
+		return
+	}
+	degraded := false
+	if hasRate {
+		e.Gauge(c.d.expectedRate, wantRate*1e9/8, dev, port)
+		degraded = degraded || (p.HasRate && p.Rate.GbitPerSecond < wantRate)
+	}
+	if hasWidth {
+		e.Gauge(c.d.expectedWidth, wantWidth, dev, port)
+		degraded = degraded || (p.HasRate && p.Rate.Lanes > 0 && float64(p.Rate.Lanes) < wantWidth)
+	}
+	// A port that is not active has no trained link to judge: its state
+	// series says what is wrong with it.
+	active := p.State.HasID && p.State.ID == 4
+	e.Gauge(c.d.degraded, b2f(degraded && active), dev, port)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// devicePath returns the device's PCI path, resolved once per device.
+func (c *Collector) devicePath(name string) string {
+	if p, ok := c.devPaths[name]; ok {
+		return p
+	}
+	p, err := c.fs.DevicePath(name)
+	if err != nil {
+		// A virtual device (EFA in some guests, rxe, siw) has no PCI
+		// parent: no address and no place in the PCIe topology.
+		p = ""
+	}
+	c.devPaths[name] = p
+	return p
+}
+
+func pciAddress(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[i+1:]
+		}
+	}
+	return ""
+}
+
+func portLabel(n uint) string { return strconv.FormatUint(uint64(n), 10) }

@@ -1,0 +1,156 @@
+package infiniband
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// adapter runs Update as a prometheus.Collector, as the framework does,
+// without the framework's duration series (they vary).
+type adapter struct {
+	c   *Collector
+	err error
+}
+
+func (a *adapter) Describe(chan<- *prometheus.Desc) {}
+func (a *adapter) Collect(ch chan<- prometheus.Metric) {
+	a.err = a.c.Update(context.Background(), ch)
+}
+
+func registry(t testing.TB, c *Collector) (*prometheus.Registry, *adapter) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	a := &adapter{c: c}
+	if err := reg.Register(a); err != nil {
+		t.Fatal(err)
+	}
+	return reg, a
+}
+
+// scrape returns one scrape's exposition text.
+func scrape(t testing.TB, reg *prometheus.Registry, a *adapter) string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	if a.err != nil {
+		t.Fatalf("update: %v", a.err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.String()
+}
+
+func newCollector(t testing.TB, o Options) *Collector {
+	t.Helper()
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// goldenConfig gives the trees that have a known expected link their
+// expectation, so the golden pages show degraded and healthy links.
+var goldenConfig = map[string]Config{
+	"gcm_ib_intf_bad_rate": {ExpectedRate: []string{"mlx5_.*=200"}, ExpectedWidth: []string{"mlx5_.*=4"}},
+	"gcm_good":             {ExpectedRate: []string{"mlx5_.*=200"}, ExpectedWidth: []string{"mlx5_.*=4"}},
+	"gpud_cx7":             {ExpectedRate: []string{"mlx5_.*=400"}},
+}
+
+func TestGolden(t *testing.T) {
+	trees, err := os.ReadDir("testdata/trees")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tree := range trees {
+		t.Run(tree.Name(), func(t *testing.T) {
+			c := newCollector(t, Options{SysFS: filepath.Join("testdata/trees", tree.Name()), Config: goldenConfig[tree.Name()]})
+			reg, a := registry(t, c)
+			got := scrape(t, reg, a)
+			golden := filepath.Join("testdata/golden", tree.Name()+".prom")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs (go test -run TestGolden -update to accept):\n%s", golden, diff(string(want), got))
+			}
+			problems, err := testutil.GatherAndLint(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+			}
+			// A second scrape of an unchanged tree is the same page: state
+			// kept between scrapes must not change values by itself.
+			// (read errors excepted: they are counted again on every scrape.)
+			if again := scrape(t, reg, a); withoutErrors(again) != withoutErrors(got) {
+				t.Errorf("second scrape differs:\n%s", diff(got, again))
+			}
+		})
+	}
+}
+
+func withoutErrors(page string) string {
+	var out strings.Builder
+	for _, l := range strings.Split(page, "\n") {
+		if !strings.HasPrefix(l, "jobscope_infiniband_read_errors_total") {
+			out.WriteString(l + "\n")
+		}
+	}
+	return out.String()
+}
+
+// diff lists the lines only in one of a and b.
+func diff(a, b string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	am, bm := in(a), in(b)
+	var out strings.Builder
+	for _, l := range strings.Split(a, "\n") {
+		if !bm[l] {
+			out.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(b, "\n") {
+		if !am[l] {
+			out.WriteString("+ " + l + "\n")
+		}
+	}
+	return out.String()
+}
+
+// fixedClock is a settable clock for the tests.
+type fixedClock struct{ t time.Time }
+
+func (f *fixedClock) now() time.Time { return f.t }

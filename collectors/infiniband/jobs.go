@@ -1,0 +1,171 @@
+package infiniband
+
+import (
+	"sort"
+	"time"
+
+	"jobscope/collectors"
+	"jobscope/collectors/infiniband/ibfs"
+)
+
+// Attribution label values.
+const (
+	// AttributionExclusive: the job is the only one on the node, so all
+	// traffic of every port is its own.
+	AttributionExclusive = "exclusive"
+	// AttributionSharedNearestHCA: several jobs share the node; each is
+	// given the traffic of the HCA nearest its GPUs in PCIe topology, which
+	// other jobs may use too: an upper bound, not an exact share.
+	AttributionSharedNearestHCA = "shared-nearest-hca"
+)
+
+type jobKey struct {
+	device      string
+	port        uint
+	attribution string
+}
+
+type jobState struct {
+	gen      uint64
+	counters map[jobKey]*traffic
+}
+
+// attribute adds each port's traffic growth since the last scrape to the
+// jobs it is attributed to, and sends every running job's counters. A job's
+// counters start at 0 when it is first seen and are forgotten when it is
+// gone. A job that started after the last scrape is given the share of this
+// interval's traffic that falls after its start (traffic assumed even over
+// the interval); one already running when first seen (the agent restarted)
+// starts from 0 at that scrape.
+func (c *Collector) attribute(e *collectors.Emitter, devices []ibfs.Device, now time.Time) {
+	if c.jobs == nil {
+		return
+	}
+	jobs := c.jobs()
+	for _, j := range jobs {
+		js, seen := c.jobState[j.ID]
+		if !seen {
+			js = &jobState{counters: map[jobKey]*traffic{}}
+			c.jobState[j.ID] = js
+		}
+		js.gen = c.gen
+		share := 1.0
+		if !seen {
+			share = firstShare(j.Start, c.lastScrape, now)
+		}
+		mode := AttributionExclusive
+		var near map[string]bool
+		if len(jobs) > 1 {
+			mode = AttributionSharedNearestHCA
+			near = c.nearestHCAs(j, devices)
+		}
+		for di := range devices {
+			dev := &devices[di]
+			if near != nil && !near[dev.Name] {
+				continue
+			}
+			if mode == AttributionSharedNearestHCA && near == nil {
+				continue
+			}
+			for pi := range dev.Ports {
+				st := c.ports[portKey{dev.Name, dev.Ports[pi].Number}]
+				if st == nil || !st.hasTraffic {
+					continue
+				}
+				k := jobKey{dev.Name, dev.Ports[pi].Number, mode}
+				acc := js.counters[k]
+				if acc == nil {
+					acc = &traffic{}
+					js.counters[k] = acc
+				}
+				acc.rxBytes += st.delta.rxBytes * share
+				acc.txBytes += st.delta.txBytes * share
+				acc.rxPackets += st.delta.rxPackets * share
+				acc.txPackets += st.delta.txPackets * share
+			}
+		}
+	}
+	for id, js := range c.jobState {
+		if js.gen != c.gen {
+			delete(c.jobState, id)
+			continue
+		}
+		for k, t := range js.counters {
+			port := portLabel(k.port)
+			e.Counter(c.d.jobRxBytes, t.rxBytes, id, k.device, port, k.attribution)
+			e.Counter(c.d.jobTxBytes, t.txBytes, id, k.device, port, k.attribution)
+			e.Counter(c.d.jobRxPackets, t.rxPackets, id, k.device, port, k.attribution)
+			e.Counter(c.d.jobTxPackets, t.txPackets, id, k.device, port, k.attribution)
+		}
+	}
+}
+
+// firstShare is the part of the last interval's traffic a newly seen job
+// gets: the part after its start, or none when it started before the last
+// scrape (its earlier traffic is unknown) or nothing is known.
+func firstShare(start, last, now time.Time) float64 {
+	if start.IsZero() || last.IsZero() || !now.After(last) || !start.After(last) {
+		return 0
+	}
+	if !start.Before(now) {
+		return 0
+	}
+	return float64(now.Sub(start)) / float64(now.Sub(last))
+}
+
+// nearestHCAs returns, for each of the job's GPUs, the RDMA device sharing
+// the longest PCI path with it (the same PCIe switch before the same root
+// complex); ties go to the first device by name. nil when no GPU or no
+// device has a known place in the topology.
+func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
+	var out map[string]bool
+	for _, bus := range j.GPUPCIBusIDs {
+		if bus == "" {
+			continue
+		}
+		gpu := c.gpuPath(bus)
+		if gpu == "" {
+			continue
+		}
+		best, bestScore := "", 0
+		names := make([]string, 0, len(devices))
+		for i := range devices {
+			names = append(names, devices[i].Name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			p := c.devicePath(name)
+			if p == "" {
+				continue
+			}
+			if s := ibfs.CommonPathElements(p, gpu); s > bestScore {
+				best, bestScore = name, s
+			}
+		}
+		if best != "" {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[best] = true
+		}
+	}
+	return out
+}
+
+func (c *Collector) gpuPath(bus string) string {
+	if p, ok := c.gpuPaths[bus]; ok {
+		return p
+	}
+	p, err := c.fs.PCIDevicePath(bus)
+	if err != nil {
+		// Not in this sysfs (a GPU the node agent knows only from a prolog
+		// file, or a test tree without it): the job gets no shared
+		// attribution for it. Cached so the lookup is not repeated.
+		p = ""
+	}
+	if len(c.gpuPaths) > 1024 {
+		clear(c.gpuPaths) // bounded: bus ids come from outside
+	}
+	c.gpuPaths[bus] = p
+	return p
+}
