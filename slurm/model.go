@@ -54,7 +54,7 @@ type Info struct {
 	// APIVersion is the OpenAPI/data_parser version in use, e.g. "v0.0.44";
 	// empty for sources that have none.
 	APIVersion string
-	Cluster string
+	Cluster    string
 	// Controllers pinged, with whether each answered.
 	Controllers []Controller
 }
