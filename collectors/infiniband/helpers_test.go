@@ -1,0 +1,43 @@
+package infiniband
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"jobscope/collectors/infiniband/ibfs"
+)
+
+type ibfsGroup = ibfs.Group
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func sampleRaw(mfs map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	mf := mfs[name]
+	if mf == nil {
+		return 0, false
+	}
+	for _, m := range mf.Metric {
+		have := map[string]string{}
+		for _, lp := range m.Label {
+			have[lp.GetName()] = lp.GetValue()
+		}
+		ok := true
+		for _, l := range labels {
+			k, v, _ := strings.Cut(l, "=")
+			ok = ok && have[k] == v
+		}
+		if ok && m.Gauge != nil {
+			return m.Gauge.GetValue(), true
+		}
+		if ok && m.Counter != nil {
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
+}
