@@ -21,6 +21,7 @@ type command func(app *kingpin.Application) (name string, run func(ctx context.C
 // commands lists every command of the binary.
 var commands = []command{
 	slurmCommand,
+	nodeCommand,
 }
 
 func main() {

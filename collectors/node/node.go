@@ -10,9 +10,15 @@
 package node
 
 import (
+	"context"
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/tenancy"
 	"jobscope/slurm/nodelocal"
 )
 
@@ -55,4 +61,32 @@ type Deps struct {
 	Jobs func() []nodelocal.LocalJob
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+
+	// GPUBackend is the --gpu.backend name.
+	GPUBackend string
+	// GPUs reads every GPU (shared by the collectors of one scrape, see
+	// gpu.Cache). An error wrapping gpu.ErrUnavailable means no GPU can be
+	// read on this host.
+	GPUs func(ctx context.Context) (*gpu.Snapshot, error)
+	// Tenancy resolves who holds each GPU (shared like GPUs).
+	Tenancy func(ctx context.Context) *tenancy.View
+}
+
+// Register adds every node collector to set.
+func Register(set *collectors.Set[Deps]) {
+	set.Register("gpu-backend", true, "Whether the GPU backend can read the GPUs (jobscope_gpu_backend_up)", newBackendCollector)
+	set.Register("gpu", true, "Per-GPU inventory, load, power, energy, clocks, throttling, ECC, XID, PCIe and NVLink errors, keyed by GPU UUID", newGPUCollector)
+	set.Register("gpu-tenants", true, "One join series per GPU naming the Slurm job or Kubernetes pod that holds it", newTenantsCollector)
+	set.Register("job-energy", true, "Per Slurm job on this node: GPUs held, start time and GPU energy used", newJobEnergyCollector)
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(Namespace+"_"+name, help, labels, nil)
+}
+
+func (d Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+
+	jscollectors "jobscope/collectors"
+	"jobscope/collectors/exporter"
+	"jobscope/collectors/infiniband"
+	"jobscope/collectors/node"
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/kubelet"
+	"jobscope/collectors/node/tenancy"
+	"jobscope/dcgm"
+	"jobscope/slurm/nodelocal"
+)
+
+// nodeFlags are the node command's own flags.
+type nodeFlags struct {
+	paths           node.Paths
+	backend         string
+	dcgmURL         string
+	simulatedGPUs   int
+	slurm           bool
+	prologDir       string
+	cgroupWalk      time.Duration
+	kubeletSocket   string
+	slurmdContainer string
+	cacheAge        time.Duration
+}
+
+// nodeCommand is `jobscope node`: one per GPU node (DaemonSet or systemd).
+func nodeCommand(app *kingpin.Application) (string, func(context.Context) error) {
+	cmd := app.Command("node", "Export every GPU of this node keyed by UUID, which Slurm job or Kubernetes pod holds it, and per-job node-local counters.")
+	web := exporter.AddFlags(cmd, ":9851")
+	f := &nodeFlags{}
+	cmd.Flag("path.procfs", "procfs mount point (the host's /proc in a container).").Default(node.DefaultPaths.ProcFS).StringVar(&f.paths.ProcFS)
+	cmd.Flag("path.sysfs", "sysfs mount point.").Default(node.DefaultPaths.SysFS).StringVar(&f.paths.SysFS)
+	cmd.Flag("path.cgroupfs", "cgroup filesystem mount point (v2 root, or the directory holding v1 controllers).").Default(node.DefaultPaths.CgroupFS).StringVar(&f.paths.CgroupFS)
+	cmd.Flag("path.rootfs", "The host's root filesystem, for files such as the prolog's job files.").Default(node.DefaultPaths.RootFS).StringVar(&f.paths.RootFS)
+	cmd.Flag("gpu.backend", "GPU backend: nvml (the driver's library), dcgm (the node's DCGM exporter), simulated (demo only), none.").
+		Default("nvml").EnumVar(&f.backend, "nvml", "dcgm", "simulated", "none")
+	cmd.Flag("dcgm.exporter-url", "The node's DCGM exporter page, read by --gpu.backend=dcgm.").Default(dcgm.DefaultURL).StringVar(&f.dcgmURL)
+	cmd.Flag("gpu.simulated-count", "GPUs of --gpu.backend=simulated.").Default("8").IntVar(&f.simulatedGPUs)
+	cmd.Flag("gpu.cache-age", "Collectors of one scrape share one GPU and tenant reading at most this old.").Default("2s").DurationVar(&f.cacheAge)
+	cmd.Flag("slurm.discovery", "Find the Slurm jobs on this node (prolog files, job cgroups, /proc).").Default("true").BoolVar(&f.slurm)
+	cmd.Flag("slurm.prolog-dir", "Directory (below --path.rootfs) where deploy/slurm/jobscope-prolog.sh writes one file per job.").
+		Default(nodelocal.DefaultPrologDir).StringVar(&f.prologDir)
+	cmd.Flag("slurm.cgroup-walk-interval", "How often the whole cgroup tree is walked for Slurm roots (new slurmd, Slinky pods); scrapes in between only list the known roots.").
+		Default("1m").DurationVar(&f.cgroupWalk)
+	cmd.Flag("kubelet.pod-resources-socket", "The kubelet's pod-resources socket; skipped when it does not exist. Empty disables Kubernetes.").
+		Default(kubelet.DefaultSocket).StringVar(&f.kubeletSocket)
+	cmd.Flag("kubelet.slurmd-container", "Container name of Slinky's slurmd: GPUs it holds are attributed to the Slurm jobs inside it. Empty disables.").
+		Default("slurmd").StringVar(&f.slurmdContainer)
+
+	set := jscollectors.NewSet[node.Deps]()
+	node.Register(set)
+	// InfiniBand ports and per-job traffic (issue 4) share the node's Deps.
+	infiniband.Register(set, cmd)
+	set.AddFlags(cmd)
+
+	return cmd.FullCommand(), func(ctx context.Context) error {
+		logger := web.Logger()
+		deps, closeFn, err := buildNodeDeps(f, logger)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		runner, err := set.Build(deps, logger)
+		if err != nil {
+			return err
+		}
+		srv, err := exporter.New(web, logger, exporter.Config{
+			Name:        "jobscope node",
+			Description: "GPU node agent: per-GPU telemetry, which job or pod holds each GPU, per-job energy",
+			Runner:      runner,
+			Static: []prometheus.Collector{
+				promcollectors.NewGoCollector(),
+				promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+			},
+		})
+		if err != nil {
+			return err
+		}
+		logger.Info("starting jobscope node", "gpu_backend", f.backend)
+		if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("serving: %w", err)
+		}
+		return nil
+	}
+}
+
+// buildNodeDeps turns flags into the collectors' Deps. A missing GPU driver
+// or kubelet is logged once and leaves the agent serving the rest.
+func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error) {
+	deps := node.Deps{Paths: f.paths, GPUBackend: f.backend}
+	var closers []func() error
+	var backend gpu.Backend
+	switch f.backend {
+	case "nvml":
+		b := gpu.NewNVML(nil, nil)
+		if err := b.Init(); err != nil {
+			logger.Warn("GPUs cannot be read; serving everything else (jobscope_gpu_backend_up is 0, init is retried every minute)", "err", err)
+		}
+		backend = b
+	case "dcgm":
+		backend = dcgm.New(f.dcgmURL, nil)
+	case "simulated":
+		host, err := os.Hostname()
+		if err != nil {
+			host = "demo"
+		}
+		backend = gpu.NewSimulated(f.simulatedGPUs, host, nil)
+		logger.Warn("simulated GPUs: for demos only")
+	case "none":
+	default:
+		return deps, nil, fmt.Errorf("unknown --gpu.backend %q", f.backend)
+	}
+	if backend != nil {
+		cache := gpu.NewCache(backend, f.cacheAge, nil)
+		deps.GPUs = cache.Snapshot
+		closers = append(closers, backend.Close)
+	}
+
+	r := &tenancy.Resolver{GPUs: deps.GPUs, SlurmdContainer: f.slurmdContainer, MaxAge: f.cacheAge}
+	if f.slurm {
+		r.Discovery = nodelocal.New(nodelocal.Config{
+			CgroupFS:      f.paths.CgroupFS,
+			ProcFS:        f.paths.ProcFS,
+			PrologDir:     f.paths.Root(f.prologDir),
+			FullWalkEvery: f.cgroupWalk,
+		})
+	}
+	if f.kubeletSocket != "" {
+		if _, err := os.Stat(f.kubeletSocket); err == nil {
+			c := kubelet.NewClient(f.kubeletSocket)
+			r.Kubelet = c
+			closers = append(closers, c.Close)
+		} else {
+			logger.Info("no kubelet pod-resources socket; Kubernetes tenants off", "socket", f.kubeletSocket, "err", err)
+		}
+	}
+	deps.Tenancy = r.Resolve
+	deps.Jobs = r.Jobs
+	return deps, func() {
+		for _, c := range closers {
+			if err := c(); err != nil {
+				logger.Warn("closing", "err", err)
+			}
+		}
+	}, nil
+}

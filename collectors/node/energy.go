@@ -1,0 +1,113 @@
+package node
+
+import (
+	"context"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/collectors/node/gpu"
+)
+
+// jobEnergyCollector exports, per Slurm job on this node, the GPU energy
+// its GPUs used since the agent first saw the job hold them. The counter
+// starts at 0 then, so an agent restart reads as a counter reset and
+// increase() over the job's lifetime stays right; only energy used while
+// no agent ran is missing.
+type jobEnergyCollector struct {
+	deps   Deps
+	energy *prometheus.Desc
+	gpus   *prometheus.Desc
+	start  *prometheus.Desc
+
+	mu sync.Mutex
+	// track by job ID then GPU UUID.
+	track map[string]map[string]*energyTrack
+}
+
+type energyTrack struct {
+	base    float64 // counter value when first seen (or after a reset)
+	carried float64 // energy accumulated before a GPU counter reset
+	last    float64
+}
+
+func newJobEnergyCollector(d Deps) (collectors.Collector, error) {
+	return &jobEnergyCollector{
+		deps: d,
+		energy: desc("job_gpu_energy_joules_total",
+			"GPU energy used by the job's GPUs on this node since the agent first saw the job hold them.", "job_id"),
+		gpus: desc("job_gpus",
+			"GPUs (or MIG instances) the job holds on this node.", "job_id"),
+		start: desc("job_start_time_seconds",
+			"When the job started on this node (prolog file, else its cgroup), Unix time.", "job_id"),
+		track: map[string]map[string]*energyTrack{},
+	}, nil
+}
+
+func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	if c.deps.Tenancy == nil {
+		return collectors.ErrNoData
+	}
+	v := c.deps.Tenancy(ctx)
+	energy := map[string]gpu.Reading{}
+	if c.deps.GPUs != nil {
+		// Shared with the gpu collector: the cache answers.
+		if snap, err := c.deps.GPUs(ctx); err == nil {
+			for _, d := range snap.Devices {
+				energy[d.UUID] = d.Energy
+			}
+		}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := collectors.NewEmitter(ch)
+	seen := map[string]bool{}
+	for _, j := range v.Jobs {
+		seen[j.ID] = true
+		e.Gauge(c.gpus, float64(len(j.GPUUUIDs)), j.ID)
+		if !j.Start.IsZero() {
+			e.Gauge(c.start, float64(j.Start.UnixNano())/1e9, j.ID)
+		}
+		tracks := c.track[j.ID]
+		if tracks == nil {
+			tracks = map[string]*energyTrack{}
+			c.track[j.ID] = tracks
+		}
+		total, have := 0.0, false
+		for _, u := range j.GPUUUIDs {
+			r, ok := energy[u]
+			if !ok || !r.OK {
+				// A GPU that stopped answering keeps what it had counted.
+				if t := tracks[u]; t != nil {
+					total += t.carried + t.last - t.base
+					have = true
+				}
+				continue
+			}
+			t := tracks[u]
+			switch {
+			case t == nil:
+				t = &energyTrack{base: r.Value, last: r.Value}
+				tracks[u] = t
+			case r.Value < t.last:
+				// The GPU's counter restarted (driver reload).
+				t.carried += t.last - t.base
+				t.base = r.Value
+			}
+			t.last = r.Value
+			total += t.carried + t.last - t.base
+			have = true
+		}
+		if have {
+			e.Counter(c.energy, total, j.ID)
+		}
+	}
+	for id := range c.track {
+		if !seen[id] {
+			delete(c.track, id)
+		}
+	}
+	return e.Err()
+}

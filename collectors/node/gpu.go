@@ -1,0 +1,181 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jobscope/collectors"
+	"jobscope/collectors/node/gpu"
+)
+
+// gpuCollector exports every GPU's telemetry keyed by {uuid, gpu}. No job
+// labels: the join is jobscope_gpu_tenant_info.
+type gpuCollector struct {
+	deps Deps
+
+	info, up, util, memUtil, memUsed, memTotal *prometheus.Desc
+	power, powerLimit, energy, temp, clock     *prometheus.Desc
+	throttle, ecc, remapped, remapPending      *prometheus.Desc
+	remapFailure, xid, lastXID, pcieReplays    *prometheus.Desc
+	nvlink, smActive, tensorActive, dramActive *prometheus.Desc
+	graphicsActive, processes, processMemory   *prometheus.Desc
+}
+
+var gpuLabels = []string{"uuid", "gpu"}
+
+func gdesc(name, help string, extra ...string) *prometheus.Desc {
+	return desc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
+}
+
+func newGPUCollector(d Deps) (collectors.Collector, error) {
+	return &gpuCollector{
+		deps: d,
+		info: gdesc("info", "GPU or MIG instance inventory (always 1). parent_uuid, gpu_instance and mig_profile are set on MIG instances.",
+			"minor", "pci_bus_id", "model", "driver", "parent_uuid", "gpu_instance", "mig_profile", "mig_enabled", "backend"),
+		up:             gdesc("up", "Whether the GPU answered (1) or failed, e.g. fell off the bus (0)."),
+		util:           gdesc("utilization_ratio", "Ratio of time one or more kernels ran on the GPU over the last sample period."),
+		memUtil:        gdesc("memory_utilization_ratio", "Ratio of time device memory was read or written over the last sample period."),
+		memUsed:        gdesc("memory_used_bytes", "Device memory in use."),
+		memTotal:       gdesc("memory_total_bytes", "Device memory in total."),
+		power:          gdesc("power_watts", "Power draw."),
+		powerLimit:     gdesc("power_limit_watts", "Enforced power limit."),
+		energy:         gdesc("energy_joules_total", "Energy used since the driver loaded."),
+		temp:           gdesc("temperature_celsius", "Temperature by sensor (gpu, memory).", "sensor"),
+		clock:          gdesc("clock_hertz", "Current clock by domain (sm, memory).", "clock"),
+		throttle:       gdesc("throttle_reason", "Whether a clock event (throttle) reason is active (1) or not (0).", "reason"),
+		ecc:            gdesc("ecc_errors_total", "ECC errors by type (corrected, uncorrected) and counter (volatile since driver load, aggregate over the GPU's life).", "type", "counter"),
+		remapped:       gdesc("remapped_rows_total", "Memory rows remapped, by the error type that caused it (correctable, uncorrectable).", "type"),
+		remapPending:   gdesc("row_remap_pending", "Whether a row remap is pending until the GPU is reset (1) or not (0)."),
+		remapFailure:   gdesc("row_remap_failure", "Whether a row remap has failed (1) or not (0); the GPU needs service."),
+		xid:            gdesc("xid_errors_total", "XID error events by XID code since the agent started (nvml backend).", "xid"),
+		lastXID:        gdesc("last_xid", "The last XID error code the GPU reported, 0 for none (dcgm backend; DCGM keeps no count)."),
+		pcieReplays:    gdesc("pcie_replays_total", "PCIe replays (retries)."),
+		nvlink:         gdesc("nvlink_errors_total", "NVLink errors summed over the GPU's links, by type (crc_flit, crc_data, replay, recovery).", "type"),
+		smActive:       gdesc("sm_active_ratio", "Ratio of cycles an SM had at least one warp assigned (GPM or DCGM profiling)."),
+		tensorActive:   gdesc("tensor_active_ratio", "Ratio of cycles the tensor pipes were active (GPM or DCGM profiling)."),
+		dramActive:     gdesc("dram_active_ratio", "Ratio of cycles the memory interface was active (DCGM profiling)."),
+		graphicsActive: gdesc("graphics_engine_active_ratio", "Ratio of time the graphics or compute engine was active (DCGM profiling)."),
+		processes:      gdesc("processes", "Compute processes running on the GPU."),
+		processMemory:  gdesc("processes_memory_used_bytes", "Device memory used by the GPU's compute processes together."),
+	}, nil
+}
+
+func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	if c.deps.GPUs == nil {
+		return collectors.ErrNoData
+	}
+	snap, err := c.deps.GPUs(ctx)
+	if err != nil {
+		if errors.Is(err, gpu.ErrUnavailable) {
+			return fmt.Errorf("%w: %v", collectors.ErrNoData, err)
+		}
+		return err
+	}
+	e := collectors.NewEmitter(ch)
+	var failed []string
+	for i := range snap.Devices {
+		d := &snap.Devices[i]
+		if d.UUID == "" {
+			failed = append(failed, fmt.Sprintf("GPU %d: %v", d.Index, d.Err))
+			continue
+		}
+		c.device(e, snap, d)
+		if d.Err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", d.UUID, d.Err))
+		}
+	}
+	if len(failed) > 0 {
+		// The other GPUs were exported; the collector still reports the truth.
+		return fmt.Errorf("%d GPU(s) failed, first %s", len(failed), failed[0])
+	}
+	return e.Err()
+}
+
+func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.Device) {
+	uuid, idx := d.UUID, strconv.Itoa(d.Index)
+	minor, gi := "", ""
+	if d.Minor >= 0 {
+		minor = strconv.Itoa(d.Minor)
+	}
+	if d.GPUInstanceID >= 0 {
+		gi = strconv.Itoa(d.GPUInstanceID)
+	}
+	e.Gauge(c.info, 1, uuid, idx, minor, d.PCIBusID, d.Model, snap.DriverVersion, d.Parent, gi, d.MIGProfile,
+		strconv.FormatBool(d.MIGEnabled), snap.Backend)
+	up := 1.0
+	if d.Err != nil {
+		up = 0
+	}
+	e.Gauge(c.up, up, uuid, idx)
+
+	gauge := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
+		if r.OK {
+			e.Gauge(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+		}
+	}
+	counter := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
+		if r.OK {
+			e.Counter(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+		}
+	}
+	gauge(c.util, d.Utilization)
+	gauge(c.memUtil, d.MemoryUtilization)
+	gauge(c.memUsed, d.MemoryUsed)
+	gauge(c.memTotal, d.MemoryTotal)
+	gauge(c.power, d.Power)
+	gauge(c.powerLimit, d.PowerLimit)
+	counter(c.energy, d.Energy)
+	gauge(c.temp, d.TempGPU, "gpu")
+	gauge(c.temp, d.TempMemory, "memory")
+	gauge(c.clock, d.ClockSM, "sm")
+	gauge(c.clock, d.ClockMemory, "memory")
+	for _, s := range d.Throttle {
+		gauge(c.throttle, gpu.R(b2f(s.Active)), s.Name)
+	}
+	for _, x := range d.ECC {
+		counter(c.ecc, gpu.R(x.Count), x.Type, x.Counter)
+	}
+	counter(c.remapped, d.RemappedRowsCorrectable, "correctable")
+	counter(c.remapped, d.RemappedRowsUncorrectable, "uncorrectable")
+	gauge(c.remapPending, d.RemapPending)
+	gauge(c.remapFailure, d.RemapFailure)
+	codes := make([]uint64, 0, len(d.XIDs))
+	for k := range d.XIDs {
+		codes = append(codes, k)
+	}
+	sort.Slice(codes, func(i, j int) bool { return codes[i] < codes[j] })
+	for _, k := range codes {
+		counter(c.xid, gpu.R(float64(d.XIDs[k])), strconv.FormatUint(k, 10))
+	}
+	gauge(c.lastXID, d.LastXID)
+	counter(c.pcieReplays, d.PCIeReplays)
+	for _, n := range d.NVLinkErrors {
+		counter(c.nvlink, gpu.R(n.Count), n.Type)
+	}
+	gauge(c.smActive, d.SMActive)
+	gauge(c.tensorActive, d.TensorActive)
+	gauge(c.dramActive, d.DRAMActive)
+	gauge(c.graphicsActive, d.GraphicsActive)
+	// Processes only where the backend lists them (nvml, simulated), so a
+	// dcgm node does not claim "0 processes".
+	if d.Processes != nil {
+		gauge(c.processes, gpu.R(float64(len(d.Processes))))
+		var mem float64
+		for _, p := range d.Processes {
+			mem += p.MemoryUsed.Value
+		}
+		gauge(c.processMemory, gpu.R(mem))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
