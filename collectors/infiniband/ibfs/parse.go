@@ -95,6 +95,9 @@ func parseState(s string, names []string) (State, error) {
 		return st, nil
 	}
 	n := normaliseName(s)
+	if n == "" {
+		return State{}, fmt.Errorf("state %q has no name", s)
+	}
 	squashed := strings.ReplaceAll(n, "_", "")
 	for id, known := range names {
 		if squashed == strings.ReplaceAll(known, "_", "") {
