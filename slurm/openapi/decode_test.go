@@ -406,8 +406,8 @@ func TestMalformed(t *testing.T) {
 		`{"jobs":[{"job_id":"x"}]}`,
 		`{"jobs":[{"job_id":1}]} {}`,
 		`{"jobs":[{"job_state":7}]}`,
-		`{"jobs":[{"nodes":"n1","gres_detail":["gpu:x:y"]}]}`,
-		`{"jobs":[{"nodes":"n[1-","gres_detail":["gpu:1"]}], "x":1}`,
+		`{"jobs":[{"nodes":"n1","gres_detail":["gpu:x:y"]}]`,
+		`{"jobs":[{"nodes":"n[1-","gres_detail":["gpu:1"]}], "x":}`,
 		`{"jobs":[{"job_resources":{"nodes":{"allocation":[{"cpus":"x"}]}}}]}`,
 	}
 	for _, b := range bad {
@@ -418,8 +418,8 @@ func TestMalformed(t *testing.T) {
 	if _, _, err := DecodeDiag(strings.NewReader(`{"meta":{}}`)); err == nil {
 		t.Error("diag without statistics: want error")
 	}
-	if _, _, err := DecodeNodes(strings.NewReader(`{"nodes":[{"gres":"gpu:1(IDX:5-1)"}]}`)); err == nil {
-		t.Error("bad node gres: want error")
+	if _, _, err := DecodeNodes(strings.NewReader(`{"nodes":[{"gres":"gpu:1(IDX:5-1)"}]`)); err == nil {
+		t.Error("truncated nodes: want error")
 	}
 }
 

@@ -1,21 +1,26 @@
 package openapi
 
 import (
-	"fmt"
 	"io"
 
 	"jobscope/slurm"
 )
 
 // DecodeJobs decodes /slurm/vX/jobs, /slurm/vX/job/N and `squeue --json`.
+//
+// A GRES, TRES or hostlist string that cannot be parsed does not fail the
+// response: the job is kept with that field left empty and a warning is added
+// to Meta.Warnings. JSON that is malformed, or of the wrong type where a
+// number, string, object or array is required, is an error.
 func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 	var jobs []slurm.Job
+	var cluster string
 	meta, err := decodeTop(rd, func(r *reader, name []byte) error {
 		if string(name) != "jobs" {
 			return r.skip()
 		}
 		return r.array(func() error {
-			j, err := r.job()
+			j, err := r.job(&cluster)
 			if err != nil {
 				return err
 			}
@@ -23,6 +28,9 @@ func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 			return nil
 		})
 	})
+	if meta.Cluster == "" {
+		meta.Cluster = cluster
+	}
 	if err != nil {
 		return nil, meta, err
 	}
@@ -32,17 +40,23 @@ func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 // jobExtra holds the raw fields a Job is derived from after the object has
 // been read, since Slurm prints them in no particular order.
 type jobExtra struct {
-	states                       []string
-	memPerNode, memPerCPU        number
-	tresAlloc, tresReq           string
-	tresPerNode, tresPerJob      string
-	gresDetail                   []string
-	resNodes                     string
-	alloc                        []slurm.NodeAlloc
+	states                  []string
+	memPerNode, memPerCPU   number
+	tresAlloc, tresReq      string
+	tresPerNode, tresPerJob string
+	gresDetail              []string
+	resNodes                string
+	alloc                   []slurm.NodeAlloc
+	// cores[i] is how many cores job_resources lists for alloc[i]
+	// (v0.0.37-40), used[i] its cpus_used; threads is threads_per_core.
+	cores, used                  []uint32
+	threads                      uint32
 	arrayTaskSet, arrayTaskFound bool
 }
 
-func (r *reader) job() (slurm.Job, error) {
+// job reads one job. cluster is set from the first job that names its
+// cluster, for versions whose meta does not.
+func (r *reader) job(cluster *string) (slurm.Job, error) {
 	j := slurm.Job{ArrayTaskID: -1}
 	var x jobExtra
 	err := r.object(func(name []byte) error {
@@ -108,6 +122,12 @@ func (r *reader) job() (slurm.Job, error) {
 			x.gresDetail, err = r.strs(false)
 		case "job_resources":
 			err = r.jobResources(&x)
+		case "cluster":
+			if *cluster == "" {
+				*cluster, err = r.str()
+			} else {
+				err = r.skip()
+			}
 		default:
 			err = r.skip()
 		}
@@ -116,22 +136,24 @@ func (r *reader) job() (slurm.Job, error) {
 	if err != nil {
 		return j, err
 	}
-	if err := finishJob(&j, &x); err != nil {
-		return j, fmt.Errorf("openapi: job %d: %w", j.ID, err)
-	}
+	r.finishJob(&j, &x)
 	return j, nil
 }
 
-func finishJob(j *slurm.Job, x *jobExtra) error {
+// finishJob derives what depends on several fields. A string it cannot parse
+// leaves what it feeds empty and is reported with r.warn.
+func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 	j.State, j.StateFlags = slurm.ParseJobState(x.states...)
 
 	alloc, err := slurm.ParseTRES(x.tresAlloc)
 	if err != nil {
-		return err
+		r.warn("job %d: tres_alloc_str: %v", j.ID, err)
+		alloc = slurm.TRES{}
 	}
 	req, err := slurm.ParseTRES(x.tresReq)
 	if err != nil {
-		return err
+		r.warn("job %d: tres_req_str: %v", j.ID, err)
+		req = slurm.TRES{}
 	}
 	// Memory: what was allocated, else what was requested, else derive it
 	// from the per-node or per-CPU request (MiB).
@@ -159,19 +181,33 @@ func finishJob(j *slurm.Job, x *jobExtra) error {
 	default:
 		perJob, err := slurm.ParseGRES(x.tresPerJob)
 		if err != nil {
-			return err
+			r.warn("job %d: tres_per_job: %v", j.ID, err)
 		}
 		j.GPUs = slurm.GPUCount(perJob)
 		if j.GPUs == 0 {
 			perNode, err := slurm.ParseGRES(x.tresPerNode)
 			if err != nil {
-				return err
+				r.warn("job %d: tres_per_node: %v", j.ID, err)
 			}
 			nodes := uint64(j.NodeCount)
 			if nodes == 0 {
 				nodes = 1
 			}
 			j.GPUs = slurm.GPUCount(perNode) * nodes
+		}
+	}
+
+	// Per-node CPUs (v0.0.37-40): cpus_used counts only CPUs in use by
+	// steps (0 for an allocated but idle job), so the allocation is the
+	// cores listed per socket times threads per core, unless cpus_used is
+	// larger.
+	for i := range x.alloc {
+		if i < len(x.cores) && x.cores[i] > 0 {
+			n := x.cores[i]
+			if x.threads > 1 {
+				n *= x.threads
+			}
+			x.alloc[i].CPUs = max(n, x.used[i])
 		}
 	}
 
@@ -193,7 +229,7 @@ func finishJob(j *slurm.Job, x *jobExtra) error {
 		if needNames && list != "" {
 			hosts, err = slurm.ExpandHostlist(list)
 			if err != nil {
-				return err
+				r.warn("job %d: nodes: %v", j.ID, err)
 			}
 		}
 		if len(j.Alloc) == 0 {
@@ -212,11 +248,11 @@ func finishJob(j *slurm.Job, x *jobExtra) error {
 		}
 		g, err := slurm.ParseGRES(s)
 		if err != nil {
-			return err
+			r.warn("job %d: gres_detail: %v", j.ID, err)
+			continue
 		}
 		j.Alloc[i].GRES = g
 	}
-	return nil
 }
 
 // jobResources reads job_resources in both of its shapes:
@@ -249,6 +285,10 @@ func (r *reader) jobResources(x *jobExtra) error {
 				}
 				return r.skip()
 			})
+		case "threads_per_core":
+			v, err := r.u32()
+			x.threads = v
+			return err
 		case "allocated_nodes":
 			if r.d.PeekKind() == '{' {
 				return r.object(func(name []byte) error {
@@ -266,12 +306,41 @@ func (r *reader) jobResources(x *jobExtra) error {
 // appearance is node order.
 func (r *reader) nodeAlloc(x *jobExtra) error {
 	var a slurm.NodeAlloc
+	var cores, used uint32
 	err := r.object(func(name []byte) error {
 		var err error
 		switch string(name) {
 		case "nodename", "name":
 			a.Node, err = r.str()
-		case "cpus_used", "cpus":
+		case "sockets":
+			// v0.0.38-40: {"0":{"cores":{"1":"allocated",...}}};
+			// v0.0.37: {"0":"assigned"} (cores are counted below);
+			// v0.0.41+: a per-core array, not needed (cpus.count).
+			if r.d.PeekKind() != '{' {
+				return r.skip()
+			}
+			err = r.object(func([]byte) error {
+				if r.d.PeekKind() != '{' {
+					return r.skip()
+				}
+				return r.object(func(name []byte) error {
+					if string(name) != "cores" {
+						return r.skip()
+					}
+					n, err := r.countMembers()
+					cores += n
+					return err
+				})
+			})
+		case "cores":
+			// v0.0.37: {"2":"unassigned",...} next to sockets.
+			var n uint32
+			n, err = r.countMembers()
+			cores += n
+		case "cpus_used":
+			used, err = r.u32()
+			a.CPUs = used
+		case "cpus":
 			// v0.0.41+: {"count":N,"used":M}; older: a number.
 			if r.d.PeekKind() == '{' {
 				err = r.object(func(name []byte) error {
@@ -309,5 +378,23 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 		return err
 	}
 	x.alloc = append(x.alloc, a)
+	x.cores = append(x.cores, cores)
+	x.used = append(x.used, used)
 	return nil
+}
+
+// countMembers reads an object and returns how many members it has (an
+// array: how many elements); other values count 0.
+func (r *reader) countMembers() (uint32, error) {
+	var n uint32
+	var err error
+	switch r.d.PeekKind() {
+	case '{':
+		err = r.object(func([]byte) error { n++; return r.skip() })
+	case '[':
+		err = r.array(func() error { n++; return r.skip() })
+	default:
+		err = r.skip()
+	}
+	return n, err
 }

@@ -13,11 +13,16 @@ type Meta struct {
 	Release string
 	// Plugin is the data_parser plugin (v0.0.39+) or, for older versions,
 	// the openapi plugin type: "data_parser/v0.0.44", "openapi/v0.0.38".
-	Plugin  string
+	Plugin string
+	// Cluster is the cluster name: meta's slurm.cluster (v0.0.39+), else,
+	// for versions whose meta has none (v0.0.37/38), the "cluster" field of
+	// the first job that names one (jobs responses only).
 	Cluster string
 	// LastUpdate is the response's last_update, zero when it has none.
 	LastUpdate time.Time
-	// Warnings are the response's warnings, as "source: description".
+	// Warnings are the response's warnings, as "source: description",
+	// followed by the decoder's own for values it could not parse and left
+	// empty (at most 10, then a count; prefixed "jobscope: ").
 	Warnings []string
 }
 
@@ -111,6 +116,7 @@ func decodeTop(rd io.Reader, body func(r *reader, name []byte) error) (Meta, err
 		}
 		return body(r, name)
 	})
+	r.flushWarnings(&meta)
 	if err != nil {
 		return meta, err
 	}

@@ -8,6 +8,8 @@ import (
 )
 
 // DecodeNodes decodes /slurm/vX/nodes, /slurm/vX/node/NAME and `sinfo --json`.
+// A GRES string that cannot be parsed is left empty with a warning in
+// Meta.Warnings, as is an sinfo entry whose hostlist cannot be expanded.
 //
 // sinfo up to v0.0.38 prints the same "nodes" array as slurmrestd. From
 // v0.0.39 it prints "sinfo": one entry per group of nodes sharing a state and
@@ -116,21 +118,20 @@ func (r *reader) node() (slurm.Node, error) {
 		return n, err
 	}
 	n.State, n.Flags = slurm.ParseNodeState(states...)
-	if err := setGRES(&n, gres, gresUsed); err != nil {
-		return n, err
-	}
+	r.setGRES(&n, gres, gresUsed)
 	return n, nil
 }
 
-func setGRES(n *slurm.Node, gres, used string) error {
+// setGRES parses a node's GRES strings; one that cannot be parsed is left
+// empty with a warning.
+func (r *reader) setGRES(n *slurm.Node, gres, used string) {
 	var err error
 	if n.GRES, err = slurm.ParseGRES(gres); err != nil {
-		return fmt.Errorf("openapi: node %s: %w", n.Name, err)
+		r.warn("node %s: gres: %v", n.Name, err)
 	}
 	if n.GRESUsed, err = slurm.ParseGRES(used); err != nil {
-		return fmt.Errorf("openapi: node %s: %w", n.Name, err)
+		r.warn("node %s: gres_used: %v", n.Name, err)
 	}
-	return nil
 }
 
 // sinfoEntry reads one element of sinfo's "sinfo" array and appends or
@@ -260,13 +261,13 @@ func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.N
 		return nodes, err
 	}
 	n.State, n.Flags = slurm.ParseNodeState(states...)
-	if err := setGRES(&n, gres, gresUsed); err != nil {
-		return nodes, err
-	}
+	r.setGRES(&n, gres, gresUsed)
 	for _, expr := range names {
 		hosts, err := slurm.ExpandHostlist(expr)
 		if err != nil {
-			return nodes, fmt.Errorf("openapi: sinfo: %w", err)
+			// The entry's nodes cannot be named; keep the others.
+			r.warn("sinfo: %v", err)
+			continue
 		}
 		for _, h := range hosts {
 			if i, ok := index[h]; ok {

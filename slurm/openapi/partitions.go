@@ -106,8 +106,16 @@ func (r *reader) partition() (slurm.Partition, error) {
 		}
 		return err
 	})
-	if len(states) > 0 {
-		p.State = strings.ToUpper(states[0])
+	// DEFAULT is a flag: v0.0.37/38 and v0.0.45 print it in "flags"; the
+	// v0.0.42-44 schemas have no place for it (their partition.state enum is
+	// INACTIVE/UNKNOWN/UP/DOWN/DRAIN), but a DEFAULT found among the states
+	// is taken as the flag rather than as the state.
+	for _, s := range states {
+		if strings.EqualFold(s, "default") {
+			p.Default = true
+		} else if p.State == "" {
+			p.State = strings.ToUpper(s)
+		}
 	}
 	return p, err
 }

@@ -29,6 +29,34 @@ type reader struct {
 	// key is scratch space for unescaping object names; names are compared
 	// without allocating.
 	key []byte
+	// warnings are the first maxWarnings values that could not be parsed
+	// (a GRES, TRES or hostlist string from a Slurm we do not know); the
+	// record they belong to is kept with that field left empty. dropped
+	// counts the ones beyond.
+	warnings []string
+	dropped  int
+}
+
+// maxWarnings bounds how many parse warnings one response records; the rest
+// are only counted.
+const maxWarnings = 10
+
+// warn records a value that could not be parsed but does not invalidate the
+// response.
+func (r *reader) warn(format string, args ...any) {
+	if len(r.warnings) >= maxWarnings {
+		r.dropped++
+		return
+	}
+	r.warnings = append(r.warnings, "jobscope: "+fmt.Sprintf(format, args...))
+}
+
+// flushWarnings appends the recorded parse warnings to meta.
+func (r *reader) flushWarnings(m *Meta) {
+	m.Warnings = append(m.Warnings, r.warnings...)
+	if r.dropped > 0 {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("jobscope: %d more unparseable values left empty", r.dropped))
+	}
 }
 
 func newReader(r io.Reader) *reader {

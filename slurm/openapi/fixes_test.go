@@ -1,0 +1,139 @@
+package openapi
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"jobscope/slurm"
+)
+
+// TestJobAllocCPUsV38 checks that the per-node CPUs of v0.0.37/38 jobs are the
+// allocated cores, not cpus_used (CPUs in use by steps, 0 for an idle job).
+// The expected counts are the CPU_IDs of `scontrol show job -d` taken on the
+// same cluster at the same time (shared/fixtures/slurm/debian-22.05-local/
+// dbd/cli/scontrol_show_job_d.txt): job 4 CPU_IDs=1-2, 5 =3, 6 =0 on each of
+// node[1-2], 8 =0-1, 9 =2, 13 =3.
+func TestJobAllocCPUsV38(t *testing.T) {
+	want := map[uint32][]uint32{4: {2}, 5: {1}, 6: {1, 1}, 8: {2}, 9: {1}, 13: {1}, 17: {1}}
+	for _, file := range []string{"debian-dbd-rest-v0.0.38_jobs.json", "debian-dbd-cli-v0.0.38_squeue.json", "debian-dbd-rest-v0.0.37_jobs.json"} {
+		jobs, _, err := DecodeJobs(open(t, file))
+		if err != nil {
+			t.Fatal(file, err)
+		}
+		for id, cpus := range want {
+			j := findJob(t, jobs, id)
+			var got []uint32
+			for _, a := range j.Alloc {
+				got = append(got, a.CPUs)
+			}
+			if !reflect.DeepEqual(got, cpus) {
+				t.Errorf("%s: job %d: per-node CPUs %v, want %v", file, id, got, cpus)
+			}
+		}
+	}
+}
+
+func TestJobAllocCPUsThreadsAndUsed(t *testing.T) {
+	body := `{"jobs":[
+	 {"job_id":1,"nodes":"n1","job_resources":{"nodes":"n1","allocated_nodes":[{"nodename":"n1","cpus_used":0,
+	   "sockets":{"0":{"cores":{"0":"allocated","1":"allocated"}},"1":{"cores":{"0":"allocated"}}}}],"threads_per_core":2}},
+	 {"job_id":2,"nodes":"n1","job_resources":{"nodes":"n1","allocated_nodes":[{"nodename":"n1","cpus_used":4,
+	   "sockets":{"0":{"cores":{"0":"allocated_and_in_use"}}}}]}},
+	 {"job_id":3,"nodes":"n1","job_resources":{"nodes":"n1","allocated_nodes":[{"nodename":"n1","cpus_used":3}]}}]}`
+	jobs, _, err := DecodeJobs(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []uint32{6, 4, 3} {
+		if got := jobs[i].Alloc[0].CPUs; got != want {
+			t.Errorf("job %d: CPUs %d, want %d", i+1, got, want)
+		}
+	}
+}
+
+// TestLenient checks that a string from an unknown Slurm that cannot be
+// parsed blanks only its field, with a bounded warning.
+func TestLenient(t *testing.T) {
+	body := `{"jobs":[
+	 {"job_id":1,"job_state":"RUNNING","nodes":"n[1-2]","gres_detail":["gpu:x:y","gpu:h100:1(IDX:0)"],"tres_alloc_str":"cpu=2,mem=1G,node=2"},
+	 {"job_id":2,"job_state":"RUNNING","nodes":"n[1-","gres_detail":["gpu:1"],"tres_alloc_str":"cpu=1,mem=??"},
+	 {"job_id":3,"job_state":"PENDING","tres_per_node":"gres:gpu:((2"}],
+	 "meta":{"plugin":{"type":"openapi/v0.0.38"}},"warnings":[{"description":"d","source":"s"}]}`
+	jobs, meta, err := DecodeJobs(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	j1 := jobs[0]
+	if len(j1.Alloc) != 2 || j1.Alloc[0].GRES != nil || j1.Alloc[1].Node != "n2" || j1.Alloc[1].GRES[0].Count != 1 || j1.MemoryBytes != 1<<30 {
+		t.Errorf("job 1: %+v", j1)
+	}
+	if j2 := jobs[1]; j2.State != "RUNNING" || j2.NodeList != "n[1-" || j2.MemoryBytes != 0 {
+		t.Errorf("job 2: %+v", j2)
+	}
+	if j3 := jobs[2]; j3.State != "PENDING" || j3.GPUs != 0 {
+		t.Errorf("job 3: %+v", j3)
+	}
+	if len(meta.Warnings) != 5 || meta.Warnings[0] != "s: d" ||
+		!strings.Contains(meta.Warnings[1], "job 1: gres_detail") || !strings.Contains(meta.Warnings[4], "job 3: tres_per_node") {
+		t.Errorf("warnings: %q", meta.Warnings)
+	}
+
+	// Bounded: 10 messages, then a count.
+	var b strings.Builder
+	b.WriteString(`{"nodes":[`)
+	for i := range 25 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"name":"n%d","gres":"gpu:1(IDX:5-1)","gres_used":"gpu:0"}`, i)
+	}
+	b.WriteString(`]}`)
+	nodes, meta, err := DecodeNodes(strings.NewReader(b.String()))
+	if err != nil || len(nodes) != 25 || nodes[3].GRES != nil || nodes[3].GRESUsed == nil {
+		t.Fatalf("nodes: %v %d %+v", err, len(nodes), nodes)
+	}
+	if len(meta.Warnings) != 11 || meta.Warnings[10] != "jobscope: 15 more unparseable values left empty" {
+		t.Errorf("warnings: %q", meta.Warnings)
+	}
+
+	// sinfo: an entry whose hostlist cannot be expanded is dropped alone.
+	sinfo := `{"sinfo":[{"nodes":{"nodes":["a[1-"]}},{"nodes":{"nodes":["b1"]},"gres":{"total":"gpu:1"}}]}`
+	nodes, meta, err = DecodeNodes(strings.NewReader(sinfo))
+	if err != nil || len(nodes) != 1 || nodes[0].Name != "b1" || len(meta.Warnings) != 1 {
+		t.Errorf("sinfo: %v %+v %q", err, nodes, meta.Warnings)
+	}
+}
+
+func TestJobsCluster(t *testing.T) {
+	// v0.0.37/38 meta has no cluster: it comes from the jobs.
+	for _, f := range []string{"debian-dbd-rest-v0.0.38_jobs.json", "debian-dbd-rest-v0.0.37_jobs.json", "debian-dbd-cli-v0.0.38_squeue.json"} {
+		_, meta, err := DecodeJobs(open(t, f))
+		if err != nil || meta.Cluster != "feas" {
+			t.Errorf("%s: %v cluster %q", f, err, meta.Cluster)
+		}
+	}
+	_, meta, _ := DecodeJobs(strings.NewReader(`{"meta":{"slurm":{"cluster":"m"}},"jobs":[{"cluster":"j"}]}`))
+	if meta.Cluster != "m" {
+		t.Errorf("meta cluster must win: %q", meta.Cluster)
+	}
+}
+
+func TestPartitionDefaultFlag(t *testing.T) {
+	body := `{"partitions":[
+	 {"name":"a","partition":{"state":["UP"]},"flags":["DEFAULT","LLN"]},
+	 {"name":"b","partition":{"state":["DEFAULT","UP"]}},
+	 {"name":"c","partition":{"state":["DRAIN"]},"flags":["HIDDEN"]}]}`
+	parts, _, err := DecodePartitions(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []slurm.Partition{{Name: "a", State: "UP", Default: true}, {Name: "b", State: "UP", Default: true}, {Name: "c", State: "DRAIN"}}
+	if !reflect.DeepEqual(parts, want) {
+		t.Errorf("got %+v", parts)
+	}
+}
