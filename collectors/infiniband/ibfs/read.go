@@ -115,34 +115,52 @@ func (r *Reader) port(dev, dir string, n uint) Port {
 	}
 
 	for _, g := range [...]Group{GroupCounters, GroupCountersExt, GroupHWCounters} {
-		gdir := filepath.Join(dir, g.String())
-		names, err := readDirNames(gdir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // the group is optional
-		}
-		if err != nil {
-			fail(g.String(), err)
-			continue
-		}
-		for _, name := range names {
-			if r.Counter != nil && !r.Counter(g, name) {
-				continue
-			}
-			file := g.String() + "/" + name
-			b, err := r.read(filepath.Join(gdir, name))
-			if err != nil {
-				fail(file, err)
-				continue
-			}
-			v, err := ParseCounter(b)
-			if err != nil {
-				fail(file, err)
-				continue
-			}
-			p.Counters = append(p.Counters, Counter{Group: g, Name: name, Value: v})
-		}
+		r.group(&p, g, filepath.Join(dir, g.String()), rel)
 	}
 	return p
+}
+
+// group reads the counter files of one group directory. Files are opened
+// relative to the directory (openat), so the kernel does not walk the long
+// path through the class symlink again for each of them.
+func (r *Reader) group(p *Port, g Group, dir string, rel func(string) string) {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return // the group is optional
+	}
+	if err != nil {
+		p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
+		return
+	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
+		}
+	}()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
+		return
+	}
+	sort.Strings(names)
+	dirfd := int(d.Fd())
+	for _, name := range names {
+		if r.Counter != nil && !r.Counter(g, name) {
+			continue
+		}
+		b, err := r.readAt(dirfd, name)
+		if err == nil {
+			var v uint64
+			if v, err = ParseCounter(b); err == nil {
+				p.Counters = append(p.Counters, Counter{Group: g, Name: name, Value: v})
+				continue
+			}
+		}
+		if pe, ok := err.(*fs.PathError); ok {
+			pe.Path = filepath.Join(dir, name)
+		}
+		p.Errors = append(p.Errors, FileError{Path: rel(g.String() + "/" + name), Err: err})
+	}
 }
 
 func (r *Reader) readString(path string) (string, error) {
@@ -153,40 +171,47 @@ func (r *Reader) readString(path string) (string, error) {
 	return string(b), nil
 }
 
-// read returns the content of a sysfs attribute in r.buf. It uses raw
-// syscalls rather than os.ReadFile: an exporter reads hundreds of these
-// files per scrape, and os.File adds allocations and an fstat per file.
+// read returns the content of a sysfs attribute in r.buf.
 func (r *Reader) read(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	b, err := r.readAt(atFDCWD, path)
+	if pe, ok := err.(*fs.PathError); ok {
+		pe.Path = path
+	}
+	return b, err
+}
+
+const atFDCWD = -0x64 // AT_FDCWD: openat relative to the working directory
+
+// readAt reads a sysfs attribute, relative to dirfd, into r.buf. It uses
+// raw syscalls rather than os.ReadFile: an exporter reads hundreds of these
+// files per scrape, and os.File adds allocations, an fstat and a second
+// read per file. A sysfs attribute is produced whole by its show function
+// on the first read (at most a page), so one read is enough, as
+// prometheus/procfs's SysReadFile also assumes; a file that fills the
+// buffer is refused rather than cut.
+func (r *Reader) readAt(dirfd int, name string) ([]byte, error) {
+	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	for err == syscall.EINTR {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	n := 0
-	for {
-		m, err := syscall.Read(fd, r.buf[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			// The read error is the one worth reporting; close of a
-			// read-only fd has nothing to add.
-			_ = syscall.Close(fd)
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-		if n == len(r.buf) {
-			_ = syscall.Close(fd) // see above
-			return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("longer than %d bytes", len(r.buf))}
-		}
+	n, err := syscall.Read(fd, r.buf[:])
+	for err == syscall.EINTR {
+		n, err = syscall.Read(fd, r.buf[:])
+	}
+	if err != nil {
+		// The read error is the one worth reporting; closing a read-only
+		// descriptor has nothing to add to it.
+		_ = syscall.Close(fd)
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	if err := syscall.Close(fd); err != nil {
-		return nil, &fs.PathError{Op: "close", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "close", Path: name, Err: err}
+	}
+	if n == len(r.buf) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("longer than %d bytes", len(r.buf))}
 	}
 	return r.buf[:n], nil
 }
