@@ -131,10 +131,20 @@ func startExporter(t *testing.T, args ...string) *exporter {
 			<-e.done
 		}
 		if t.Failed() {
-			t.Logf("jobscope log:\n%s", tail(e.logs.String(), 60))
+			t.Logf("jobscope log without DEBUG lines:\n%s", tail(withoutDebug(e.logs.String()), 40))
 		}
 	})
 	return e
+}
+
+func withoutDebug(log string) string {
+	var keep []string
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, "level=DEBUG") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 func tail(s string, n int) string {

@@ -208,6 +208,7 @@ func checkAgainstSlurm(t *testing.T, e *exporter, sharesRequired bool) {
 			if err == nil {
 				t.Logf("jobscope agrees with Slurm (attempt %d; %d nodes, %d jobs, fairshare compared: %v)",
 					attempt, len(tr.Nodes), len(tr.Jobs), shares)
+				staysHealthy(t, e, 7*time.Second)
 				return
 			}
 		}
@@ -217,6 +218,40 @@ func checkAgainstSlurm(t *testing.T, e *exporter, sharesRequired bool) {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// staysHealthy checks that later polls keep succeeding (a poll that only works the first
+// time, e.g. with update_time, shows up here): slurm_up 1 and every supported resource's
+// slurm_poll_success 1 on every scrape for d.
+func staysHealthy(t *testing.T, e *exporter, d time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		mfs, _, err := e.scrape()
+		if err == nil {
+			err = upIs(1)(mfs)
+		}
+		if err == nil {
+			err = allPollsSucceed(mfs)
+		}
+		if err != nil {
+			t.Fatalf("after a poll that agreed with Slurm: %v", err)
+		}
+	}
+}
+
+func allPollsSucceed(mfs map[string]*dto.MetricFamily) error {
+	success := series(mfs, "slurm_poll_success", "resource")
+	var failed []string
+	for res, supported := range series(mfs, "slurm_poll_supported", "resource") {
+		if supported == 1 && success[res] != 1 {
+			failed = append(failed, res)
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		return fmt.Errorf("slurm_poll_success is not 1 for %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 // sharesServed says whether fairshare series are to be compared: the REST API of Slurm

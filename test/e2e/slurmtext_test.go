@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,13 +129,15 @@ func lines(s string) []string {
 	return l
 }
 
+var keyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:/]*$`) // JobId, AllocNode:Sid, CPUs/Task
+
 // fields splits a one-line scontrol record into key=value pairs in order. Values with
 // spaces (a node's Reason=...) run on until the next token that looks like Key=.
 func fields(line string) [][2]string {
 	var kv [][2]string
 	for _, tok := range strings.Fields(line) {
 		k, v, ok := strings.Cut(tok, "=")
-		if ok && k != "" && !strings.ContainsAny(k, ":[]()@") {
+		if ok && keyRE.MatchString(k) {
 			kv = append(kv, [2]string{k, v})
 		} else if len(kv) > 0 {
 			kv[len(kv)-1][1] += " " + tok

@@ -20,10 +20,10 @@ cancel_jobs() {
 stop_daemons() {
   local n names=(slurmrestd-jwt slurmrestd-local)
   for n in "${NODES[@]}"; do names+=("slurmd-$n"); done
-  stop "${names[@]}"
-  stop slurmctld
-  stop slurmdbd
-  stop mariadbd munged   # munged.pid exists only where up.sh started munged itself
+  step stop-slurmrestd-slurmd stop "${names[@]}"
+  step stop-slurmctld stop slurmctld
+  step stop-slurmdbd stop slurmdbd
+  step stop-mariadbd-munged stop mariadbd munged   # munged.pid only where up.sh started munged
 }
 
 report_leftovers() {
@@ -35,7 +35,7 @@ report_leftovers() {
 T0=$(now)
 [ -d "$BASE" ] || { say "nothing at $BASE"; exit 0; }
 step cancel-jobs cancel_jobs
-step stop-daemons stop_daemons
+stop_daemons
 report_leftovers
 if [ "${SLURMLOCAL_KEEP:-0}" = 1 ]; then say "kept $BASE"; else rm -rf "$BASE"; fi
 say "down in $(since "$T0")s"
