@@ -257,7 +257,21 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 	restd := httptest.NewServer(&fakeRestd{dir: filepath.Join("testdata", "rest-"+version), version: version})
 	t.Cleanup(restd.Close)
 	url := startSlurmExporter(t, restd.URL, extra...)
-	mfs := waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { return allPolled(m, resources...) })
+	// Wait for a poll that knows the cluster name too: on v0.0.38 it comes
+	// from the jobs answer, so the very first poll may not have it yet.
+	mfs := waitFor(t, url, func(m map[string]*dto.MetricFamily) bool {
+		if !allPolled(m, resources...) {
+			return false
+		}
+		for _, metric := range m["slurm_info"].GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "cluster" && l.GetValue() != "" {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	_, body, err := scrape(url)
 	if err != nil {
 		t.Fatal(err)

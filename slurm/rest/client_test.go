@@ -555,3 +555,21 @@ func TestRealSlurmrestd(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestClusterFromJobsMeta: v0.0.38's ping names no cluster; the name comes
+// from the jobs answer and is given by the next Info.
+func TestClusterFromJobsMeta(t *testing.T) {
+	_, srv := newFake(t, "v0.0.38")
+	c := newClient(t, Options{URL: srv.URL})
+	ctx := context.Background()
+	if info, err := c.Info(ctx); err != nil || info.Cluster != "" {
+		t.Fatalf("before jobs: %+v, %v", info, err)
+	}
+	if _, err := c.Jobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil || info.Cluster != "feas" {
+		t.Fatalf("after jobs: cluster %q, %v", info.Cluster, err)
+	}
+}
