@@ -341,6 +341,7 @@ func expectations(tr *truth, shares bool) []*want {
 	gpusAlloc.zerosOK = true
 	partGPUs := family("slurm_partition_gpus", "partition")
 	partGPUs.zerosOK = true
+	partCPUs := family("slurm_partition_cpus", "partition")
 	for _, n := range tr.Nodes {
 		nodes.set(1, n.State)
 		state.set(1, n.Name, n.State)
@@ -351,6 +352,9 @@ func expectations(tr *truth, shares bool) []*want {
 			reason.set(1, n.Name, n.Reason)
 		}
 		cpus.set(float64(n.CPUs), n.Name)
+		for _, p := range n.Partitions {
+			partCPUs.set(float64(n.CPUs), p)
+		}
 		cpusAlloc.set(float64(n.CPUsAlloc), n.Name)
 		mem.set(float64(n.MemMB)*mib, n.Name)
 		memAlloc.set(float64(n.MemAllocMB)*mib, n.Name)
@@ -368,12 +372,22 @@ func expectations(tr *truth, shares bool) []*want {
 	pending := family("slurm_jobs_pending", "partition", "reason")
 	pending.zerosOK = true
 	info := family("slurm_job_info", "job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id")
+	arrayTasks := family("slurm_jobs_pending_array_tasks", "partition")
+	arrayTasks.zerosOK = true
+	jobCPUs := family("slurm_job_cpus", "job_id")
+	jobGPUs := family("slurm_job_gpus", "job_id")
 	nodeCPUs := family("slurm_job_node_cpus", "job_id", "node")
+	nodeGPUs := family("slurm_job_node_gpus", "job_id", "node", "type")
 	gpuAlloc := family("slurm_job_gpu_allocated", "job_id", "node", "gres_index", "type")
 	for _, j := range tr.Jobs {
 		jobs.set(1, j.Partition, j.State)
 		if j.State == "pending" {
 			pending.set(1, j.Partition, j.Reason)
+			if _, err := strconv.Atoi(j.ArrayTaskID); err != nil && j.ArrayTaskID != "" {
+				// a pending array record: "2-9%2" holds tasks 2..9
+				spec, _, _ := strings.Cut(j.ArrayTaskID, "%")
+				arrayTasks.set(float64(len(expandInts(spec))), j.Partition)
+			}
 		}
 		if j.State != "running" {
 			continue
@@ -383,16 +397,22 @@ func expectations(tr *truth, shares bool) []*want {
 			arrayJob, arrayTask = j.ArrayJobID, j.ArrayTaskID
 		}
 		info.set(1, j.ID, j.Name, j.User, j.Account, j.Partition, j.QOS, j.State, arrayJob, arrayTask)
+		jobCPUs.set(float64(j.CPUs), j.ID)
+		jobGPUs.set(0, j.ID)
 		for _, a := range j.Alloc {
 			nodeCPUs.set(float64(a.CPUs), j.ID, a.Node)
+			jobGPUs.set(float64(len(a.GPUIdx)), j.ID)
+			if len(a.GPUIdx) > 0 {
+				nodeGPUs.set(float64(len(a.GPUIdx)), j.ID, a.Node, a.GPUType)
+			}
 			for _, idx := range a.GPUIdx {
 				gpuAlloc.set(1, j.ID, a.Node, strconv.Itoa(idx), a.GPUType)
 			}
 		}
 	}
 
-	all := []*want{up, nodes, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs,
-		jobs, pending, info, nodeCPUs, gpuAlloc}
+	all := []*want{up, nodes, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
+		jobs, pending, arrayTasks, info, jobCPUs, jobGPUs, nodeCPUs, nodeGPUs, gpuAlloc}
 	if shares {
 		fs := family("slurm_fairshare_factor", "account", "user")
 		fs.keep = func(l map[string]string) bool { return l["user"] != "" } // sshare has no factor on account rows

@@ -13,19 +13,19 @@ func TestParseJobLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &jobTruth{ID: "7", Name: "mn-root", User: "root", Account: "root", QOS: "normal", State: "running", Reason: "None",
+	want := &jobTruth{ID: "7", Name: "mn-root", User: "root", Account: "root", QOS: "normal", State: "running", Reason: "None", CPUs: 2,
 		Alloc: []jobAlloc{{Node: "node1", CPUs: 1, GPUType: "h100", GPUIdx: []int{3}}, {Node: "node2", CPUs: 1, GPUType: "h100", GPUIdx: []int{3}}}}
 	if !reflect.DeepEqual(j, want) {
 		t.Errorf("got %+v\nwant %+v", j, want)
 	}
 
-	line = `JobId=5 ArrayJobId=3 ArrayTaskId=0 JobName=train UserId=alice(1001) Account=physics QOS=normal JobState=RUNNING Reason=None Partition=gpu JOB_GRES=gpu:h100:3 Nodes=node1 CPU_IDs=0-1,4 Mem=4096 GRES=gpu:h100:3(IDX:0-1,3) MinCPUsNode=1`
+	line = `JobId=5 ArrayJobId=3 ArrayTaskId=0 JobName=train UserId=alice(1001) Account=physics QOS=normal JobState=RUNNING Reason=None Partition=gpu NumCPUs=3 JOB_GRES=gpu:h100:3 Nodes=node1 CPU_IDs=0-1,4 Mem=4096 GRES=gpu:h100:3(IDX:0-1,3) MinCPUsNode=1`
 	j, err = parseJobLine(line)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = &jobTruth{ID: "5", ArrayJobID: "3", ArrayTaskID: "0", Name: "train", User: "alice", Account: "physics", QOS: "normal",
-		State: "running", Reason: "None", Partition: "gpu",
+		State: "running", Reason: "None", Partition: "gpu", CPUs: 3,
 		Alloc: []jobAlloc{{Node: "node1", CPUs: 3, GPUType: "h100", GPUIdx: []int{0, 1, 3}}}}
 	if !reflect.DeepEqual(j, want) {
 		t.Errorf("got %+v\nwant %+v", j, want)

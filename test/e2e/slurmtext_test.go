@@ -34,6 +34,7 @@ type jobAlloc struct {
 type jobTruth struct {
 	ID, ArrayJobID, ArrayTaskID                        string
 	Name, User, Account, Partition, QOS, State, Reason string
+	CPUs                                               int
 	Alloc                                              []jobAlloc
 }
 
@@ -261,6 +262,8 @@ func parseJobLine(line string) (*jobTruth, error) {
 			j.State = strings.ToLower(v)
 		case "Reason":
 			j.Reason = v
+		case "NumCPUs":
+			j.CPUs, _ = strconv.Atoi(v)
 		case "Nodes":
 			groups = append(groups, &group{nodes: expandHostlist(v)})
 		case "CPU_IDs":
