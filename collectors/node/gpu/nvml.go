@@ -32,9 +32,9 @@ type NVML struct {
 	events   nvml.EventSet
 	// xids counts XID events by device UUID and code since the agent started.
 	xids map[string]map[uint64]uint64
-	// uuids remembers each index's UUID so a GPU that stops answering is
-	// still reported under its UUID.
-	uuids map[int]string
+	// known remembers each index's identity (UUID, minor, PCI bus ID,
+	// model) so a GPU that stops answering is still reported as itself.
+	known map[int]identity
 }
 
 // NewNVML returns the nvml backend. lib nil means the real library
@@ -47,7 +47,7 @@ func NewNVML(lib nvml.Interface, now func() time.Time) *NVML {
 	if now == nil {
 		now = time.Now
 	}
-	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, uuids: map[int]string{}}
+	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, known: map[int]identity{}}
 }
 
 // Name implements Backend.
@@ -215,8 +215,16 @@ func (r *reader) ok(what string, ret nvml.Return) bool {
 
 var errGPULost = errors.New("GPU is lost (fallen off the bus)")
 
+type identity struct {
+	uuid, pci, model string
+	minor            int
+}
+
 func (b *NVML) readGPU(i int) []Device {
-	d := Device{Index: i, Minor: -1, GPUInstanceID: -1, UUID: b.uuids[i]}
+	d := Device{Index: i, Minor: -1, GPUInstanceID: -1}
+	if id, ok := b.known[i]; ok {
+		d.UUID, d.Minor, d.PCIBusID, d.Model = id.uuid, id.minor, id.pci, id.model
+	}
 	h, ret := b.lib.DeviceGetHandleByIndex(i)
 	if ret != nvml.SUCCESS {
 		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
@@ -230,8 +238,11 @@ func (b *NVML) readGPU(i int) []Device {
 		}
 		return []Device{d}
 	}
+	if d.UUID != uuid {
+		// Another GPU at this index (hot-swap, reordering): forget the old one.
+		d.Minor, d.PCIBusID, d.Model = -1, "", ""
+	}
 	d.UUID = uuid
-	b.uuids[i] = uuid
 	if v, ret := h.GetMinorNumber(); r.ok("minor", ret) {
 		d.Minor = v
 	}
@@ -240,6 +251,9 @@ func (b *NVML) readGPU(i int) []Device {
 	}
 	if v, ret := h.GetName(); r.ok("name", ret) {
 		d.Model = v
+	}
+	if !r.lost {
+		b.known[i] = identity{uuid: uuid, pci: d.PCIBusID, model: d.Model, minor: d.Minor}
 	}
 	b.readCommon(r, h)
 	if v, ret := h.GetUtilizationRates(); r.ok("utilization", ret) {

@@ -1,0 +1,373 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
+
+	"jobscope/collectors"
+	"jobscope/collectors/node"
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/gpu/gputest"
+	"jobscope/collectors/node/kubelet"
+	"jobscope/collectors/node/kubelet/kubelettest"
+	"jobscope/collectors/node/tenancy"
+	"jobscope/dcgm"
+	"jobscope/slurm/nodelocal"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden pages")
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// t0 is the fixture trees' directory mtime (cgroup-only jobs start then).
+var t0 = time.Unix(1764390000, 0)
+
+// fixtureTree copies the nodelocal v2 tree (recorded layouts plus SLUID,
+// multiple slurmd and Slinky; see its README) and pins its mtimes. The
+// unresolved SLUID job is removed so that job 99's prolog file is stale.
+func fixtureTree(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../slurm/nodelocal/testdata/v2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "cgroup/system.slice/slurmstepd.scope/s5K1KKYAYG5D00")); err != nil {
+		t.Fatal(err)
+	}
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chtimes(p, t0, t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const (
+	migA = "MIG-6a000000-1111-2222-3333-444444444444"
+	migB = "MIG-6b000000-1111-2222-3333-444444444444"
+)
+
+// mockNode is an 8-GPU H100 node:
+//
+//	GPU0, GPU1  job 4 (prolog, by UUID); a process of job 4 on GPU0; XID 79 on GPU1
+//	GPU2        job 123 (cgroup named by SLUID; prolog by UUID); its process
+//	GPU3        no prolog file: job 5's process (second slurmd) found via /proc
+//	GPU4        Kubernetes pod ml/train-0 (pod-resources)
+//	GPU5        Slinky: the slurmd pod holds it; job 77 inside it (prolog, GRES index 5)
+//	GPU6        MIG: instance A held by pod serve/infer-1, instance B free; the GPU is free
+//	GPU7        fell off the bus after the first reading
+func mockNode() (*gputest.Node, []gputest.GPU) {
+	gpus := make([]gputest.GPU, 8)
+	for i := range gpus {
+		gpus[i] = gputest.GPU{
+			UUID: gputest.UUID(i), Name: "NVIDIA H100 80GB HBM3", BusID: busID(i), Minor: i,
+			UtilGPU: uint32(10 * i), UtilMemory: uint32(5 * i), MemUsed: uint64(i) << 30, MemTotal: 80 << 30,
+			PowerMW: 100_000 + uint32(i)*50_000, LimitMW: 700_000, EnergyMJ: uint64(i+1) * 1_000_000_000,
+			TempC: 30 + uint32(i), SMClockMHz: 1980, MemMHz: 2619, ClockReasons: 0x1,
+			NVLinks: 18, XIDEvents: true, Processes: []nvml.ProcessInfo{},
+		}
+	}
+	gpus[0].Processes = []nvml.ProcessInfo{{Pid: 49276, UsedGpuMemory: 20 << 30}}
+	gpus[0].ClockReasons = 0x4
+	gpus[1].ECC = [4]uint64{3, 0, 12, 1}
+	gpus[1].RemapCorr = 2
+	gpus[2].Processes = []nvml.ProcessInfo{{Pid: 51001, UsedGpuMemory: 1 << 30}}
+	gpus[3].Processes = []nvml.ProcessInfo{{Pid: 53001, UsedGpuMemory: 2 << 30}, {Pid: 67998, UsedGpuMemory: 1 << 20}}
+	gpus[3].PCIeReplays = 4
+	gpus[6].Name = "NVIDIA H100 80GB HBM3"
+	gpus[6].MIG = []gputest.MIG{
+		{UUID: migA, Profile: "3g.40gb", GI: 1, MemUsed: 3 << 30, MemTotal: 40 << 30, Processes: []nvml.ProcessInfo{}},
+		{UUID: migB, Profile: "3g.40gb", GI: 2, MemTotal: 40 << 30, Processes: []nvml.ProcessInfo{}},
+	}
+	return gputest.NewNode("580.105.08", nvml.SUCCESS, gpus), gpus
+}
+
+func busID(i int) string {
+	return "00000000:" + []string{"18", "2A", "3A", "5D", "9A", "AB", "BA", "DB"}[i] + ":00.0"
+}
+
+func podResources() *podresourcesv1.ListPodResourcesResponse {
+	return &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
+		{Name: "train-0", Namespace: "ml", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "main", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{gputest.UUID(4)}}}},
+		}},
+		{Name: "infer-1", Namespace: "serve", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "server", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/mig-3g.40gb", DeviceIds: []string{migA}}}},
+		}},
+		{Name: "slurm-gpu-0", Namespace: "slurm", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "slurmd", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"nvidia5"}}}},
+		}},
+	}}
+}
+
+// agent wires Deps as cmd/jobscope/node.go does, over fixtures.
+type agent struct {
+	runner *collectors.Runner
+	clock  *clock
+	node   *gputest.Node
+}
+
+func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bool) *agent {
+	t.Helper()
+	c := &clock{t: time.Unix(1764400500, 0)}
+	cache := gpu.NewCache(backend, time.Second, c.now)
+	deps := node.Deps{Paths: node.DefaultPaths, Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot}
+	r := &tenancy.Resolver{GPUs: cache.Snapshot, SlurmdContainer: "slurmd", MaxAge: time.Second, Now: c.now}
+	if withTenants {
+		root := fixtureTree(t)
+		deps.Paths = node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"),
+			CgroupFS: filepath.Join(root, "cgroup"), RootFS: root}
+		r.Discovery = nodelocal.New(nodelocal.Config{CgroupFS: deps.Paths.CgroupFS, ProcFS: deps.Paths.ProcFS,
+			PrologDir: filepath.Join(root, "prolog"), Now: c.now})
+		kc := kubelet.NewClient(kubelettest.Serve(t, podResources()))
+		t.Cleanup(func() {
+			if err := kc.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		r.Kubelet = kc
+	}
+	deps.Tenancy = r.Resolve
+	deps.Jobs = r.Jobs
+	set := collectors.NewSet[node.Deps]()
+	node.Register(set)
+	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agent{runner: runner, clock: c, node: n}
+}
+
+func (a *agent) registry(t testing.TB) *prometheus.Registry {
+	t.Helper()
+	s, err := a.runner.Scrape(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	return reg
+}
+
+var durationLine = regexp.MustCompile(`(?m)^jobscope_scrape_collector_duration_seconds\{.*\n`)
+
+// page scrapes once and renders the text format without durations.
+func (a *agent) page(t testing.TB) (string, *prometheus.Registry) {
+	t.Helper()
+	reg := a.registry(t)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return durationLine.ReplaceAllString(buf.String(), ""), reg
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("page differs from %s (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+func lint(t *testing.T, reg *prometheus.Registry) {
+	t.Helper()
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// scrapeMockNode runs the two scrapes of the golden page: the first sees
+// every GPU, then GPU7 falls off the bus, GPU1 reports XID 79 and every
+// GPU's energy counter moves on.
+func scrapeMockNode(t testing.TB) (*agent, string, *prometheus.Registry) {
+	n, gpus := mockNode()
+	b := gpu.NewNVML(n.Lib, nil)
+	a := newAgent(t, b, n, true)
+	a.page(t)
+
+	lost := gpus[7]
+	lost.Lost = true
+	lostDev := gputest.NewNode("", nvml.SUCCESS, []gputest.GPU{lost}).Device(0)
+	orig := n.Lib.DeviceGetHandleByIndexFunc
+	n.Lib.DeviceGetHandleByIndexFunc = func(i int) (nvml.Device, nvml.Return) {
+		if i == 7 {
+			return lostDev, nvml.SUCCESS
+		}
+		return orig(i)
+	}
+	for i := 0; i < 7; i++ {
+		d := n.Device(i).(*mock.Device)
+		e := gpus[i].EnergyMJ + uint64(i+1)*60_000_000 // (i+1)*60 kJ more
+		d.GetTotalEnergyConsumptionFunc = func() (uint64, nvml.Return) { return e, nvml.SUCCESS }
+	}
+	n.Queue(nvml.EventData{Device: n.Device(1), EventType: nvml.EventTypeXidCriticalError, EventData: 79})
+	a.clock.t = a.clock.t.Add(30 * time.Second)
+	page, reg := a.page(t)
+	return a, page, reg
+}
+
+func TestGoldenMockNode(t *testing.T) {
+	_, page, reg := scrapeMockNode(t)
+	golden(t, "mock-h100-node.prom", page)
+	lint(t, reg)
+}
+
+func TestGoldenDCGMPages(t *testing.T) {
+	for _, name := range []string{"dcgm-exporter-L4-kops.prom", "dcgm-exporter-L40S-upcloud.prom", "dcgm-exporter-GRID-A100-10C-vgpu-vks.prom"} {
+		t.Run(name, func(t *testing.T) {
+			a := newAgent(t, fileBackend(t, "../../dcgm/testdata/"+name), nil, false)
+			page, reg := a.page(t)
+			golden(t, "dcgm-"+strings.TrimPrefix(name, "dcgm-exporter-"), page)
+			lint(t, reg)
+		})
+	}
+}
+
+// fileBackend serves a recorded DCGM exporter page through the dcgm parser.
+type fileSnap struct{ path string }
+
+func fileBackend(t testing.TB, path string) gpu.Backend {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	return fileSnap{path: path}
+}
+
+func (f fileSnap) Name() string { return "dcgm" }
+func (f fileSnap) Close() error { return nil }
+func (f fileSnap) Snapshot(context.Context) (*gpu.Snapshot, error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return dcgm.Parse(file)
+}
+
+// TestNoDriver: a host without a GPU driver serves gpu_backend_up 0, the
+// gpu collector reports no data, and Slurm tenants and jobs still come out.
+func TestNoDriver(t *testing.T) {
+	n := gputest.NewNode("", nvml.ERROR_LIBRARY_NOT_FOUND, nil)
+	a := newAgent(t, gpu.NewNVML(n.Lib, nil), n, true)
+	page, reg := a.page(t)
+	for _, want := range []string{
+		`jobscope_gpu_backend_up{backend="nvml"} 0`,
+		`jobscope_scrape_collector_success{collector="gpu"} 0`,
+		`jobscope_scrape_collector_success{collector="gpu-backend"} 1`,
+		`jobscope_job_start_time_seconds{job_id="4"} 1.7644e+09`,
+		`jobscope_tenant_source_up{source="gpu"} 0`,
+		`jobscope_tenant_source_up{source="cgroup"} 1`,
+	} {
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "jobscope_gpu_tenant_info") {
+		t.Error("no GPU, no tenant series")
+	}
+	lint(t, reg)
+}
+
+// TestMetricsDoc keeps docs/metrics-node.md equal to the families the node
+// collectors emit on the golden fixtures.
+func TestMetricsDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/metrics-node.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(jobscope_[a-z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	emitted := map[string]bool{}
+	family := regexp.MustCompile(`(?m)^# TYPE (\S+) `)
+	add := func(page string) {
+		for _, m := range family.FindAllStringSubmatch(page, -1) {
+			emitted[m[1]] = true
+		}
+	}
+	_, page, _ := scrapeMockNode(t)
+	add(page)
+	p, _ := newAgent(t, fileBackend(t, "../../dcgm/testdata/dcgm-exporter-L4-kops.prom"), nil, false).page(t)
+	add(p)
+	p, _ = newAgent(t, dcgmMIGBackend{}, nil, false).page(t)
+	add(p)
+
+	var missing, extra []string
+	for name := range emitted {
+		if !documented[name] {
+			missing = append(missing, name)
+		}
+	}
+	for name := range documented {
+		if !emitted[name] {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("emitted but not in docs/metrics-node.md: %s", strings.Join(missing, " "))
+	}
+	if len(extra) > 0 {
+		t.Errorf("documented but never emitted: %s", strings.Join(extra, " "))
+	}
+}
+
+// dcgmMIGBackend is a dcgm page with the fields the recorded pages lack
+// (XID, profiling), so every family the dcgm backend can produce is seen.
+type dcgmMIGBackend struct{}
+
+func (dcgmMIGBackend) Name() string { return "dcgm" }
+func (dcgmMIGBackend) Close() error { return nil }
+func (dcgmMIGBackend) Snapshot(context.Context) (*gpu.Snapshot, error) {
+	return dcgm.Parse(strings.NewReader(`DCGM_FI_DEV_XID_ERRORS{gpu="0",uuid="GPU-aaaa"} 79
+DCGM_FI_PROF_SM_ACTIVE{gpu="0",uuid="GPU-aaaa"} 0.5
+`))
+}
