@@ -34,17 +34,30 @@ const benchJobs = 100000
 // BenchmarkDecodeJobs100k decodes a v0.0.44 /jobs body of 100k jobs (about
 // 70% running with per-core job_resources), the size DESIGN.md plans for.
 func BenchmarkDecodeJobs100k(b *testing.B) {
+	if testing.Short() {
+		b.Skip("100k jobs (~780 MB) skipped under -short")
+	}
 	p := payload(b, "jobs100k", func(w *bytes.Buffer) error {
 		return loadgen.WriteJobs(w, loadgen.Config{Seed: 1, Nodes: 10000, Jobs: benchJobs})
 	})
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		jobs, _, err := DecodeJobs(bytes.NewReader(p))
 		if err != nil || len(jobs) != benchJobs {
 			b.Fatal(err, len(jobs))
 		}
+	}
+	reportCPU(b, cpu0, len(p))
+}
+
+// reportCPU adds throughput per CPU-second of the whole process (GC
+// included): on a shared machine it is steadier than MB/s, which is per
+// wall-clock second.
+func reportCPU(b *testing.B, cpu0 float64, size int) {
+	if cpu := processCPU() - cpu0; cpu > 0 && cpu0 > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/cpu/1e6, "MB/cpu-s")
 	}
 }
 
@@ -55,11 +68,12 @@ func BenchmarkDecodeNodes10k(b *testing.B) {
 	})
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		nodes, _, err := DecodeNodes(bytes.NewReader(p))
 		if err != nil || len(nodes) != 10000 {
 			b.Fatal(err, len(nodes))
 		}
 	}
+	reportCPU(b, cpu0, len(p))
 }

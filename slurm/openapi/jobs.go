@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"io"
+	"sync/atomic"
 
 	"jobscope/slurm"
 )
@@ -13,7 +14,13 @@ import (
 // to Meta.Warnings. JSON that is malformed, or of the wrong type where a
 // number, string, object or array is required, is an error.
 func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
+	// Size the slice from the previous response: a poller decodes the same
+	// queue every interval, and growing a slice of 100k Jobs by doubling
+	// costs more than all of their strings.
 	var jobs []slurm.Job
+	if n := lastJobCount.Load(); n > 0 {
+		jobs = make([]slurm.Job, 0, n+n/16)
+	}
 	var cluster string
 	meta, err := decodeTop(rd, func(r *reader, name []byte) error {
 		if string(name) != "jobs" {
@@ -34,8 +41,13 @@ func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 	if err != nil {
 		return nil, meta, err
 	}
+	lastJobCount.Store(int64(len(jobs)))
 	return jobs, meta, nil
 }
+
+// lastJobCount is the job count of the last decoded response, a capacity
+// hint for the next.
+var lastJobCount atomic.Int64
 
 // jobExtra holds the raw fields a Job is derived from after the object has
 // been read, since Slurm prints them in no particular order.
@@ -79,19 +91,19 @@ func (r *reader) job(cluster *string) (slurm.Job, error) {
 		case "name":
 			j.Name, err = r.str()
 		case "user_name":
-			j.User, err = r.str()
+			j.User, err = r.istr()
 		case "user_id":
 			j.UserID, err = r.u32()
 		case "account":
-			j.Account, err = r.str()
+			j.Account, err = r.istr()
 		case "partition":
-			j.Partition, err = r.str()
+			j.Partition, err = r.istr()
 		case "qos":
-			j.QOS, err = r.str()
+			j.QOS, err = r.istr()
 		case "job_state":
 			x.states, err = r.strs(false)
 		case "state_reason":
-			j.Reason, err = r.str()
+			j.Reason, err = r.istr()
 		case "submit_time":
 			j.SubmitTime, err = r.unixTime()
 		case "start_time":
@@ -269,7 +281,7 @@ func (r *reader) jobResources(x *jobExtra) error {
 	return r.object(func(name []byte) error {
 		switch string(name) {
 		case "nodes":
-			if r.d.PeekKind() != '{' {
+			if r.peekKind() != '{' {
 				s, err := r.str()
 				x.resNodes = s
 				return err
@@ -290,7 +302,7 @@ func (r *reader) jobResources(x *jobExtra) error {
 			x.threads = v
 			return err
 		case "allocated_nodes":
-			if r.d.PeekKind() == '{' {
+			if r.peekKind() == '{' {
 				return r.object(func(name []byte) error {
 					return r.nodeAlloc(x)
 				})
@@ -316,11 +328,11 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 			// v0.0.38-40: {"0":{"cores":{"1":"allocated",...}}};
 			// v0.0.37: {"0":"assigned"} (cores are counted below);
 			// v0.0.41+: a per-core array, not needed (cpus.count).
-			if r.d.PeekKind() != '{' {
+			if r.peekKind() != '{' {
 				return r.skip()
 			}
 			err = r.object(func([]byte) error {
-				if r.d.PeekKind() != '{' {
+				if r.peekKind() != '{' {
 					return r.skip()
 				}
 				return r.object(func(name []byte) error {
@@ -342,7 +354,7 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 			a.CPUs = used
 		case "cpus":
 			// v0.0.41+: {"count":N,"used":M}; older: a number.
-			if r.d.PeekKind() == '{' {
+			if r.peekKind() == '{' {
 				err = r.object(func(name []byte) error {
 					if string(name) == "count" {
 						v, err := r.u32()
@@ -355,7 +367,7 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 				a.CPUs, err = r.u32()
 			}
 		case "memory_allocated", "memory":
-			if r.d.PeekKind() == '{' {
+			if r.peekKind() == '{' {
 				err = r.object(func(name []byte) error {
 					if string(name) == "allocated" {
 						v, err := r.u64()
@@ -388,7 +400,7 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 func (r *reader) countMembers() (uint32, error) {
 	var n uint32
 	var err error
-	switch r.d.PeekKind() {
+	switch r.peekKind() {
 	case '{':
 		err = r.object(func([]byte) error { n++; return r.skip() })
 	case '[':

@@ -93,9 +93,13 @@ func decodeTop(rd io.Reader, body func(r *reader, name []byte) error) (Meta, err
 	r := newReader(rd)
 	var meta Meta
 	var apiErr APIError
-	seen := false
+	if r.peek() == 0 {
+		if r.rerr != nil {
+			return meta, r.eofErr()
+		}
+		return meta, fmt.Errorf("openapi: empty input")
+	}
 	err := r.object(func(name []byte) error {
-		seen = true
 		switch string(name) {
 		case "meta":
 			return r.meta(&meta)
@@ -120,15 +124,12 @@ func decodeTop(rd io.Reader, body func(r *reader, name []byte) error) (Meta, err
 	if err != nil {
 		return meta, err
 	}
-	if !seen && r.d.InputOffset() == 0 {
-		return meta, fmt.Errorf("openapi: empty input")
-	}
 	// Anything after the top-level value means the input is not one response.
-	if _, err := r.d.ReadToken(); err != io.EOF {
-		if err == nil {
-			return meta, fmt.Errorf("openapi: data after the response object")
-		}
-		return meta, r.wrap(err)
+	if r.peek() != 0 {
+		return meta, fmt.Errorf("openapi: data after the response object")
+	}
+	if r.rerr != nil {
+		return meta, r.eofErr()
 	}
 	if len(apiErr.Errors) > 0 {
 		return meta, &apiErr
@@ -180,7 +181,7 @@ func (r *reader) meta(m *Meta) error {
 
 func (r *reader) errorEntry(apiErr *APIError) error {
 	var e ErrorEntry
-	if r.d.PeekKind() == '"' {
+	if r.peekKind() == '"' {
 		s, err := r.str()
 		e.Error = s
 		apiErr.Errors = append(apiErr.Errors, e)
@@ -209,7 +210,7 @@ func (r *reader) errorEntry(apiErr *APIError) error {
 }
 
 func (r *reader) warning() (string, error) {
-	if r.d.PeekKind() == '"' {
+	if r.peekKind() == '"' {
 		return r.str()
 	}
 	var desc, src string
