@@ -38,6 +38,10 @@ func ParsePrologFile(content string) (PrologJob, error) {
 		if !ok {
 			return PrologJob{}, fmt.Errorf("line %d: no '='", n+1)
 		}
+		if v == "" && k != "job_id" {
+			// The prolog writes every key; an empty value means unknown.
+			continue
+		}
 		switch k {
 		case "job_id":
 			if !isJobID(v) {
