@@ -1,0 +1,95 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/kubelet"
+)
+
+type lister struct {
+	as  []kubelet.Assignment
+	err error
+}
+
+func (l lister) List(context.Context) ([]kubelet.Assignment, error) { return l.as, l.err }
+
+func snapshot(devs ...gpu.Device) func(context.Context) (*gpu.Snapshot, error) {
+	return func(context.Context) (*gpu.Snapshot, error) { return &gpu.Snapshot{Devices: devs}, nil }
+}
+
+func dev(uuid string, idx, minor int) gpu.Device {
+	return gpu.Device{UUID: uuid, Index: idx, Minor: minor, GPUInstanceID: -1, PCIBusID: "bus-" + uuid}
+}
+
+func TestKubernetesOnly(t *testing.T) {
+	k := lister{as: []kubelet.Assignment{
+		// Time-slicing: two pods on replicas of one GPU.
+		{Namespace: "a", Pod: "p1", Container: "c", Device: kubelet.Device{UUID: "GPU-0", Minor: -1, Replica: 0}},
+		{Namespace: "a", Pod: "p2", Container: "c", Device: kubelet.Device{UUID: "GPU-0", Minor: -1, Replica: 1}},
+		// GKE: by minor number.
+		{Namespace: "b", Pod: "q", Container: "c", Device: kubelet.Device{Minor: 1, Replica: -1}},
+		// A GPU this node does not have.
+		{Namespace: "b", Pod: "r", Container: "c", Device: kubelet.Device{UUID: "GPU-9", Minor: -1, Replica: -1}},
+		// Slinky's slurmd holds GPU-2; no Slurm job there: free.
+		{Namespace: "slurm", Pod: "slurmd-0", Container: "slurmd", Device: kubelet.Device{UUID: "GPU-2", Minor: -1, Replica: -1}},
+	}}
+	r := &Resolver{GPUs: snapshot(dev("GPU-0", 0, 0), dev("GPU-1", 1, 1), dev("GPU-2", 2, 2)), Kubelet: k, SlurmdContainer: "slurmd"}
+	v := r.Resolve(context.Background())
+	want := []GPU{
+		{UUID: "GPU-0", Index: 0, Tenants: []Tenant{
+			{Kind: Kubernetes, Namespace: "a", Pod: "p1", Container: "c", Source: SourceKubelet},
+			{Kind: Kubernetes, Namespace: "a", Pod: "p2", Container: "c", Source: SourceKubelet},
+		}},
+		{UUID: "GPU-1", Index: 1, Tenants: []Tenant{{Kind: Kubernetes, Namespace: "b", Pod: "q", Container: "c", Source: SourceKubelet}}},
+		{UUID: "GPU-2", Index: 2},
+	}
+	if !reflect.DeepEqual(v.GPUs, want) {
+		t.Errorf("got  %+v\nwant %+v", v.GPUs, want)
+	}
+	if v.Errors["kubelet"] != nil || v.Errors["gpu"] != nil {
+		t.Errorf("errors %v", v.Errors)
+	}
+	if _, ok := v.Errors["cgroup"]; ok {
+		t.Error("Slurm sources not configured must not be reported")
+	}
+}
+
+func TestSourcesFailIndependently(t *testing.T) {
+	boom := errors.New("kubelet down")
+	r := &Resolver{
+		GPUs:    func(context.Context) (*gpu.Snapshot, error) { return nil, gpu.ErrUnavailable },
+		Kubelet: lister{err: boom},
+	}
+	v := r.Resolve(context.Background())
+	if !errors.Is(v.Errors["gpu"], gpu.ErrUnavailable) || !errors.Is(v.Errors["kubelet"], boom) || len(v.GPUs) != 0 {
+		t.Errorf("view %+v", v)
+	}
+}
+
+func TestCachedWithinMaxAge(t *testing.T) {
+	calls := 0
+	now := time.Unix(1000, 0)
+	r := &Resolver{
+		GPUs: func(context.Context) (*gpu.Snapshot, error) {
+			calls++
+			return &gpu.Snapshot{}, nil
+		},
+		MaxAge: time.Second,
+		Now:    func() time.Time { return now },
+	}
+	r.Resolve(context.Background())
+	r.Jobs()
+	if calls != 1 {
+		t.Errorf("%d GPU reads within MaxAge, want 1", calls)
+	}
+	now = now.Add(time.Second)
+	r.Resolve(context.Background())
+	if calls != 2 {
+		t.Errorf("%d GPU reads after MaxAge, want 2", calls)
+	}
+}
