@@ -34,14 +34,17 @@ build:
 	$(GO) build -o $(BIN) ./cmd/jobscope
 
 # Unit tests, then a real cluster + workload, the end-to-end tests, and the teardown, which
-# runs whatever happened (also on Ctrl-C). Fails if any of them failed.
+# runs whatever happened (also on Ctrl-C). Fails if any of them failed. When the cluster or
+# the e2e tests fail, the Slurm logs are saved under test/.run/slurm-logs (the teardown
+# removes them from the cluster's directory). The last line sums up.
 test:
-	@rc=0; \
-	$(MAKE) --no-print-directory test-unit || rc=1; \
-	trap '$(MAKE) --no-print-directory slurm-down' EXIT; trap 'exit 130' INT TERM; \
+	@rc=0; unit=ok; e2e=ok; \
+	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
+	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e"' EXIT; \
+	trap 'exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory slurm-up slurm-workload; then \
-	  $(MAKE) --no-print-directory test-e2e || { rc=1; $(MAKE) --no-print-directory slurm-logs; }; \
-	else rc=1; $(MAKE) --no-print-directory slurm-logs || true; fi; \
+	  $(MAKE) --no-print-directory test-e2e || { rc=1; e2e=FAIL; $(MAKE) --no-print-directory slurm-logs; }; \
+	else rc=1; e2e="not run (the cluster did not come up)"; $(MAKE) --no-print-directory slurm-logs; fi; \
 	exit $$rc
 
 test-unit:
@@ -62,7 +65,9 @@ slurm-down:
 	test/slurmlocal/down.sh
 
 slurm-logs:
-	@for f in $(SLURMLOCAL_BASE)/log/*.log; do echo "==> $$f"; tail -n 15 "$$f"; done 2>/dev/null || true
+	@rm -rf test/.run/slurm-logs; mkdir -p test/.run; \
+	cp -r $(SLURMLOCAL_BASE)/log test/.run/slurm-logs 2>/dev/null && \
+	  echo "Slurm logs saved in test/.run/slurm-logs" || echo "no Slurm logs under $(SLURMLOCAL_BASE)/log"
 
 lint:
 	@out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt -l:"; echo "$$out"; exit 1; }
