@@ -137,6 +137,7 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 			ProcFS:        f.paths.ProcFS,
 			PrologDir:     f.paths.Root(f.prologDir),
 			FullWalkEvery: f.cgroupWalk,
+			PIDTTL:        f.cgroupWalk,
 		})
 	}
 	if f.kubeletSocket != "" {

@@ -23,7 +23,12 @@ type Config struct {
 	// Slurm's cgroup roots (new slurmd, Slinky pods); between walks only the
 	// known roots are listed. 0 walks on every call.
 	FullWalkEvery time.Duration
-	Now           func() time.Time
+	// PIDTTL is how long a process's job is remembered; 0 reads
+	// /proc/PID/cgroup on every call. PIDs are not reused quickly
+	// (pid_max is 4M on current kernels), and a remembered job that has
+	// ended is dropped at once.
+	PIDTTL time.Duration
+	Now    func() time.Time
 }
 
 // Job is a Slurm job found on this node.
@@ -72,6 +77,16 @@ type Discovery struct {
 	roots    []string // Slurm cgroup roots, absolute
 	lastWalk time.Time
 	sluids   map[string]string // SLUID -> job ID, learnt from slurmstepd
+	// pids caches JobOfPID for PIDTTL: a process does not change job, and
+	// re-reading /proc/PID/cgroup for every GPU process on every scrape was
+	// most of the agent's CPU time.
+	pids map[uint32]pidEntry
+}
+
+type pidEntry struct {
+	job string
+	ok  bool
+	at  time.Time
 }
 
 // New returns a Discovery.
@@ -79,7 +94,7 @@ func New(cfg Config) *Discovery {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Discovery{cfg: cfg, sluids: map[string]string{}}
+	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}}
 }
 
 // maxWalkDepth bounds the full walk: Slinky's deepest job directory is
@@ -158,6 +173,7 @@ func (d *Discovery) Discover() Result {
 	}
 	res.Jobs = dedupe(cg)
 	sort.Strings(res.StaleFiles)
+	d.prunePIDs(res.Jobs)
 	return res
 }
 
@@ -464,10 +480,43 @@ func ParseDevicesList(s string) []int {
 	return out
 }
 
+// prunePIDs forgets expired entries and those of jobs that ended.
+func (d *Discovery) prunePIDs(jobs []Job) {
+	live := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		live[j.ID] = true
+	}
+	now := d.cfg.Now()
+	for pid, e := range d.pids {
+		if now.Sub(e.at) >= d.cfg.PIDTTL || (e.ok && !live[e.job]) {
+			delete(d.pids, pid)
+		}
+	}
+}
+
 // JobOfPID returns the job a process runs in, from /proc/PID/cgroup; ok is
 // false for a process outside any Slurm job (or already gone).
 func (d *Discovery) JobOfPID(pid uint32) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(d.cfg.ProcFS, strconv.FormatUint(uint64(pid), 10), "cgroup"))
+	if d.cfg.PIDTTL > 0 {
+		d.mu.Lock()
+		e, hit := d.pids[pid]
+		d.mu.Unlock()
+		if hit {
+			return e.job, e.ok
+		}
+	}
+	job, ok := d.jobOfPID(pid)
+	if d.cfg.PIDTTL > 0 {
+		d.mu.Lock()
+		d.pids[pid] = pidEntry{job: job, ok: ok, at: d.cfg.Now()}
+		d.mu.Unlock()
+	}
+	return job, ok
+}
+
+func (d *Discovery) jobOfPID(pid uint32) (string, bool) {
+	var buf [maxSmallFile]byte
+	b, err := readSmall(d.cfg.ProcFS+"/"+strconv.FormatUint(uint64(pid), 10)+"/cgroup", buf[:])
 	if err != nil {
 		return "", false
 	}

@@ -315,3 +315,39 @@ func FuzzParseCgroupPath(f *testing.F) {
 		}
 	})
 }
+
+func TestJobOfPIDCache(t *testing.T) {
+	root := tree(t, "v2", t0)
+	now := t0
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
+		PIDTTL: time.Minute, Now: func() time.Time { return now }})
+	d.Discover()
+	if id, ok := d.JobOfPID(49276); id != "4" || !ok {
+		t.Fatalf("JobOfPID = %q, %v", id, ok)
+	}
+	// The answer is remembered: /proc is not read again within the TTL.
+	cg := filepath.Join(root, "proc/49276/cgroup")
+	if err := os.WriteFile(cg, []byte("0::/user.slice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := d.JobOfPID(49276); id != "4" || !ok {
+		t.Errorf("cached JobOfPID = %q, %v", id, ok)
+	}
+	// Job 4 ends: its entry goes with the next discovery.
+	if err := os.RemoveAll(filepath.Join(root, "cgroup/system.slice/slurmstepd.scope/job_4")); err != nil {
+		t.Fatal(err)
+	}
+	d.Discover()
+	if id, ok := d.JobOfPID(49276); ok {
+		t.Errorf("after the job ended JobOfPID = %q, %v", id, ok)
+	}
+	// And an entry expires after the TTL.
+	if err := os.WriteFile(cg, []byte("0::/system.slice/slurmstepd.scope/job_5/step_0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	d.Discover()
+	if id, ok := d.JobOfPID(49276); id != "5" || !ok {
+		t.Errorf("after the TTL JobOfPID = %q, %v", id, ok)
+	}
+}

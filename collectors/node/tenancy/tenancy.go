@@ -153,7 +153,13 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 			jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
 			order = append(order, j.ID)
 			for _, u := range j.GPUUUIDs {
-				addJobGPU(j.ID, u, SourceProlog)
+				// A UUID this node's backend does not know (a prolog and a
+				// backend that disagree, a dcgm MIG instance) would be a GPU
+				// no series describes; the indices below still map. Without
+				// any GPU reading, the prolog's word is all there is.
+				if _, ok := idx.byUUID[u]; ok || len(idx.byUUID) == 0 {
+					addJobGPU(j.ID, u, SourceProlog)
+				}
 			}
 			for _, n := range j.GPUIndices {
 				// Slurm's GRES index follows the /dev/nvidiaN minor.

@@ -3,12 +3,15 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"jobscope/collectors/node/gpu"
 	"jobscope/collectors/node/kubelet"
+	"jobscope/slurm/nodelocal"
 )
 
 type lister struct {
@@ -91,5 +94,30 @@ func TestCachedWithinMaxAge(t *testing.T) {
 	r.Resolve(context.Background())
 	if calls != 2 {
 		t.Errorf("%d GPU reads after MaxAge, want 2", calls)
+	}
+}
+
+func TestPrologUUIDsNotOnThisNode(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "prolog"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The prolog names a UUID the backend does not have, and index 1.
+	if err := os.WriteFile(filepath.Join(root, "prolog", "7"), []byte("job_id=7\ngpu_uuids=GPU-elsewhere\ngpu_indices=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	disc := nodelocal.New(nodelocal.Config{PrologDir: filepath.Join(root, "prolog")})
+	r := &Resolver{GPUs: snapshot(dev("GPU-0", 0, 0), dev("GPU-1", 1, 1)), Discovery: disc}
+	v := r.Resolve(context.Background())
+	want := []nodelocal.LocalJob{{ID: "7", GPUUUIDs: []string{"GPU-1"}, GPUPCIBusIDs: []string{"bus-GPU-1"}}}
+	if !reflect.DeepEqual(v.Jobs, want) {
+		t.Errorf("jobs %+v, want %+v", v.Jobs, want)
+	}
+	// Without any GPU reading the prolog's UUIDs are kept (InfiniBand
+	// attribution still needs the job).
+	r = &Resolver{GPUs: func(context.Context) (*gpu.Snapshot, error) { return nil, gpu.ErrUnavailable }, Discovery: disc}
+	v = r.Resolve(context.Background())
+	if len(v.Jobs) != 1 || !reflect.DeepEqual(v.Jobs[0].GPUUUIDs, []string{"GPU-elsewhere"}) {
+		t.Errorf("jobs %+v", v.Jobs)
 	}
 }

@@ -1,0 +1,206 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"jobscope/collectors"
+	"jobscope/collectors/node"
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/gpu/gputest"
+	"jobscope/collectors/node/tenancy"
+	"jobscope/slurm/nodelocal"
+)
+
+// Benchmark node: 8 GPUs, 16 Slurm jobs (8 holding one GPU each through a
+// prolog file, 8 CPU-only), 200 GPU processes (25 per GPU, each in its
+// job's cgroup, on that job's GPU), and a cgroup v2 tree with the usual noise around them
+// (100 system services, 20 user sessions).
+const (
+	benchGPUs  = 8
+	benchJobs  = 16
+	benchProcs = 200
+)
+
+// writeBenchTree writes the node's /proc, cgroup tree and prolog files.
+func writeBenchTree(t testing.TB, root string) {
+	t.Helper()
+	write := func(p, content string) {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cgroup/cgroup.controllers", "cpuset cpu io memory pids\n")
+	for i := 0; i < 100; i++ {
+		write(fmt.Sprintf("cgroup/system.slice/service-%d.service/cgroup.procs", i), "")
+	}
+	for i := 0; i < 20; i++ {
+		write(fmt.Sprintf("cgroup/user.slice/user-%d.slice/session-%d.scope/cgroup.procs", 1000+i, i), "")
+	}
+	scope := "system.slice/slurmstepd.scope"
+	write("cgroup/"+scope+"/system/cgroup.procs", "100\n")
+	for j := 1; j <= benchJobs; j++ {
+		for _, step := range []string{"step_extern", "step_batch", "step_0"} {
+			write(fmt.Sprintf("cgroup/%s/job_%d/%s/slurm/cgroup.procs", scope, 1000+j, step), "")
+			write(fmt.Sprintf("cgroup/%s/job_%d/%s/user/task_0/cgroup.procs", scope, 1000+j, step), "")
+		}
+		if j <= benchGPUs {
+			write(fmt.Sprintf("prolog/%d", 1000+j), fmt.Sprintf("job_id=%d\nuid=1000\nstart=1764400000\ngpu_uuids=%s\ngpu_indices=%d\n", 1000+j, gputest.UUID(j-1), j-1))
+		}
+	}
+	// Process p runs on GPU p%8, in the job that holds that GPU.
+	for p := 0; p < benchProcs; p++ {
+		job := 1000 + p%benchGPUs + 1
+		write(fmt.Sprintf("proc/%d/cgroup", 20000+p), fmt.Sprintf("0::/%s/job_%d/step_0/user/task_0\n", scope, job))
+	}
+}
+
+func benchGPUSet() []gputest.GPU {
+	gpus := make([]gputest.GPU, benchGPUs)
+	for i := range gpus {
+		gpus[i] = gputest.GPU{
+			UUID: gputest.UUID(i), Name: "NVIDIA H100 80GB HBM3", BusID: busID(i), Minor: i,
+			UtilGPU: 50, MemUsed: 40 << 30, MemTotal: 80 << 30, PowerMW: 500_000, LimitMW: 700_000,
+			EnergyMJ: 1e9, TempC: 60, SMClockMHz: 1980, MemMHz: 2619, NVLinks: 18, XIDEvents: true,
+		}
+	}
+	for p := 0; p < benchProcs; p++ {
+		g := &gpus[p%benchGPUs]
+		g.Processes = append(g.Processes, nvml.ProcessInfo{Pid: uint32(20000 + p), UsedGpuMemory: 1 << 30})
+	}
+	return gpus
+}
+
+type benchAgent struct {
+	runner *collectors.Runner
+	now    *time.Time
+}
+
+func newBenchAgent(b *testing.B) *benchAgent {
+	root := b.TempDir()
+	writeBenchTree(b, root)
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, benchGPUSet())
+	now := time.Unix(1764400500, 0)
+	clock := func() time.Time { return now }
+	cache := gpu.NewCache(gpu.NewNVML(n.Lib, clock), time.Second, clock)
+	r := &tenancy.Resolver{GPUs: cache.Snapshot, MaxAge: time.Second, Now: clock,
+		Discovery: nodelocal.New(nodelocal.Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
+			PrologDir: filepath.Join(root, "prolog"), FullWalkEvery: time.Minute, PIDTTL: time.Minute, Now: clock})}
+	deps := node.Deps{Now: clock, GPUBackend: "nvml", GPUs: cache.Snapshot, Tenancy: r.Resolve, Jobs: r.Jobs}
+	set := collectors.NewSet[node.Deps]()
+	node.Register(set)
+	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchAgent{runner: runner, now: &now}
+}
+
+// scrape is one full scrape as the HTTP handler does it: a registry per
+// scrape, gather, text encoding.
+func (a *benchAgent) scrape(b *testing.B, buf *bytes.Buffer) {
+	// Every scrape reads NVML, /proc and the cgroups anew (caches expire).
+	*a.now = a.now.Add(15 * time.Second)
+	s, err := a.runner.Scrape(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf.Reset()
+	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkNodeScrape: CPU time and allocations of one full scrape of the
+// node agent (nvml mock, Slurm discovery, join, energy) on the benchmark node.
+func BenchmarkNodeScrape(b *testing.B) {
+	a := newBenchAgent(b)
+	var buf bytes.Buffer
+	a.scrape(b, &buf) // the first full cgroup walk happens here
+	if got := strings.Count(buf.String(), "\njobscope_gpu_tenant_info{"); got != benchGPUs {
+		b.Fatalf("%d tenant series, want %d", got, benchGPUs)
+	}
+	if got := strings.Count(buf.String(), "\njobscope_job_gpus{"); got != benchJobs {
+		b.Fatalf("%d jobs, want %d", got, benchJobs)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		a.scrape(b, &buf)
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(buf.Len()), "page-bytes")
+	b.ReportMetric(float64(strings.Count(buf.String(), "\n")-2*strings.Count(buf.String(), "\n# ")), "series")
+}
+
+// BenchmarkTenancyResolve: the Slurm and process attribution alone (no
+// metrics), the part that touches /proc and the cgroup tree.
+func BenchmarkTenancyResolve(b *testing.B) {
+	root := b.TempDir()
+	writeBenchTree(b, root)
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, benchGPUSet())
+	snap, err := gpu.NewNVML(n.Lib, nil).Snapshot(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &tenancy.Resolver{
+		GPUs: func(context.Context) (*gpu.Snapshot, error) { return snap, nil },
+		Discovery: nodelocal.New(nodelocal.Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
+			PrologDir: filepath.Join(root, "prolog"), FullWalkEvery: time.Hour, PIDTTL: time.Hour}),
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if v := r.Resolve(context.Background()); len(v.Jobs) != benchJobs {
+			b.Fatalf("%d jobs", len(v.Jobs))
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// TestWriteBenchTree writes the benchmark node's tree to $JOBSCOPE_BENCH_TREE
+// for measuring the real binary's resident memory (docs/performance.md);
+// skipped otherwise.
+func TestWriteBenchTree(t *testing.T) {
+	dir := os.Getenv("JOBSCOPE_BENCH_TREE")
+	if dir == "" {
+		t.Skip("JOBSCOPE_BENCH_TREE not set")
+	}
+	writeBenchTree(t, dir)
+}
