@@ -250,7 +250,9 @@ func ParseTRES(s string) (TRES, error) {
 	}
 	var typedGPUs uint64
 	untyped := false
-	for _, kv := range strings.Split(s, ",") {
+	for rest := s; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, ",")
 		if kv == "" {
 			continue
 		}

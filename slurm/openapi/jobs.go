@@ -2,7 +2,7 @@ package openapi
 
 import (
 	"io"
-	"sync/atomic"
+	"sync"
 
 	"jobscope/slurm"
 )
@@ -14,13 +14,17 @@ import (
 // to Meta.Warnings. JSON that is malformed, or of the wrong type where a
 // number, string, object or array is required, is an error.
 func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
-	// Size the slice from the previous response: a poller decodes the same
-	// queue every interval, and growing a slice of 100k Jobs by doubling
-	// costs more than all of their strings.
-	var jobs []slurm.Job
-	if n := lastJobCount.Load(); n > 0 {
-		jobs = make([]slurm.Job, 0, n+n/16)
-	}
+	// Jobs are collected in fixed-size chunks and copied once into a slice
+	// of the exact size: growing one slice of 100k Jobs by doubling
+	// allocates and copies several times its final size.
+	var chunks [][]slurm.Job
+	defer func() {
+		for _, c := range chunks {
+			clear(c[:cap(c)])
+			jobChunks.Put(c[:0])
+		}
+	}()
+	total := 0
 	var cluster string
 	meta, err := decodeTop(rd, func(r *reader, name []byte) error {
 		if string(name) != "jobs" {
@@ -31,7 +35,12 @@ func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, j)
+			if len(chunks) == 0 || len(chunks[len(chunks)-1]) == jobChunk {
+				chunks = append(chunks, jobChunks.Get().([]slurm.Job))
+			}
+			c := &chunks[len(chunks)-1]
+			*c = append(*c, j)
+			total++
 			return nil
 		})
 	})
@@ -41,13 +50,20 @@ func DecodeJobs(rd io.Reader) ([]slurm.Job, Meta, error) {
 	if err != nil {
 		return nil, meta, err
 	}
-	lastJobCount.Store(int64(len(jobs)))
+	var jobs []slurm.Job
+	if total > 0 {
+		jobs = make([]slurm.Job, 0, total)
+		for _, c := range chunks {
+			jobs = append(jobs, c...)
+		}
+	}
 	return jobs, meta, nil
 }
 
-// lastJobCount is the job count of the last decoded response, a capacity
-// hint for the next.
-var lastJobCount atomic.Int64
+// jobChunk is how many jobs one pooled chunk holds.
+const jobChunk = 1024
+
+var jobChunks = sync.Pool{New: func() any { return make([]slurm.Job, 0, jobChunk) }}
 
 // jobExtra holds the raw fields a Job is derived from after the object has
 // been read, since Slurm prints them in no particular order.
@@ -70,7 +86,9 @@ type jobExtra struct {
 // cluster, for versions whose meta does not.
 func (r *reader) job(cluster *string) (slurm.Job, error) {
 	j := slurm.Job{ArrayTaskID: -1}
-	var x jobExtra
+	// cores and used are scratch, reused from job to job.
+	x := jobExtra{cores: r.cores[:0], used: r.used[:0]}
+	defer func() { r.cores, r.used = x.cores[:0], x.used[:0] }()
 	err := r.object(func(name []byte) error {
 		var err error
 		switch string(name) {
@@ -123,13 +141,13 @@ func (r *reader) job(cluster *string) (slurm.Job, error) {
 		case "nodes":
 			j.NodeList, err = r.str()
 		case "tres_alloc_str":
-			x.tresAlloc, err = r.str()
+			x.tresAlloc, err = r.istr()
 		case "tres_req_str":
-			x.tresReq, err = r.str()
+			x.tresReq, err = r.istr()
 		case "tres_per_node":
-			x.tresPerNode, err = r.str()
+			x.tresPerNode, err = r.istr()
 		case "tres_per_job":
-			x.tresPerJob, err = r.str()
+			x.tresPerJob, err = r.istr()
 		case "gres_detail":
 			x.gresDetail, err = r.strs(false)
 		case "job_resources":

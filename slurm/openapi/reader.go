@@ -48,6 +48,8 @@ type reader struct {
 	// allocating. stack is scratch for skipValue.
 	key   []byte
 	stack []byte
+	// cores and used are per-node scratch of the jobs decoder.
+	cores, used []uint32
 	// interned holds the short, repetitive strings (user, account,
 	// partition, state, ...) so 100k jobs share a few hundred of them.
 	interned map[string]string
