@@ -14,6 +14,7 @@ RACE      ?= -race
 BENCHTIME ?= 500ms
 FUZZTIME  ?= 10s
 DEMO_ADDR ?= 127.0.0.1:9850
+DEMO_FAMILIES := ^slurm_(up|nodes|node_state|node_state_flag|node_reason_info|node_gpus|node_gpus_allocated|jobs|jobs_pending|job_info|job_gpu_allocated|fairshare_factor)[{ ]
 
 # go-nvml's headers warn about deprecated declarations
 export CGO_CFLAGS := -Wno-deprecated-declarations
@@ -93,15 +94,16 @@ fuzz:
 	  done; \
 	done
 
-# The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it).
-# Once /metrics answers, a curl of it (the interesting families) is printed.
+# The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it;
+# the cluster keeps running until `make slurm-down`). Once /metrics answers, a curl of it
+# (the interesting families) is printed.
 demo: slurm-up slurm-workload build
 	@source $(SLURM_ENV); \
 	( for i in $$(seq 1 100); do \
 	    curl -sf http://$(DEMO_ADDR)/metrics | grep -q '^slurm_up 1' && break; sleep 0.3; done; \
-	  echo "\$$ curl -s http://$(DEMO_ADDR)/metrics | grep -E '^slurm_(up|nodes|node_state|node_gpus|jobs|job_info|job_gpu_allocated|fairshare_factor)'"; \
+	  echo "\$$ curl -s http://$(DEMO_ADDR)/metrics | grep -E '$(DEMO_FAMILIES)'"; \
 	  curl -s http://$(DEMO_ADDR)/metrics | \
-	    grep -E '^slurm_(up|nodes|node_state|node_gpus|jobs|job_info|job_gpu_allocated|fairshare_factor)[{ ]' || true; \
+	    grep -E '$(DEMO_FAMILIES)' || true; \
 	  echo "--- jobscope keeps running on http://$(DEMO_ADDR)/metrics; Ctrl-C stops it" ) & \
 	exec $(BIN) slurm --web.listen-address=$(DEMO_ADDR) --slurm.source=rest \
 	  --slurm.rest-url=$$JOBSCOPE_SLURMRESTD_URL --slurm.token-file=$$JOBSCOPE_SLURMRESTD_TOKEN_FILE \
