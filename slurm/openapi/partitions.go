@@ -52,7 +52,7 @@ func (r *reader) partition() (slurm.Partition, error) {
 				return r.skip()
 			})
 		case "nodes":
-			if r.d.PeekKind() != '{' {
+			if r.peekKind() != '{' {
 				p.NodeList, err = r.str()
 				break
 			}
