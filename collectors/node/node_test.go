@@ -89,6 +89,7 @@ func mockNode() (*gputest.Node, []gputest.GPU) {
 			PowerMW: 100_000 + uint32(i)*50_000, LimitMW: 700_000, EnergyMJ: uint64(i+1) * 1_000_000_000,
 			TempC: 30 + uint32(i), SMClockMHz: 1980, MemMHz: 2619, ClockReasons: 0x1,
 			NVLinks: 18, XIDEvents: true, Processes: []nvml.ProcessInfo{},
+			GPM: true, SMUtilPct: float64(10 * i), TensorPct: float64(5 * i),
 		}
 	}
 	gpus[0].Processes = []nvml.ProcessInfo{{Pid: 49276, UsedGpuMemory: 20 << 30}}

@@ -35,6 +35,16 @@ type NVML struct {
 	// known remembers each index's identity (UUID, minor, PCI bus ID,
 	// model) so a GPU that stops answering is still reported as itself.
 	known map[int]identity
+	// gpm holds each GPU's GPM support and last sample (by UUID): SM and
+	// tensor activity are computed between two samples, i.e. over the time
+	// between two scrapes.
+	gpm     map[string]*gpmState
+	metrics nvml.GpmMetricsGetType // reused: 477 entries, too big to allocate per GPU
+}
+
+type gpmState struct {
+	supported bool
+	prev      nvml.GpmSample
 }
 
 // NewNVML returns the nvml backend. lib nil means the real library
@@ -47,7 +57,8 @@ func NewNVML(lib nvml.Interface, now func() time.Time) *NVML {
 	if now == nil {
 		now = time.Now
 	}
-	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, known: map[int]identity{}}
+	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, known: map[int]identity{},
+		gpm: map[string]*gpmState{}}
 }
 
 // Name implements Backend.
@@ -120,6 +131,13 @@ func (b *NVML) Close() error {
 	defer b.mu.Unlock()
 	if !b.ready {
 		return nil
+	}
+	for uuid, st := range b.gpm {
+		if st.prev != nil {
+			// Freed memory only; nothing to do about a failure at exit.
+			_ = st.prev.Free()
+		}
+		delete(b.gpm, uuid)
 	}
 	if b.events != nil {
 		if ret := b.events.Free(); ret != nvml.SUCCESS {
@@ -306,6 +324,7 @@ func (b *NVML) readGPU(i int) []Device {
 		d.PCIeReplays = R(float64(v))
 	}
 	d.NVLinkErrors = b.nvlinkErrors(r, h)
+	b.readGPM(r, h)
 	d.XIDs = copyXIDs(b.xids[uuid])
 
 	var out []Device
@@ -406,6 +425,50 @@ func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
 		out = append(out, m)
 	}
 	return out
+}
+
+// readGPM reads SM and tensor activity through GPM (Hopper and later)
+// between the previous scrape's sample and this one; the first scrape after
+// start has none. GPUs without GPM support are asked once.
+func (b *NVML) readGPM(r *reader, h nvml.Device) {
+	uuid := r.d.UUID
+	st := b.gpm[uuid]
+	if st == nil {
+		sup, ret := h.GpmQueryDeviceSupport()
+		if !r.ok("gpm support", ret) && r.lost {
+			return
+		}
+		st = &gpmState{supported: ret == nvml.SUCCESS && sup.IsSupportedDevice != 0}
+		b.gpm[uuid] = st
+	}
+	if !st.supported {
+		return
+	}
+	cur, ret := b.lib.GpmSampleAlloc()
+	if ret != nvml.SUCCESS {
+		return
+	}
+	if !r.ok("gpm sample", h.GpmSampleGet(cur)) {
+		_ = cur.Free() // the sample is unused; a failing free leaks 1 sample at most
+		return
+	}
+	if st.prev != nil {
+		m := &b.metrics
+		*m = nvml.GpmMetricsGetType{NumMetrics: 2, Sample1: st.prev, Sample2: cur}
+		m.Metrics[0].MetricId = uint32(nvml.GPM_METRIC_SM_UTIL)
+		m.Metrics[1].MetricId = uint32(nvml.GPM_METRIC_ANY_TENSOR_UTIL)
+		if b.lib.GpmMetricsGet(m) == nvml.SUCCESS {
+			// GPM reports percentages.
+			if m.Metrics[0].NvmlReturn == uint32(nvml.SUCCESS) {
+				r.d.SMActive = R(m.Metrics[0].Value / 100)
+			}
+			if m.Metrics[1].NvmlReturn == uint32(nvml.SUCCESS) {
+				r.d.TensorActive = R(m.Metrics[1].Value / 100)
+			}
+		}
+		_ = st.prev.Free() // see above
+	}
+	st.prev = cur
 }
 
 func processes(in []nvml.ProcessInfo) []Process {

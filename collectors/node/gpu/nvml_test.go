@@ -209,3 +209,43 @@ func TestNVMLCountFails(t *testing.T) {
 		t.Errorf("Snapshot() = %v, want ErrUnavailable", err)
 	}
 }
+
+func TestNVMLGPM(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{
+		{UUID: gputest.UUID(0), GPM: true, SMUtilPct: 75, TensorPct: 40},
+		{UUID: gputest.UUID(1)}, // no GPM (pre-Hopper)
+	})
+	b := gpu.NewNVML(n.Lib, nil)
+	snap, err := b.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Devices[0].SMActive.OK {
+		t.Error("no SM activity before a second sample")
+	}
+	snap, err = b.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := snap.Devices[0]; d.SMActive != gpu.R(0.75) || d.TensorActive != gpu.R(0.40) {
+		t.Errorf("GPM: sm %+v tensor %+v", d.SMActive, d.TensorActive)
+	}
+	if d := snap.Devices[1]; d.SMActive.OK || d.TensorActive.OK {
+		t.Errorf("no GPM, no values: %+v", d)
+	}
+	if n.LiveSamples != 1 {
+		t.Errorf("%d GPM samples alive, want 1 (the last)", n.LiveSamples)
+	}
+	dev1 := n.Device(1).(interface {
+		GpmQueryDeviceSupportCalls() []struct{}
+	})
+	if got := len(dev1.GpmQueryDeviceSupportCalls()); got != 1 {
+		t.Errorf("GPM support asked %d times, want once", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n.LiveSamples != 0 {
+		t.Errorf("%d GPM samples leaked after Close", n.LiveSamples)
+	}
+}

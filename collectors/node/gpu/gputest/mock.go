@@ -42,7 +42,10 @@ type GPU struct {
 	Processes            []nvml.ProcessInfo
 	// XIDEvents registers the GPU for XID events.
 	XIDEvents bool
-	MIG       []MIG
+	// GPM makes the GPU support GPM, reporting these percentages.
+	GPM                  bool
+	SMUtilPct, TensorPct float64
+	MIG                  []MIG
 }
 
 // MIG is one mocked MIG instance.
@@ -59,6 +62,10 @@ type Node struct {
 
 	mu     sync.Mutex
 	events []nvml.EventData
+	// samples maps each GPM sample to the GPU it was taken on.
+	samples map[nvml.GpmSample]GPU
+	// LiveSamples counts GPM samples allocated and not freed.
+	LiveSamples int
 }
 
 // Queue adds XID events the next Snapshot will drain.
@@ -71,10 +78,12 @@ func (n *Node) Queue(ev ...nvml.EventData) {
 // NewNode mocks a node with driver version driver. initRet is what Init
 // returns (nvml.ERROR_LIBRARY_NOT_FOUND for a host without driver).
 func NewNode(driver string, initRet nvml.Return, gpus []GPU) *Node {
-	n := &Node{}
+	n := &Node{samples: map[nvml.GpmSample]GPU{}}
 	devs := make([]*mock.Device, len(gpus))
+	byDev := map[nvml.Device]GPU{}
 	for i := range gpus {
 		devs[i] = device(gpus[i])
+		byDev[devs[i]] = gpus[i]
 	}
 	set := &mock.EventSet{
 		WaitFunc: func(uint32) (nvml.EventData, nvml.Return) {
@@ -96,6 +105,45 @@ func NewNode(driver string, initRet nvml.Return, gpus []GPU) *Node {
 		SystemGetDriverVersionFunc: func() (string, nvml.Return) { return driver, nvml.SUCCESS },
 		EventSetCreateFunc:         func() (nvml.EventSet, nvml.Return) { return set, nvml.SUCCESS },
 		DeviceGetCountFunc:         func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
+		GpmSampleAllocFunc: func() (nvml.GpmSample, nvml.Return) {
+			s := &mock.GpmSample{}
+			s.GetFunc = func(d nvml.Device) nvml.Return {
+				n.mu.Lock()
+				defer n.mu.Unlock()
+				n.samples[s] = byDev[d]
+				return nvml.SUCCESS
+			}
+			s.FreeFunc = func() nvml.Return {
+				n.mu.Lock()
+				defer n.mu.Unlock()
+				delete(n.samples, s)
+				n.LiveSamples--
+				return nvml.SUCCESS
+			}
+			n.mu.Lock()
+			n.LiveSamples++
+			n.mu.Unlock()
+			return s, nvml.SUCCESS
+		},
+		GpmMetricsGetFunc: func(m *nvml.GpmMetricsGetType) nvml.Return {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			g, ok := n.samples[m.Sample2]
+			if _, ok1 := n.samples[m.Sample1]; !ok || !ok1 {
+				return nvml.ERROR_INVALID_ARGUMENT
+			}
+			for i := 0; i < int(m.NumMetrics); i++ {
+				switch nvml.GpmMetricId(m.Metrics[i].MetricId) {
+				case nvml.GPM_METRIC_SM_UTIL:
+					m.Metrics[i].Value = g.SMUtilPct
+				case nvml.GPM_METRIC_ANY_TENSOR_UTIL:
+					m.Metrics[i].Value = g.TensorPct
+				default:
+					m.Metrics[i].NvmlReturn = uint32(nvml.ERROR_NOT_SUPPORTED)
+				}
+			}
+			return nvml.SUCCESS
+		},
 		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) {
 			if i < 0 || i >= len(devs) {
 				return nil, nvml.ERROR_INVALID_ARGUMENT
@@ -138,7 +186,9 @@ func device(g GPU) *mock.Device {
 			GetComputeRunningProcessesFunc: func() ([]nvml.ProcessInfo, nvml.Return) { return m.Processes, nvml.SUCCESS },
 		}
 	}
-	d := &mock.Device{
+	// d is declared first: its GPM sampling hands itself to the sample.
+	var d *mock.Device
+	d = &mock.Device{
 		GetUUIDFunc: func() (string, nvml.Return) {
 			if g.NoUUID {
 				return "", nvml.ERROR_GPU_IS_LOST
@@ -220,6 +270,21 @@ func device(g GPU) *mock.Device {
 			return 0, nvml.ERROR_NOT_SUPPORTED
 		},
 		RegisterEventsFunc: func(uint64, nvml.EventSet) nvml.Return { return nvml.SUCCESS },
+		GpmQueryDeviceSupportFunc: func() (nvml.GpmSupport, nvml.Return) {
+			if g.Lost {
+				return nvml.GpmSupport{}, nvml.ERROR_GPU_IS_LOST
+			}
+			if g.GPM {
+				return nvml.GpmSupport{Version: nvml.GPM_SUPPORT_VERSION, IsSupportedDevice: 1}, nvml.SUCCESS
+			}
+			return nvml.GpmSupport{Version: nvml.GPM_SUPPORT_VERSION}, nvml.SUCCESS
+		},
+		GpmSampleGetFunc: func(s nvml.GpmSample) nvml.Return {
+			if g.Lost {
+				return nvml.ERROR_GPU_IS_LOST
+			}
+			return s.Get(d)
+		},
 	}
 	return d
 }
