@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
+
+	"jobscope/collectors/node/gpu"
+	"jobscope/collectors/node/kubelet/kubelettest"
+)
+
+// startNodeAgent runs `jobscope node` in-process and returns its /metrics URL.
+func startNodeAgent(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	args = append([]string{"node", "--web.listen-address=" + addr, "--log.level=error"}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("jobscope node exited %d", code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("jobscope node did not stop")
+		}
+	})
+	url := "http://" + addr + "/metrics"
+	waitFor(t, url, func(map[string]*dto.MetricFamily) bool { return true })
+	return url
+}
+
+func gaugeOf(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	for _, m := range mfs[name].GetMetric() {
+		match := true
+		for k, v := range labels {
+			found := false
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == k && lp.GetValue() == v {
+					found = true
+				}
+			}
+			match = match && found
+		}
+		if match {
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue(), true
+			}
+			return m.GetCounter().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestNodeCommand wires the whole agent: simulated GPUs, the Slurm fixture
+// tree through --path.*, prolog files and a real kubelet socket.
+func TestNodeCommand(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS("../../slurm/nodelocal/testdata/v2")); err != nil {
+		t.Fatal(err)
+	}
+	// The prolog names simulated GPU 0 by UUID and GPU 1 by index.
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "prolog", "4"),
+		[]byte("job_id=4\nstart=1764400000\ngpu_uuids="+gpu.SimulatedUUID(host, 0)+"\ngpu_indices=0,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := kubelettest.Serve(t, &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
+		{Name: "p", Namespace: "ns", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "c", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"nvidia3"}}}},
+		}},
+	}})
+	url := startNodeAgent(t, "--gpu.backend=simulated", "--gpu.simulated-count=4",
+		"--path.cgroupfs="+filepath.Join(root, "cgroup"), "--path.procfs="+filepath.Join(root, "proc"),
+		"--path.rootfs="+root, "--slurm.prolog-dir=/prolog", "--kubelet.pod-resources-socket="+sock,
+		"--path.sysfs="+filepath.Join(root, "sys"))
+	mfs := waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { return len(m["jobscope_gpu_up"].GetMetric()) == 4 })
+
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"jobscope_gpu_backend_up", map[string]string{"backend": "simulated"}, 1},
+		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "0", "job_id": "4", "tenant": "slurm"}, 1},
+		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "1", "job_id": "4", "tenant": "slurm"}, 1},
+		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "3", "pod": "p", "tenant": "kubernetes"}, 1},
+		{"jobscope_job_gpus", map[string]string{"job_id": "4"}, 2},
+		{"jobscope_job_gpus", map[string]string{"job_id": "77"}, 0},
+		{"jobscope_tenant_source_up", map[string]string{"source": "kubelet"}, 1},
+		{"jobscope_scrape_collector_success", map[string]string{"collector": "gpu-tenants"}, 1},
+	} {
+		got, ok := gaugeOf(mfs, c.name, c.labels)
+		if !ok || got != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	if _, ok := mfs["jobscope_scrape_collector_success"]; !ok {
+		t.Error("framework metrics missing")
+	}
+}
+
+// TestNodeCommandNoDriver runs the real nvml backend on this machine, which
+// has no NVIDIA driver: the agent serves, says so, and never exits.
+func TestNodeCommandNoDriver(t *testing.T) {
+	if _, err := os.Stat("/proc/driver/nvidia"); err == nil {
+		t.Skip("an NVIDIA driver is loaded here")
+	}
+	url := startNodeAgent(t, "--gpu.backend=nvml", "--kubelet.pod-resources-socket=", "--path.cgroupfs="+t.TempDir())
+	mfs, _, err := scrape(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := gaugeOf(mfs, "jobscope_gpu_backend_up", map[string]string{"backend": "nvml"}); !ok || v != 0 {
+		t.Errorf("jobscope_gpu_backend_up = %v (present %v), want 0", v, ok)
+	}
+	if v, ok := gaugeOf(mfs, "jobscope_scrape_collector_success", map[string]string{"collector": "gpu-backend"}); !ok || v != 1 {
+		t.Errorf("gpu-backend collector success = %v, want 1", v)
+	}
+}
