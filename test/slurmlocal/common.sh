@@ -33,42 +33,57 @@ REST_SOCKET=$RUN/slurmrestd.sock
 TOKEN_FILE=$BASE/jobscope.token
 export SLURM_CONF=$ETC/slurm.conf
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-say() { echo "[slurmlocal $(date +%T)] $*"; }
+# Timing and waiting use bash's clock variables: forks are slow on a busy 2-core VM.
+# elapsed VAR T0: seconds since T0 (an $EPOCHREALTIME), as 1.23, into VAR.
+elapsed() {
+  local -n _out=$1
+  local us=$(( ${EPOCHREALTIME/./} - ${2/./} ))
+  printf -v _out '%d.%02d' $((us / 1000000)) $((us / 10000 % 100))
+}
+say() { printf '[slurmlocal %(%T)T] %s\n' -1 "$*"; }
 die() { echo "[slurmlocal] ERROR: $*" >&2; exit 1; }
 
 # step NAME CMD...: run one step, print and record how long it took.
 step() {
-  local name=$1 t0 rc=0; shift
-  t0=$(now)
+  local name=$1 t0=$EPOCHREALTIME rc=0 el; shift
   "$@" || rc=$?
-  say "$name: $(since "$t0")s"
-  [ -d "$LOGS" ] && printf '%s\t%s\t%s\n' "$(date +%FT%T)" "$name" "$(since "$t0")" >>"$LOGS/timings.tsv"
+  elapsed el "$t0"
+  say "$name: ${el}s"
+  [ -d "$LOGS" ] && printf '%(%FT%T)T\t%s\t%s\n' -1 "$name" "$el" >>"$LOGS/timings.tsv"
   return "$rc"
 }
 
 # wait_for TIMEOUT_S CMD...: poll CMD every 0.1 s until it succeeds.
 wait_for() {
-  local deadline; deadline=$(( $(date +%s) + $1 )); shift
+  local deadline=$((EPOCHSECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    [ "$EPOCHSECONDS" -ge "$deadline" ] && return 1
     sleep 0.1
   done
 }
 
 # wait_alive NAME TIMEOUT_S CMD...: like wait_for, but gives up as soon as NAME's process exits.
 wait_alive() {
-  local name=$1 deadline; deadline=$(( $(date +%s) + $2 )); shift 2
+  local name=$1 deadline=$((EPOCHSECONDS + $2)); shift 2
   until "$@" >/dev/null 2>&1; do
     alive "$name" || return 1
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    [ "$EPOCHSECONDS" -ge "$deadline" ] && return 1
     sleep 0.1
   done
 }
 
-pid_of() { [ -s "$PIDS/$1.pid" ] && cat "$PIDS/$1.pid"; }
-alive() { local p; p=$(pid_of "$1") && kill -0 "$p" 2>/dev/null; }
+# pid_of NAME: the pid recorded for NAME (slurmctld, slurmd-node1, slurmrestd-jwt, ...), but
+# only while that pid still runs that program (NAME up to the first "-"): a stale pid file,
+# e.g. after a reboot, must never make us skip a start or signal someone else's process.
+pid_of() {
+  local f=$PIDS/$1.pid p argv0
+  [ -s "$f" ] || return 1
+  p=$(cat "$f")
+  argv0=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | head -n 1) || return 1
+  [ "${argv0##*/}" = "${1%%-*}" ] || return 1
+  echo "$p"
+}
+alive() { pid_of "$1" >/dev/null; }
 
 # stop NAME...: SIGTERM the recorded pids together, wait up to 15 s, SIGKILL what is left.
 stop() {
@@ -77,9 +92,9 @@ stop() {
     if p=$(pid_of "$n") && kill "$p" 2>/dev/null; then pids+=("$p"); fi
     rm -f "$PIDS/$n.pid"
   done
-  local deadline=$(( $(date +%s) + 15 ))
+  local deadline=$((EPOCHSECONDS + 15))
   for p in "${pids[@]}"; do
-    while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.1; done
+    while kill -0 "$p" 2>/dev/null && [ "$EPOCHSECONDS" -lt "$deadline" ]; do sleep 0.1; done
     if kill -0 "$p" 2>/dev/null; then say "pid $p ignored SIGTERM, SIGKILL"; kill -9 "$p" 2>/dev/null; fi
   done
 }

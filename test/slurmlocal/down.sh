@@ -32,10 +32,10 @@ report_leftovers() {
   [ -z "$left" ] || { say "still running under $BASE:"; echo "$left"; }
 }
 
-T0=$(now)
+T0=$EPOCHREALTIME
 [ -d "$BASE" ] || { say "nothing at $BASE"; exit 0; }
 step cancel-jobs cancel_jobs
 stop_daemons
 report_leftovers
 if [ "${SLURMLOCAL_KEEP:-0}" = 1 ]; then say "kept $BASE"; else rm -rf "$BASE"; fi
-say "down in $(since "$T0")s"
+elapsed el "$T0"; say "down in ${el}s"

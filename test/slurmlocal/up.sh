@@ -256,7 +256,7 @@ export JOBSCOPE_SLURMRESTD_SOCKET=$REST_SOCKET
 ENV
 }
 
-T0=$(now)
+T0=$EPOCHREALTIME
 step install install_packages
 step prepare prepare
 step munged start_munged
@@ -269,5 +269,5 @@ step token write_token
 step slurmrestd-jwt start_restd jwt
 step slurmrestd-local start_restd local
 step env write_env
-say "cluster up in $(since "$T0")s; source $BASE/env.sh"
+elapsed el "$T0"; say "cluster up in ${el}s; source $BASE/env.sh"
 sinfo

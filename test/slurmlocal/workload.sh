@@ -60,9 +60,9 @@ pending_jobs() {
 }
 
 if [ -n "$(squeue -h -o %A -n train-alice)" ]; then say "workload already there"; squeue; exit 0; fi
-T0=$(now)
+T0=$EPOCHREALTIME
 step finished-jobs finished_jobs
 step running-jobs running_jobs
 step pending-jobs pending_jobs
-say "workload steady in $(since "$T0")s"
+elapsed el "$T0"; say "workload steady in ${el}s"
 squeue -a -o '%.10i %.14j %.6u %.9a %.5P %.9T %.20r %.4C %.12b %N'
