@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared settings and helpers for the local Slurm harness (sourced by up.sh, workload.sh,
-# down.sh, restd.sh). Everything the harness starts lives under $SLURMLOCAL_BASE and is
+# Shared settings and helpers for the local Slurm harness (sourced by up.sh, workload.sh
+# and down.sh). Everything the harness starts lives under $SLURMLOCAL_BASE and is
 # recorded in $SLURMLOCAL_BASE/pid/*.pid; nothing is ever stopped by name, so another
 # cluster on the same host (other BASE, other ports) is left alone.
 #

@@ -23,7 +23,16 @@ stop_daemons() {
   step stop-slurmrestd-slurmd stop "${names[@]}"
   step stop-slurmctld stop slurmctld
   step stop-slurmdbd stop slurmdbd
-  step stop-mariadbd-munged stop mariadbd munged   # munged.pid only where up.sh started munged
+  step stop-mariadbd stop mariadbd
+  # munged is shared by every cluster on the host: stop it only if up.sh started it and no
+  # Slurm daemon (ours are gone by now) still runs.
+  if alive munged; then
+    if pgrep -x 'slurmctld|slurmd|slurmdbd|slurmrestd' >/dev/null; then
+      say "munged left running: other Slurm daemons on this host use it"; rm -f "$PIDS/munged.pid"
+    else
+      step stop-munged stop munged
+    fi
+  fi
 }
 
 report_leftovers() {
