@@ -73,7 +73,11 @@ type Resolver struct {
 	// SlurmdContainer names Slinky's slurmd container: GPUs it holds belong
 	// to the Slurm jobs inside it, not to the pod.
 	SlurmdContainer string
-	MaxAge          time.Duration
+	// KubeletTimeout bounds one List call (default 5 s): a hung kubelet
+	// must not hold the resolver, which every tenant collector and the
+	// InfiniBand collector's Jobs wait on.
+	KubeletTimeout time.Duration
+	MaxAge         time.Duration
 	Now             func() time.Time
 
 	mu    sync.Mutex
@@ -189,7 +193,13 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 	}
 
 	if r.Kubelet != nil {
-		as, err := r.Kubelet.List(ctx)
+		timeout := r.KubeletTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		kctx, cancel := context.WithTimeout(ctx, timeout)
+		as, err := r.Kubelet.List(kctx)
+		cancel()
 		v.Errors["kubelet"] = err
 		for _, a := range as {
 			uuid := a.Device.UUID

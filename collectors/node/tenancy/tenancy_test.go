@@ -121,3 +121,22 @@ func TestPrologUUIDsNotOnThisNode(t *testing.T) {
 		t.Errorf("jobs %+v", v.Jobs)
 	}
 }
+
+type hungLister struct{}
+
+func (hungLister) List(ctx context.Context) ([]kubelet.Assignment, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestHungKubeletIsBounded(t *testing.T) {
+	r := &Resolver{GPUs: snapshot(dev("GPU-0", 0, 0)), Kubelet: hungLister{}, KubeletTimeout: 50 * time.Millisecond}
+	start := time.Now()
+	v := r.Resolve(context.Background())
+	if time.Since(start) > 5*time.Second || !errors.Is(v.Errors["kubelet"], context.DeadlineExceeded) {
+		t.Errorf("took %v, kubelet error %v", time.Since(start), v.Errors["kubelet"])
+	}
+	if len(v.GPUs) != 1 {
+		t.Errorf("GPUs still resolved: %+v", v.GPUs)
+	}
+}
