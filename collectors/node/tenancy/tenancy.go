@@ -78,7 +78,7 @@ type Resolver struct {
 	// InfiniBand collector's Jobs wait on.
 	KubeletTimeout time.Duration
 	MaxAge         time.Duration
-	Now             func() time.Time
+	Now            func() time.Time
 
 	mu    sync.Mutex
 	view  *View
