@@ -364,6 +364,10 @@ func (b *NVML) nvlinkErrors(r *reader, h nvml.Device) []NVLinkCount {
 			if !r.ok("nvlink state", ret) && r.lost {
 				return nil
 			}
+			if ret == nvml.ERROR_NOT_SUPPORTED {
+				// A GPU without NVLink (PCIe cards) says so for every link.
+				break
+			}
 			// NOT_SUPPORTED / INVALID_ARGUMENT: no such link; later links
 			// are not numbered densely on every board, so keep looking.
 			continue

@@ -249,3 +249,14 @@ func TestNVMLGPM(t *testing.T) {
 		t.Errorf("%d GPM samples leaked after Close", n.LiveSamples)
 	}
 }
+
+func TestNVMLNoNVLinkAskedOnce(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0), NotSupported: true}})
+	if _, err := gpu.NewNVML(n.Lib, nil).Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := n.Device(0).(interface{ GetNvLinkStateCalls() []struct{ N int } })
+	if got := len(d.GetNvLinkStateCalls()); got != 1 {
+		t.Errorf("NVLink state asked %d times on a GPU without NVLink, want 1", got)
+	}
+}
