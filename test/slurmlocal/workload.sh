@@ -59,7 +59,11 @@ pending_jobs() {
   wait_for 30 sh -c "! squeue -h -t PD -o %r | grep -qx None" || say "some pending jobs still have reason None"
 }
 
-if [ -n "$(squeue -h -o %A -n train-alice)" ]; then say "workload already there"; squeue; exit 0; fi
+if [ -n "$(squeue -h -o %A -n train-alice)" ]; then
+  # the long jobs end after their 1 h limit: an older workload is no longer the one described above
+  [ -n "$(squeue -h -o %A -t R -n train-alice)" ] || die "the workload of an earlier run has ended; run down.sh first"
+  say "workload already there"; exit 0
+fi
 T0=$EPOCHREALTIME
 step finished-jobs finished_jobs
 step running-jobs running_jobs
