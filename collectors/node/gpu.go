@@ -81,6 +81,9 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 	for i := range snap.Devices {
 		d := &snap.Devices[i]
 		if d.UUID == "" {
+			// Never read (lost before its UUID was known): only the index
+			// identifies it, so alerts on jobscope_gpu_up == 0 still fire.
+			e.Gauge(c.up, 0, "", strconv.Itoa(d.Index))
 			failed = append(failed, fmt.Sprintf("GPU %d: %v", d.Index, d.Err))
 			continue
 		}

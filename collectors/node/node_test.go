@@ -372,3 +372,21 @@ func (dcgmMIGBackend) Snapshot(context.Context) (*gpu.Snapshot, error) {
 DCGM_FI_PROF_SM_ACTIVE{gpu="0",uuid="GPU-aaaa"} 0.5
 `))
 }
+
+// TestGPUNeverRead: a GPU that failed before its UUID was ever read is
+// still visible as down, by index, and the other GPU is exported.
+func TestGPUNeverRead(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0)}, {NoUUID: true}})
+	a := newAgent(t, gpu.NewNVML(n.Lib, nil), n, false)
+	page, reg := a.page(t)
+	for _, want := range []string{
+		`jobscope_gpu_up{gpu="1",uuid=""} 0`,
+		`jobscope_gpu_up{gpu="0",uuid="` + gputest.UUID(0) + `"} 1`,
+		`jobscope_scrape_collector_success{collector="gpu"} 0`,
+	} {
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, page)
+		}
+	}
+	lint(t, reg)
+}
