@@ -218,13 +218,14 @@ func upIs(want float64) func(map[string]*dto.MetricFamily) error {
 	}
 }
 
-// series returns the samples of one family keyed by "{a=x,b=y}" over the labels named
+// series returns the samples of one family keyed by `{a="x",b="y"}` over the labels named
 // (all labels when none are named), so that labels this test does not know about do
-// not matter. keep, when set, drops series for which it returns false.
+// not matter; series that differ only in other labels are added up.
 func series(mfs map[string]*dto.MetricFamily, name string, labels ...string) map[string]float64 {
 	return seriesWhere(mfs, name, nil, labels...)
 }
 
+// seriesWhere is series without the series for which keep (when set) returns false.
 func seriesWhere(mfs map[string]*dto.MetricFamily, name string, keep func(map[string]string) bool, labels ...string) map[string]float64 {
 	out := map[string]float64{}
 	mf := mfs[name]
