@@ -97,6 +97,9 @@ func New(cfg Config) *Discovery {
 	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}}
 }
 
+// staleGrace is how long a prolog file may wait for its job's cgroup.
+const staleGrace = 2 * time.Minute
+
 // maxWalkDepth bounds the full walk: Slinky's deepest job directory is
 // kubepods.slice/…-burstable.slice/…pod.slice/cri-….scope/system.slice/slurmstepd.scope/job_N.
 const maxWalkDepth = 10
@@ -143,7 +146,10 @@ func (d *Discovery) Discover() Result {
 			i, ok = byKey[f.job.SLUID]
 		}
 		if !ok {
-			if haveCgroups {
+			// The prolog runs before slurmstepd creates the job's cgroup: a
+			// young file is a starting job, not a stale one.
+			young := !f.job.Start.IsZero() && d.cfg.Now().Sub(f.job.Start) < staleGrace
+			if haveCgroups && !young {
 				res.StaleFiles = append(res.StaleFiles, f.name)
 				continue
 			}

@@ -351,3 +351,32 @@ func TestJobOfPIDCache(t *testing.T) {
 		t.Errorf("after the TTL JobOfPID = %q, %v", id, ok)
 	}
 }
+
+func TestYoungPrologFileIsNotStale(t *testing.T) {
+	root := tree(t, "v2", t0)
+	if err := os.RemoveAll(filepath.Join(root, "cgroup/system.slice/slurmstepd.scope/s5K1KKYAYG5D00")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1764400000, 0)
+	// Job 200's prolog ran 30 s ago; slurmstepd has not made its cgroup yet.
+	if err := os.WriteFile(filepath.Join(root, "prolog", "200"), []byte("job_id=200\nstart=1764399970\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
+		PrologDir: filepath.Join(root, "prolog"), Now: func() time.Time { return now }})
+	res := d.Discover()
+	if !reflect.DeepEqual(res.StaleFiles, []string{"99"}) {
+		t.Errorf("stale %q, want [99] only", res.StaleFiles)
+	}
+	found := false
+	for _, j := range res.Jobs {
+		found = found || j.ID == "200"
+	}
+	if !found {
+		t.Error("a starting job must be kept")
+	}
+	now = now.Add(3 * time.Minute)
+	if res := d.Discover(); !reflect.DeepEqual(res.StaleFiles, []string{"200", "99"}) {
+		t.Errorf("stale %q, want [200 99]", res.StaleFiles)
+	}
+}
