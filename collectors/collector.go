@@ -7,6 +7,15 @@
 //
 // Collector packages live below this one (collectors/slurm, ...) and only map
 // typed data to metrics.
+//
+// Two paths serve a scrape. Runner.Scrape is the plain client_golang one:
+// every metric goes through channels into a registry, which checks each of
+// them. Runner.Gatherer, which /metrics uses, runs the same collectors but
+// takes ready-built families from a FamilyCollector as they are: the slurm
+// collectors build 1M+ series once per poll, and sending, writing, hashing
+// and sorting each of them again on every scrape cost seconds. Tests gather
+// FamilyCollectors through Runner.Scrape with a pedantic registry to keep
+// the checks the fast path skips.
 package collectors
 
 import (
@@ -14,12 +23,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Namespace prefixes the framework's own metrics.
@@ -38,6 +50,33 @@ type CollectorFunc func(ctx context.Context, ch chan<- prometheus.Metric) error
 // Update calls f.
 func (f CollectorFunc) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	return f(ctx, ch)
+}
+
+// FamilyCollector is a Collector that can also return its metrics as
+// ready-built families, which Runner.Gatherer serves without handling each
+// metric (see the package comment). Families are sorted by name, the
+// metrics of each as prometheus.Registry sorts them (CompareMetrics), no
+// family is empty, and each name belongs to this collector alone (a family
+// of the same name from another collector is merged, at a cost). They may
+// be shared between scrapes: nobody modifies them. The error means what
+// Update's does; families returned with it are served. FamilyBuilder builds
+// such families.
+type FamilyCollector interface {
+	Collector
+	Families(ctx context.Context) ([]*dto.MetricFamily, error)
+}
+
+// FamiliesFunc adapts a function returning ready-built families to
+// FamilyCollector; its Update sends them as const metrics.
+type FamiliesFunc func(ctx context.Context) ([]*dto.MetricFamily, error)
+
+// Families calls f.
+func (f FamiliesFunc) Families(ctx context.Context) ([]*dto.MetricFamily, error) { return f(ctx) }
+
+// Update sends f's families one metric at a time (Runner.Scrape's path).
+func (f FamiliesFunc) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	mfs, err := f(ctx)
+	return errors.Join(err, SendFamilies(ch, mfs))
 }
 
 // ErrNoData marks a collector whose data does not exist on this host (no GPU,
@@ -170,6 +209,10 @@ func (r *Runner) Names() []string { return r.names }
 // enabled ones when names is empty) under ctx. It is made per scrape so that
 // the scrape's deadline reaches every collector.
 func (r *Runner) Scrape(ctx context.Context, names ...string) (prometheus.Collector, error) {
+	return r.scrape(ctx, names)
+}
+
+func (r *Runner) scrape(ctx context.Context, names []string) (*scrape, error) {
 	run := map[string]Collector{}
 	if len(names) == 0 {
 		run = r.collectors
@@ -184,10 +227,93 @@ func (r *Runner) Scrape(ctx context.Context, names ...string) (prometheus.Collec
 	return &scrape{ctx: ctx, logger: r.logger, collectors: run}, nil
 }
 
+// Gatherer returns the gatherer of one scrape: the static collectors (build
+// info, Go runtime: registered afresh, so they are checked as usual) and the
+// named collectors (all enabled ones when names is empty) under ctx, the
+// families of FamilyCollectors taken as they are and merged in by name.
+// Its Gather may return families with an error; serve them
+// (promhttp.ContinueOnError), as a failing collector never blanks others.
+func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, names ...string) (prometheus.Gatherer, error) {
+	s, err := r.scrape(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	s.prebuilt = [][]*dto.MetricFamily{}
+	reg := prometheus.NewRegistry()
+	for _, c := range append(static[:len(static):len(static)], s) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering collector: %w", err)
+		}
+	}
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		s.mu.Lock()
+		s.prebuilt = s.prebuilt[:0]
+		s.mu.Unlock()
+		// Gather calls s.Collect, which returns once every collector has
+		// returned or been abandoned: s.prebuilt is complete then.
+		mfs, err := reg.Gather()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		merged, mergeErr := mergeFamilies(append(s.prebuilt, mfs))
+		return merged, errors.Join(err, mergeErr)
+	}), nil
+}
+
+// mergeFamilies merges lists of families, each sorted by name, into one
+// sorted list. A name in several lists (not the case in jobscope's
+// collectors) gets one new family with the metrics of all, re-sorted.
+func mergeFamilies(lists [][]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
+	var all []*dto.MetricFamily
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	out := all[:0]
+	var errs []error
+	for _, mf := range all {
+		last := len(out) - 1
+		if last < 0 || out[last].GetName() != mf.GetName() {
+			out = append(out, mf)
+			continue
+		}
+		prev := out[last]
+		if prev.GetType() != mf.GetType() || prev.GetHelp() != mf.GetHelp() {
+			errs = append(errs, fmt.Errorf("%s: %w", mf.GetName(), errDuplicateFamily))
+			continue
+		}
+		// The inputs are shared and read-only: build a new family.
+		merged := &dto.MetricFamily{Name: prev.Name, Help: prev.Help, Type: prev.Type, Unit: prev.Unit,
+			Metric: append(slices.Clip(prev.Metric), mf.Metric...)}
+		slices.SortStableFunc(merged.Metric, CompareMetrics)
+		merged.Metric = slices.CompactFunc(merged.Metric, func(a, b *dto.Metric) bool {
+			if CompareMetrics(a, b) == 0 && labelNamesEqual(a, b) {
+				errs = append(errs, fmt.Errorf("%s: duplicate series %v", mf.GetName(), a.Label))
+				return true
+			}
+			return false
+		})
+		out[last] = merged
+	}
+	return out, errors.Join(errs...)
+}
+
+func labelNamesEqual(a, b *dto.Metric) bool {
+	for i, l := range a.Label {
+		if l.GetName() != b.Label[i].GetName() {
+			return false
+		}
+	}
+	return true
+}
+
 type scrape struct {
 	ctx        context.Context
 	logger     *slog.Logger
 	collectors map[string]Collector
+	// prebuilt is nil on Runner.Scrape's path. On Runner.Gatherer's it
+	// collects the families of FamilyCollectors, which are not sent.
+	mu       sync.Mutex
+	prebuilt [][]*dto.MetricFamily
 }
 
 // Describe sends nothing: the set of metrics depends on the data, so the
@@ -206,12 +332,66 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	wg.Wait()
 }
 
-// run executes one collector. The collector writes to its own channel, which
-// is forwarded to ch until the scrape's deadline: a collector that hangs (an
-// NVML call stuck on a dying GPU) is abandoned, its late metrics drained and
-// dropped, and it is reported as failed instead of holding up the scrape.
+// run executes one collector and sends its duration and success.
 func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 	start := time.Now()
+	var err error
+	if fc, ok := c.(FamilyCollector); ok && s.prebuilt != nil {
+		err = s.families(fc)
+	} else {
+		err = s.update(c, ch)
+	}
+
+	duration := time.Since(start).Seconds()
+	success := 1.0
+	if err != nil {
+		success = 0
+		if errors.Is(err, ErrNoData) {
+			s.logger.Debug("collector returned no data", "collector", name, "duration_seconds", duration, "err", err)
+		} else {
+			s.logger.Error("collector failed", "collector", name, "duration_seconds", duration, "err", err)
+		}
+	} else {
+		s.logger.Debug("collector succeeded", "collector", name, "duration_seconds", duration)
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
+	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+}
+
+// families runs a FamilyCollector on Runner.Gatherer's path, with the same
+// deadline and panic handling as update.
+func (s *scrape) families(c FamilyCollector) error {
+	type result struct {
+		mfs []*dto.MetricFamily
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("collector panicked: %v", p)}
+			}
+		}()
+		mfs, err := c.Families(s.ctx)
+		done <- result{mfs, err}
+	}()
+	select {
+	case r := <-done:
+		s.mu.Lock()
+		s.prebuilt = append(s.prebuilt, r.mfs)
+		s.mu.Unlock()
+		return r.err
+	case <-s.ctx.Done():
+		return fmt.Errorf("abandoned after scrape deadline: %w", s.ctx.Err())
+	}
+}
+
+// update runs a collector's Update. The collector writes to its own
+// channel, which is forwarded to ch until the scrape's deadline: a collector
+// that hangs (an NVML call stuck on a dying GPU) is abandoned, its late
+// metrics drained and dropped, and it is reported as failed instead of
+// holding up the scrape.
+func (s *scrape) update(c Collector, ch chan<- prometheus.Metric) error {
 	sink := make(chan prometheus.Metric)
 	done := make(chan error, 1)
 	go func() {
@@ -243,19 +423,5 @@ forward:
 			break forward
 		}
 	}
-
-	duration := time.Since(start).Seconds()
-	success := 1.0
-	if err != nil {
-		success = 0
-		if errors.Is(err, ErrNoData) {
-			s.logger.Debug("collector returned no data", "collector", name, "duration_seconds", duration, "err", err)
-		} else {
-			s.logger.Error("collector failed", "collector", name, "duration_seconds", duration, "err", err)
-		}
-	} else {
-		s.logger.Debug("collector succeeded", "collector", name, "duration_seconds", duration)
-	}
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
-	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	return err
 }

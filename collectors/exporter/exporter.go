@@ -131,16 +131,34 @@ func New(flags *Flags, logger *slog.Logger, cfg Config) (*Server, error) {
 // Handler is the whole HTTP tree (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// metricsHandler builds a registry per scrape: the scrape's collectors get
-// the deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
-// scrape to some collectors (as node_exporter's collect[] does).
+// metricsHandler gathers per scrape: the scrape's collectors get the
+// deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
+// scrape to some collectors (as node_exporter's collect[] does). The
+// Runner's Gatherer serves ready-built families of FamilyCollectors as they
+// are (the slurm collectors build theirs once per poll); promhttp negotiates
+// the format and compression and encodes with expfmt.
 func (s *Server) metricsHandler() http.Handler {
 	opts := promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: *s.flags.MaxRequests,
+		ErrorLog:      slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}
+	// The in-flight limit is kept here: promhttp's MaxRequestsInFlight
+	// counts per handler, and the handler is made per request.
+	var inFlight chan struct{}
+	if n := *s.flags.MaxRequests; n > 0 {
+		inFlight = make(chan struct{}, n)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if inFlight != nil {
+			select {
+			case inFlight <- struct{}{}:
+				defer func() { <-inFlight }()
+			default:
+				http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d), try again later.", cap(inFlight)),
+					http.StatusServiceUnavailable)
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.scrapeTimeout(r))
 		defer cancel()
 
@@ -149,19 +167,12 @@ func (s *Server) metricsHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		scrape, err := s.runner.Scrape(ctx, names...)
+		gatherer, err := s.runner.Gatherer(ctx, s.static, names...)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		reg := prometheus.NewRegistry()
-		for _, c := range append(s.static, scrape) {
-			if err := reg.Register(c); err != nil {
-				http.Error(w, "registering collector: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-		}
-		promhttp.HandlerFor(reg, opts).ServeHTTP(w, r)
+		promhttp.HandlerFor(gatherer, opts).ServeHTTP(w, r)
 	})
 }
 
