@@ -1,27 +1,22 @@
 package slurm
 
 import (
-	"context"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
+	"jobscope/slurm"
 )
 
 type fairshareCollector struct {
-	deps       Deps
-	rawShares  *prometheus.Desc
-	normShares *prometheus.Desc
-	rawUsage   *prometheus.Desc
-	effUsage   *prometheus.Desc
-	factor     *prometheus.Desc
-	level      *prometheus.Desc
+	rawShares  *collectors.FamilyDesc
+	normShares *collectors.FamilyDesc
+	rawUsage   *collectors.FamilyDesc
+	effUsage   *collectors.FamilyDesc
+	factor     *collectors.FamilyDesc
+	level      *collectors.FamilyDesc
 }
 
 func newFairshareCollector(d Deps) (collectors.Collector, error) {
 	l := []string{"account", "user"}
-	return &fairshareCollector{
-		deps: d,
+	c := &fairshareCollector{
 		rawShares: desc("fairshare", "raw_shares",
 			"Shares configured for an association (user is empty on account rows).", l...),
 		normShares: desc("fairshare", "normalized_shares",
@@ -34,26 +29,25 @@ func newFairshareCollector(d Deps) (collectors.Collector, error) {
 			"Fairshare factor of an association, 0..1 (1 = far under its share).", l...),
 		level: desc("fairshare", "level",
 			"Level fairshare (Fair Tree): shares over usage among siblings; +Inf with no usage.", l...),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourceShares), nil
 }
 
-func (c *fairshareCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourceShares) {
+func (c *fairshareCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourceShares) {
 		return errStale(ResourceShares)
 	}
-	e := collectors.NewEmitter(ch)
 	for _, s := range snap.Shares {
-		e.Gauge(c.rawShares, float64(s.RawShares), s.Account, s.User)
-		e.Gauge(c.normShares, s.NormShares, s.Account, s.User)
-		e.Gauge(c.rawUsage, s.RawUsage, s.Account, s.User)
-		e.Gauge(c.effUsage, s.EffectiveUsage, s.Account, s.User)
+		b.Add(c.rawShares, float64(s.RawShares), s.Account, s.User)
+		b.Add(c.normShares, s.NormShares, s.Account, s.User)
+		b.Add(c.rawUsage, s.RawUsage, s.Account, s.User)
+		b.Add(c.effUsage, s.EffectiveUsage, s.Account, s.User)
 		if s.FairShare == s.FairShare { // NaN: Slurm gives no factor for this row
-			e.Gauge(c.factor, s.FairShare, s.Account, s.User)
+			b.Add(c.factor, s.FairShare, s.Account, s.User)
 		}
 		if s.LevelFS == s.LevelFS {
-			e.Gauge(c.level, s.LevelFS, s.Account, s.User)
+			b.Add(c.level, s.LevelFS, s.Account, s.User)
 		}
 	}
-	return e.Err()
+	return nil
 }

@@ -1,10 +1,6 @@
 package slurm
 
 import (
-	"context"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/slurm"
 )
@@ -20,18 +16,16 @@ type jobTotals struct {
 // where the group is the partition, the user or the account. One
 // implementation for the three families, so they cannot drift apart.
 type groupedJobsCollector struct {
-	deps   Deps
 	group  func(*slurm.Job) string
-	jobs   *prometheus.Desc
-	cpus   *prometheus.Desc
-	gpus   *prometheus.Desc
-	memory *prometheus.Desc
-	extra  func(e *collectors.Emitter, jobs []slurm.Job)
+	jobs   *collectors.FamilyDesc
+	cpus   *collectors.FamilyDesc
+	gpus   *collectors.FamilyDesc
+	memory *collectors.FamilyDesc
+	extra  func(b *collectors.FamilyBuilder, jobs []slurm.Job)
 }
 
-func newGroupedJobsCollector(d Deps, subsystem, label, what string, group func(*slurm.Job) string) *groupedJobsCollector {
+func newGroupedJobsCollector(subsystem, label, what string, group func(*slurm.Job) string) *groupedJobsCollector {
 	return &groupedJobsCollector{
-		deps:  d,
 		group: group,
 		jobs: desc(subsystem, "jobs",
 			"Number of jobs by "+what+" and state (pending, running, completed, ...).", label, "state"),
@@ -44,9 +38,8 @@ func newGroupedJobsCollector(d Deps, subsystem, label, what string, group func(*
 	}
 }
 
-func (c *groupedJobsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourceJobs) {
+func (c *groupedJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourceJobs) {
 		return errStale(ResourceJobs)
 	}
 	type key struct{ group, state string }
@@ -68,28 +61,27 @@ func (c *groupedJobsCollector) Update(_ context.Context, ch chan<- prometheus.Me
 	}
 	sortKeys(order, func(k key) string { return k.group + "\x00" + k.state })
 
-	e := collectors.NewEmitter(ch)
 	for _, k := range order {
 		t := totals[k]
-		e.Gauge(c.jobs, t.jobs, k.group, k.state)
-		e.Gauge(c.cpus, t.cpus, k.group, k.state)
-		e.Gauge(c.gpus, t.gpus, k.group, k.state)
-		e.Gauge(c.memory, t.memory, k.group, k.state)
+		b.Add(c.jobs, t.jobs, k.group, k.state)
+		b.Add(c.cpus, t.cpus, k.group, k.state)
+		b.Add(c.gpus, t.gpus, k.group, k.state)
+		b.Add(c.memory, t.memory, k.group, k.state)
 	}
 	if c.extra != nil {
-		c.extra(e, snap.Jobs)
+		c.extra(b, snap.Jobs)
 	}
-	return e.Err()
+	return nil
 }
 
 func newJobsCollector(d Deps) (collectors.Collector, error) {
-	c := newGroupedJobsCollector(d, "", "partition", "partition",
+	c := newGroupedJobsCollector("", "partition", "partition",
 		func(j *slurm.Job) string { return j.Partition })
 	pending := desc("", "jobs_pending",
 		"Pending jobs by partition and the reason they wait (Resources, Priority, Dependency, ...).", "partition", "reason")
 	pendingArrays := desc("", "jobs_pending_array_tasks",
 		"Array tasks not yet split off their pending array record, by partition (each counts as one job in slurm_jobs).", "partition")
-	c.extra = func(e *collectors.Emitter, jobs []slurm.Job) {
+	c.extra = func(b *collectors.FamilyBuilder, jobs []slurm.Job) {
 		type key struct{ partition, reason string }
 		counts := map[key]float64{}
 		tasks := map[string]float64{}
@@ -110,23 +102,25 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 		}
 		sortKeys(order, func(k key) string { return k.partition + "\x00" + k.reason })
 		for _, k := range order {
-			e.Gauge(pending, counts[k], k.partition, k.reason)
+			b.Add(pending, counts[k], k.partition, k.reason)
 		}
 		for _, p := range sortedKeys(tasks) {
-			e.Gauge(pendingArrays, tasks[p], p)
+			b.Add(pendingArrays, tasks[p], p)
 		}
 	}
-	return c, nil
+	return newSnapshotCollector(d, c.build, ResourceJobs), nil
 }
 
 func newUsersCollector(d Deps) (collectors.Collector, error) {
-	return newGroupedJobsCollector(d, "user", "user", "user",
-		func(j *slurm.Job) string { return j.User }), nil
+	c := newGroupedJobsCollector("user", "user", "user",
+		func(j *slurm.Job) string { return j.User })
+	return newSnapshotCollector(d, c.build, ResourceJobs), nil
 }
 
 func newAccountsCollector(d Deps) (collectors.Collector, error) {
-	return newGroupedJobsCollector(d, "account", "account", "account",
-		func(j *slurm.Job) string { return j.Account }), nil
+	c := newGroupedJobsCollector("account", "account", "account",
+		func(j *slurm.Job) string { return j.Account })
+	return newSnapshotCollector(d, c.build, ResourceJobs), nil
 }
 
 // countArrayTasks counts the tasks in a pending array expression such as

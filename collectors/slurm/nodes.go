@@ -1,36 +1,32 @@
 package slurm
 
 import (
-	"context"
 	"sort"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
+	"jobscope/slurm"
 )
 
 type nodesCollector struct {
-	deps       Deps
-	byState    *prometheus.Desc
-	info       *prometheus.Desc
-	state      *prometheus.Desc
-	flag       *prometheus.Desc
-	reason     *prometheus.Desc
-	reasonTime *prometheus.Desc
-	cpus       *prometheus.Desc
-	cpusAlloc  *prometheus.Desc
-	cpuLoad    *prometheus.Desc
-	mem        *prometheus.Desc
-	memAlloc   *prometheus.Desc
-	memFree    *prometheus.Desc
-	gpus       *prometheus.Desc
-	gpusAlloc  *prometheus.Desc
+	byState    *collectors.FamilyDesc
+	info       *collectors.FamilyDesc
+	state      *collectors.FamilyDesc
+	flag       *collectors.FamilyDesc
+	reason     *collectors.FamilyDesc
+	reasonTime *collectors.FamilyDesc
+	cpus       *collectors.FamilyDesc
+	cpusAlloc  *collectors.FamilyDesc
+	cpuLoad    *collectors.FamilyDesc
+	mem        *collectors.FamilyDesc
+	memAlloc   *collectors.FamilyDesc
+	memFree    *collectors.FamilyDesc
+	gpus       *collectors.FamilyDesc
+	gpusAlloc  *collectors.FamilyDesc
 }
 
 func newNodesCollector(d Deps) (collectors.Collector, error) {
-	return &nodesCollector{
-		deps: d,
+	c := &nodesCollector{
 		byState: desc("", "nodes",
 			"Number of nodes by base state (idle, mixed, allocated, down, ...); flags such as drain are in slurm_nodes_flagged.", "state"),
 		info: desc("node", "info",
@@ -60,37 +56,36 @@ func newNodesCollector(d Deps) (collectors.Collector, error) {
 			"GPUs configured on the node, by GPU type (empty when untyped).", "node", "type"),
 		gpusAlloc: desc("node", "gpus_allocated",
 			"GPUs allocated to jobs on the node, by GPU type.", "node", "type"),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourceNodes), nil
 }
 
-func (c *nodesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourceNodes) {
+func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourceNodes) {
 		return errStale(ResourceNodes)
 	}
-	e := collectors.NewEmitter(ch)
 	byState := map[string]int{}
 	for _, n := range snap.Nodes {
 		state := lower(n.State)
 		byState[state]++
-		e.Gauge(c.info, 1, n.Name, n.Hostname, n.Address, n.SlurmdVersion,
+		b.Add(c.info, 1, n.Name, n.Hostname, n.Address, n.SlurmdVersion,
 			strings.Join(n.Partitions, ","), strings.Join(n.Features, ","))
-		e.Gauge(c.state, 1, n.Name, state)
+		b.Add(c.state, 1, n.Name, state)
 		for _, f := range n.Flags {
-			e.Gauge(c.flag, 1, n.Name, lower(f))
+			b.Add(c.flag, 1, n.Name, lower(f))
 		}
 		if n.Reason != "" {
-			e.Gauge(c.reason, 1, n.Name, n.Reason)
+			b.Add(c.reason, 1, n.Name, n.Reason)
 			if !n.ReasonTime.IsZero() {
-				e.Gauge(c.reasonTime, unixSeconds(n.ReasonTime), n.Name)
+				b.Add(c.reasonTime, unixSeconds(n.ReasonTime), n.Name)
 			}
 		}
-		e.Gauge(c.cpus, float64(n.CPUs), n.Name)
-		e.Gauge(c.cpusAlloc, float64(n.AllocCPUs), n.Name)
-		e.Gauge(c.cpuLoad, n.CPULoad, n.Name)
-		e.Gauge(c.mem, float64(n.RealMemoryBytes), n.Name)
-		e.Gauge(c.memAlloc, float64(n.AllocMemoryBytes), n.Name)
-		e.Gauge(c.memFree, float64(n.FreeMemoryBytes), n.Name)
+		b.Add(c.cpus, float64(n.CPUs), n.Name)
+		b.Add(c.cpusAlloc, float64(n.AllocCPUs), n.Name)
+		b.Add(c.cpuLoad, n.CPULoad, n.Name)
+		b.Add(c.mem, float64(n.RealMemoryBytes), n.Name)
+		b.Add(c.memAlloc, float64(n.AllocMemoryBytes), n.Name)
+		b.Add(c.memFree, float64(n.FreeMemoryBytes), n.Name)
 
 		total, used := gpuCounts(n.GRES), gpuCounts(n.GRESUsed)
 		// Every configured type gets an allocated series, 0 included, so a
@@ -100,14 +95,14 @@ func (c *nodesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 			if total[t] == 0 && used[t] == 0 {
 				continue // "gpu:0" on a CPU node is not a GPU type
 			}
-			e.Gauge(c.gpus, float64(total[t]), n.Name, t)
-			e.Gauge(c.gpusAlloc, float64(used[t]), n.Name, t)
+			b.Add(c.gpus, float64(total[t]), n.Name, t)
+			b.Add(c.gpusAlloc, float64(used[t]), n.Name, t)
 		}
 	}
 	for _, s := range sortedKeys(byState) {
-		e.Gauge(c.byState, float64(byState[s]), s)
+		b.Add(c.byState, float64(byState[s]), s)
 	}
-	return e.Err()
+	return nil
 }
 
 // sortedKeys returns the union of the maps' keys, sorted, so output order is

@@ -1,27 +1,22 @@
 package slurm
 
 import (
-	"context"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
+	"jobscope/slurm"
 )
 
 type partitionsCollector struct {
-	deps      Deps
-	state     *prometheus.Desc
-	nodes     *prometheus.Desc
-	cpus      *prometheus.Desc
-	cpusAlloc *prometheus.Desc
-	gpus      *prometheus.Desc
-	gpusAlloc *prometheus.Desc
-	maxTime   *prometheus.Desc
+	state     *collectors.FamilyDesc
+	nodes     *collectors.FamilyDesc
+	cpus      *collectors.FamilyDesc
+	cpusAlloc *collectors.FamilyDesc
+	gpus      *collectors.FamilyDesc
+	gpusAlloc *collectors.FamilyDesc
+	maxTime   *collectors.FamilyDesc
 }
 
 func newPartitionsCollector(d Deps) (collectors.Collector, error) {
-	return &partitionsCollector{
-		deps: d,
+	c := &partitionsCollector{
 		state: desc("partition", "state",
 			"State of each partition (up, down, drain, inactive; always 1) and whether it is the default.", "partition", "state", "default"),
 		nodes: desc("partition", "nodes",
@@ -36,7 +31,8 @@ func newPartitionsCollector(d Deps) (collectors.Collector, error) {
 			"GPUs allocated on the partition's nodes (a node in several partitions counts in each).", "partition"),
 		maxTime: desc("partition", "max_time_seconds",
 			"Maximum time limit of jobs in the partition; absent when unlimited.", "partition"),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourcePartitions, ResourceNodes), nil
 }
 
 type partitionTotals struct {
@@ -45,9 +41,8 @@ type partitionTotals struct {
 	gpus, gpusAlloc uint64
 }
 
-func (c *partitionsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourcePartitions) {
+func (c *partitionsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourcePartitions) {
 		return errStale(ResourcePartitions)
 	}
 	// Allocation comes from the nodes; partitions only carry totals.
@@ -55,7 +50,7 @@ func (c *partitionsCollector) Update(_ context.Context, ch chan<- prometheus.Met
 	for _, p := range snap.Partitions {
 		totals[p.Name] = &partitionTotals{nodesByState: map[string]int{}}
 	}
-	haveNodes := c.deps.fresh(snap, ResourceNodes)
+	haveNodes := fresh(ResourceNodes)
 	if haveNodes {
 		for _, n := range snap.Nodes {
 			for _, pn := range n.Partitions {
@@ -75,33 +70,29 @@ func (c *partitionsCollector) Update(_ context.Context, ch chan<- prometheus.Met
 		}
 	}
 
-	e := collectors.NewEmitter(ch)
 	for _, p := range snap.Partitions {
 		def := "false"
 		if p.Default {
 			def = "true"
 		}
-		e.Gauge(c.state, 1, p.Name, lower(p.State), def)
-		e.Gauge(c.cpus, float64(p.TotalCPUs), p.Name)
+		b.Add(c.state, 1, p.Name, lower(p.State), def)
+		b.Add(c.cpus, float64(p.TotalCPUs), p.Name)
 		if p.MaxTime > 0 {
-			e.Gauge(c.maxTime, p.MaxTime.Seconds(), p.Name)
+			b.Add(c.maxTime, p.MaxTime.Seconds(), p.Name)
 		}
 		if !haveNodes {
 			continue
 		}
 		t := totals[p.Name]
 		for _, s := range sortedKeys(t.nodesByState) {
-			e.Gauge(c.nodes, float64(t.nodesByState[s]), p.Name, s)
+			b.Add(c.nodes, float64(t.nodesByState[s]), p.Name, s)
 		}
-		e.Gauge(c.cpusAlloc, float64(t.cpusAlloc), p.Name)
-		e.Gauge(c.gpus, float64(t.gpus), p.Name)
-		e.Gauge(c.gpusAlloc, float64(t.gpusAlloc), p.Name)
+		b.Add(c.cpusAlloc, float64(t.cpusAlloc), p.Name)
+		b.Add(c.gpus, float64(t.gpus), p.Name)
+		b.Add(c.gpusAlloc, float64(t.gpusAlloc), p.Name)
 	}
 	if !haveNodes {
-		if err := e.Err(); err != nil {
-			return err
-		}
 		return errStale(ResourceNodes)
 	}
-	return e.Err()
+	return nil
 }

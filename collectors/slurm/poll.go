@@ -1,30 +1,25 @@
 package slurm
 
 import (
-	"context"
 	"errors"
 	"sort"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
 )
 
 type pollCollector struct {
-	deps         Deps
-	up           *prometheus.Desc
-	info         *prometheus.Desc
-	controllerUp *prometheus.Desc
-	success      *prometheus.Desc
-	duration     *prometheus.Desc
-	lastSuccess  *prometheus.Desc
-	supported    *prometheus.Desc
+	up           *collectors.FamilyDesc
+	info         *collectors.FamilyDesc
+	controllerUp *collectors.FamilyDesc
+	success      *collectors.FamilyDesc
+	duration     *collectors.FamilyDesc
+	lastSuccess  *collectors.FamilyDesc
+	supported    *collectors.FamilyDesc
 }
 
 func newPollCollector(d Deps) (collectors.Collector, error) {
-	return &pollCollector{
-		deps: d,
+	c := &pollCollector{
 		up: desc("", "up",
 			"Whether the last poll reached slurmctld and read its controller info, jobs, nodes and partitions (1) or not (0)."),
 		info: desc("", "info",
@@ -40,16 +35,15 @@ func newPollCollector(d Deps) (collectors.Collector, error) {
 			"When a resource was last fetched successfully, as a Unix time.", "resource"),
 		supported: desc("poll", "supported",
 			"Whether this Slurm can give a resource at all (0 e.g. for fairshare without slurmdbd).", "resource"),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourceInfo), nil
 }
 
 // coreResources must all succeed for slurm_up to be 1; diag and shares are
 // reported on their own and do not make the cluster look down.
 var coreResources = []string{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions}
 
-func (c *pollCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	e := collectors.NewEmitter(ch)
+func (c *pollCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
 
 	up := 1.0
 	for _, r := range coreResources {
@@ -57,9 +51,9 @@ func (c *pollCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 			up = 0
 		}
 	}
-	e.Gauge(c.up, up)
-	if c.deps.fresh(snap, ResourceInfo) {
-		e.Gauge(c.info, 1, snap.Info.Release, snap.Info.APIVersion, snap.Info.Cluster, snap.Source)
+	b.Add(c.up, up)
+	if fresh(ResourceInfo) {
+		b.Add(c.info, 1, snap.Info.Release, snap.Info.APIVersion, snap.Info.Cluster, snap.Source)
 		for _, ctl := range snap.Info.Controllers {
 			mode := "backup"
 			if ctl.Primary {
@@ -69,7 +63,7 @@ func (c *pollCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 			if ctl.Up {
 				v = 1
 			}
-			e.Gauge(c.controllerUp, v, ctl.Hostname, mode)
+			b.Add(c.controllerUp, v, ctl.Hostname, mode)
 		}
 	}
 
@@ -87,12 +81,12 @@ func (c *pollCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		if errors.Is(st.Err, slurm.ErrNotSupported) {
 			supported = 0
 		}
-		e.Gauge(c.success, ok, r)
-		e.Gauge(c.supported, supported, r)
-		e.Gauge(c.duration, st.Duration.Seconds(), r)
+		b.Add(c.success, ok, r)
+		b.Add(c.supported, supported, r)
+		b.Add(c.duration, st.Duration.Seconds(), r)
 		if !st.LastSuccess.IsZero() {
-			e.Gauge(c.lastSuccess, unixSeconds(st.LastSuccess), r)
+			b.Add(c.lastSuccess, unixSeconds(st.LastSuccess), r)
 		}
 	}
-	return e.Err()
+	return nil
 }

@@ -1,10 +1,7 @@
 package slurm
 
 import (
-	"context"
 	"strconv"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -14,23 +11,21 @@ import (
 // series exist only while a job runs (or is suspended), which bounds their
 // number by what the cluster can hold; pending jobs are only aggregated.
 type runningJobsCollector struct {
-	deps         Deps
-	info         *prometheus.Desc
-	start        *prometheus.Desc
-	timeLimit    *prometheus.Desc
-	cpus         *prometheus.Desc
-	memory       *prometheus.Desc
-	gpus         *prometheus.Desc
-	nodes        *prometheus.Desc
-	nodeCPUs     *prometheus.Desc
-	nodeMemory   *prometheus.Desc
-	nodeGPUs     *prometheus.Desc
-	gpuAllocated *prometheus.Desc
+	info         *collectors.FamilyDesc
+	start        *collectors.FamilyDesc
+	timeLimit    *collectors.FamilyDesc
+	cpus         *collectors.FamilyDesc
+	memory       *collectors.FamilyDesc
+	gpus         *collectors.FamilyDesc
+	nodes        *collectors.FamilyDesc
+	nodeCPUs     *collectors.FamilyDesc
+	nodeMemory   *collectors.FamilyDesc
+	nodeGPUs     *collectors.FamilyDesc
+	gpuAllocated *collectors.FamilyDesc
 }
 
 func newRunningJobsCollector(d Deps) (collectors.Collector, error) {
-	return &runningJobsCollector{
-		deps: d,
+	c := &runningJobsCollector{
 		info: desc("job", "info",
 			"One series per running job naming who runs it where; join other slurm_job_* series on job_id. Array ids are empty for non-array jobs.",
 			"job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id"),
@@ -55,7 +50,8 @@ func newRunningJobsCollector(d Deps) (collectors.Collector, error) {
 		gpuAllocated: desc("job", "gpu_allocated",
 			"One series per GPU a running job holds: Slurm's GRES index of the GPU on that node. Slurm's index may differ from NVML's; the node agent maps it to a GPU UUID.",
 			"job_id", "node", "gres_index", "type"),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourceJobs), nil
 }
 
 // holdsResources is true for jobs whose allocation is live.
@@ -63,12 +59,10 @@ func holdsResources(j *slurm.Job) bool {
 	return j.State == "RUNNING" || j.State == "SUSPENDED"
 }
 
-func (c *runningJobsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourceJobs) {
+func (c *runningJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourceJobs) {
 		return errStale(ResourceJobs)
 	}
-	e := collectors.NewEmitter(ch)
 	for i := range snap.Jobs {
 		j := &snap.Jobs[i]
 		if !holdsResources(j) {
@@ -80,33 +74,33 @@ func (c *runningJobsCollector) Update(_ context.Context, ch chan<- prometheus.Me
 			arrayJob = strconv.FormatUint(uint64(j.ArrayJobID), 10)
 			arrayTask = strconv.FormatInt(j.ArrayTaskID, 10)
 		}
-		e.Gauge(c.info, 1, id, j.Name, j.User, j.Account, j.Partition, j.QOS, lower(j.State), arrayJob, arrayTask)
+		b.Add(c.info, 1, id, j.Name, j.User, j.Account, j.Partition, j.QOS, lower(j.State), arrayJob, arrayTask)
 		if !j.StartTime.IsZero() {
-			e.Gauge(c.start, unixSeconds(j.StartTime), id)
+			b.Add(c.start, unixSeconds(j.StartTime), id)
 		}
 		if j.TimeLimit > 0 {
-			e.Gauge(c.timeLimit, j.TimeLimit.Seconds(), id)
+			b.Add(c.timeLimit, j.TimeLimit.Seconds(), id)
 		}
-		e.Gauge(c.cpus, float64(j.CPUs), id)
-		e.Gauge(c.memory, float64(j.MemoryBytes), id)
-		e.Gauge(c.gpus, float64(j.GPUs), id)
-		e.Gauge(c.nodes, float64(j.NodeCount), id)
+		b.Add(c.cpus, float64(j.CPUs), id)
+		b.Add(c.memory, float64(j.MemoryBytes), id)
+		b.Add(c.gpus, float64(j.GPUs), id)
+		b.Add(c.nodes, float64(j.NodeCount), id)
 		for _, a := range j.Alloc {
-			e.Gauge(c.nodeCPUs, float64(a.CPUs), id, a.Node)
-			e.Gauge(c.nodeMemory, float64(a.MemoryBytes), id, a.Node)
+			b.Add(c.nodeCPUs, float64(a.CPUs), id, a.Node)
+			b.Add(c.nodeMemory, float64(a.MemoryBytes), id, a.Node)
 			counts := gpuCounts(a.GRES)
 			for _, t := range sortedKeys(counts) {
-				e.Gauge(c.nodeGPUs, float64(counts[t]), id, a.Node, t)
+				b.Add(c.nodeGPUs, float64(counts[t]), id, a.Node, t)
 			}
 			for _, g := range a.GRES {
 				if g.Name != "gpu" {
 					continue
 				}
 				for _, idx := range g.Indices {
-					e.Gauge(c.gpuAllocated, 1, id, a.Node, strconv.Itoa(idx), g.Type)
+					b.Add(c.gpuAllocated, 1, id, a.Node, strconv.Itoa(idx), g.Type)
 				}
 			}
 		}
 	}
-	return e.Err()
+	return nil
 }

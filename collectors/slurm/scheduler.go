@@ -1,10 +1,6 @@
 package slurm
 
 import (
-	"context"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/slurm"
 )
@@ -13,23 +9,22 @@ import (
 // (and on `sdiag -r`); the *_total ones are counters that Prometheus' rate()
 // handles across those resets.
 type schedulerCollector struct {
-	deps   Deps
 	gauges []schedGauge
 	// counters
-	jobs         *prometheus.Desc
-	cycles       *prometheus.Desc
-	bfCycles     *prometheus.Desc
-	backfilled   *prometheus.Desc
-	rpcCalls     *prometheus.Desc
-	rpcTime      *prometheus.Desc
-	userRPCCalls *prometheus.Desc
-	userRPCTime  *prometheus.Desc
-	statsReset   *prometheus.Desc
-	bfLastCycle  *prometheus.Desc
+	jobs         *collectors.FamilyDesc
+	cycles       *collectors.FamilyDesc
+	bfCycles     *collectors.FamilyDesc
+	backfilled   *collectors.FamilyDesc
+	rpcCalls     *collectors.FamilyDesc
+	rpcTime      *collectors.FamilyDesc
+	userRPCCalls *collectors.FamilyDesc
+	userRPCTime  *collectors.FamilyDesc
+	statsReset   *collectors.FamilyDesc
+	bfLastCycle  *collectors.FamilyDesc
 }
 
 type schedGauge struct {
-	desc  *prometheus.Desc
+	desc  *collectors.FamilyDesc
 	value func(*diagView) float64
 }
 
@@ -40,8 +35,7 @@ func newSchedulerCollector(d Deps) (collectors.Collector, error) {
 	g := func(subsystem, name, help string, v func(*diagView) float64) schedGauge {
 		return schedGauge{desc: desc(subsystem, name, help), value: v}
 	}
-	return &schedulerCollector{
-		deps: d,
+	c := &schedulerCollector{
 		gauges: []schedGauge{
 			g("scheduler", "threads", "slurmctld server threads in use.", func(x *diagView) float64 { return float64(x.ServerThreadCount) }),
 			g("scheduler", "agent_queue_size", "Outgoing RPCs queued in slurmctld's agent (high = slurmd unreachable or slow).", func(x *diagView) float64 { return float64(x.AgentQueueSize) }),
@@ -61,27 +55,28 @@ func newSchedulerCollector(d Deps) (collectors.Collector, error) {
 			g("backfill", "last_depth_try", "Jobs the last backfill cycle tried to start.", func(x *diagView) float64 { return float64(x.BackfillLastDepthTry) }),
 			g("backfill", "queue_length", "Jobs pending for backfill in the last cycle.", func(x *diagView) float64 { return float64(x.BackfillQueueLength) }),
 		},
-		jobs: desc("scheduler", "jobs_total",
+		jobs: counterDesc("scheduler", "jobs_total",
 			"Jobs by event since the statistics were reset (submitted, started, completed, canceled, failed). Note: 'failed' counts jobs failed by Slurm, not jobs that exited non-zero.", "event"),
-		cycles: desc("scheduler", "cycles_total",
+		cycles: counterDesc("scheduler", "cycles_total",
 			"Main scheduling cycles since the statistics were reset."),
-		bfCycles: desc("backfill", "cycles_total",
+		bfCycles: counterDesc("backfill", "cycles_total",
 			"Backfill cycles since the statistics were reset."),
-		backfilled: desc("backfill", "jobs_total",
+		backfilled: counterDesc("backfill", "jobs_total",
 			"Jobs started by the backfill scheduler since the statistics were reset (het = heterogeneous job components).", "kind"),
-		rpcCalls: desc("rpc", "calls_total",
+		rpcCalls: counterDesc("rpc", "calls_total",
 			"RPCs slurmctld served, by message type.", "type"),
-		rpcTime: desc("rpc", "duration_seconds_total",
+		rpcTime: counterDesc("rpc", "duration_seconds_total",
 			"Time slurmctld spent serving RPCs, by message type.", "type"),
-		userRPCCalls: desc("rpc", "user_calls_total",
+		userRPCCalls: counterDesc("rpc", "user_calls_total",
 			"RPCs slurmctld served, by user.", "user"),
-		userRPCTime: desc("rpc", "user_duration_seconds_total",
+		userRPCTime: counterDesc("rpc", "user_duration_seconds_total",
 			"Time slurmctld spent serving RPCs, by user.", "user"),
 		statsReset: desc("scheduler", "stats_reset_timestamp_seconds",
 			"When slurmctld last reset these statistics, as a Unix time."),
 		bfLastCycle: desc("backfill", "last_cycle_timestamp_seconds",
 			"When the last backfill cycle ran, as a Unix time."),
-	}, nil
+	}
+	return newSnapshotCollector(d, c.build, ResourceDiag), nil
 }
 
 func b2f(b bool) float64 {
@@ -91,15 +86,13 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func (c *schedulerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	snap := c.deps.Snapshot()
-	if !c.deps.fresh(snap, ResourceDiag) || snap.Diag == nil {
+func (c *schedulerCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+	if !fresh(ResourceDiag) || snap.Diag == nil {
 		return errStale(ResourceDiag)
 	}
 	d := snap.Diag
-	e := collectors.NewEmitter(ch)
 	for _, g := range c.gauges {
-		e.Gauge(g.desc, g.value(d))
+		b.Add(g.desc, g.value(d))
 	}
 	for _, ev := range []struct {
 		name string
@@ -108,25 +101,25 @@ func (c *schedulerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 		{"submitted", d.JobsSubmitted}, {"started", d.JobsStarted}, {"completed", d.JobsCompleted},
 		{"canceled", d.JobsCanceled}, {"failed", d.JobsFailed},
 	} {
-		e.Counter(c.jobs, float64(ev.v), ev.name)
+		b.Add(c.jobs, float64(ev.v), ev.name)
 	}
-	e.Counter(c.cycles, float64(d.ScheduleCycleCount))
-	e.Counter(c.bfCycles, float64(d.BackfillCycleCount))
-	e.Counter(c.backfilled, float64(d.BackfilledJobs), "jobs")
-	e.Counter(c.backfilled, float64(d.BackfilledHetJobs), "het")
+	b.Add(c.cycles, float64(d.ScheduleCycleCount))
+	b.Add(c.bfCycles, float64(d.BackfillCycleCount))
+	b.Add(c.backfilled, float64(d.BackfilledJobs), "jobs")
+	b.Add(c.backfilled, float64(d.BackfilledHetJobs), "het")
 	for _, r := range d.RPCsByType {
-		e.Counter(c.rpcCalls, float64(r.Count), r.Name)
-		e.Counter(c.rpcTime, r.Total.Seconds(), r.Name)
+		b.Add(c.rpcCalls, float64(r.Count), r.Name)
+		b.Add(c.rpcTime, r.Total.Seconds(), r.Name)
 	}
 	for _, r := range d.RPCsByUser {
-		e.Counter(c.userRPCCalls, float64(r.Count), r.Name)
-		e.Counter(c.userRPCTime, r.Total.Seconds(), r.Name)
+		b.Add(c.userRPCCalls, float64(r.Count), r.Name)
+		b.Add(c.userRPCTime, r.Total.Seconds(), r.Name)
 	}
 	if !d.Since.IsZero() {
-		e.Gauge(c.statsReset, unixSeconds(d.Since))
+		b.Add(c.statsReset, unixSeconds(d.Since))
 	}
 	if !d.BackfillLastCycleTime.IsZero() {
-		e.Gauge(c.bfLastCycle, unixSeconds(d.BackfillLastCycleTime))
+		b.Add(c.bfLastCycle, unixSeconds(d.BackfillLastCycleTime))
 	}
-	return e.Err()
+	return nil
 }
