@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 )
 
 var testDesc = prometheus.NewDesc("test_value", "A test value.", []string{"from"}, nil)
@@ -39,18 +41,62 @@ func newTestSet(t *testing.T, extra map[string]Factory[struct{}]) *Runner {
 	return r
 }
 
-func scrapeValues(t *testing.T, r *Runner, ctx context.Context, names ...string) map[string]float64 {
+// testFamilyDesc is testDesc for FamilyCollectors: the same family, so
+// that Runner.Gatherer has to merge it with the plain collectors' one.
+var testFamilyDesc = NewGaugeDesc("test_value", "A test value.", "from")
+
+// familyCollector is a FamilyCollector with one sample and the given error.
+func familyCollector(from string, v float64, err error) Factory[struct{}] {
+	return func(struct{}) (Collector, error) {
+		return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
+			b := NewFamilyBuilder()
+			b.Add(testFamilyDesc, v, from)
+			mfs, berr := b.Build()
+			return mfs, errors.Join(err, berr)
+		}), nil
+	}
+}
+
+// scrapeValues gathers r both ways, through Runner.Scrape into a pedantic
+// registry and through Runner.Gatherer, each under timeout, checks that both
+// give the same (durations aside), and returns the values by name and label
+// values.
+func scrapeValues(t *testing.T, r *Runner, timeout time.Duration, names ...string) map[string]float64 {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	c, err := r.Scrape(ctx, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	mfs, err := reg.Gather()
+	slow, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	g, err := r.Gatherer(ctx, nil, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, fastValues := values(slow), values(fast)
+	noDurations := func(k string, _ float64) bool { return strings.HasPrefix(k, "jobscope_scrape_collector_duration_seconds|") }
+	want := maps.Clone(got)
+	maps.DeleteFunc(want, noDurations)
+	maps.DeleteFunc(fastValues, noDurations)
+	if !maps.Equal(fastValues, want) {
+		t.Errorf("Runner.Scrape gave %v, Runner.Gatherer %v", want, fastValues)
+	}
+	return got
+}
+
+func values(mfs []*dto.MetricFamily) map[string]float64 {
 	out := map[string]float64{}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
@@ -80,15 +126,25 @@ func TestFailingCollectorDoesNotBlankOthers(t *testing.T) {
 		"absent": func(struct{}) (Collector, error) {
 			return CollectorFunc(func(context.Context, chan<- prometheus.Metric) error { return ErrNoData }), nil
 		},
+		"families":        familyCollector("families", 3, nil),
+		"families-broken": familyCollector("families-partial", 4, errors.New("source exploded")),
+		"families-panics": func(struct{}) (Collector, error) {
+			return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) { panic("bug") }), nil
+		},
 	})
-	got := scrapeValues(t, r, context.Background())
+	got := scrapeValues(t, r, time.Minute)
 	want := map[string]float64{
-		"test_value|good":                          1,
-		"test_value|broken-partial":                7, // partial data is kept
-		"jobscope_scrape_collector_success|good":   1,
-		"jobscope_scrape_collector_success|broken": 0,
-		"jobscope_scrape_collector_success|panics": 0,
-		"jobscope_scrape_collector_success|absent": 0,
+		"test_value|good":                                   1,
+		"test_value|broken-partial":                         7, // partial data is kept
+		"test_value|families":                               3,
+		"test_value|families-partial":                       4,
+		"jobscope_scrape_collector_success|good":            1,
+		"jobscope_scrape_collector_success|broken":          0,
+		"jobscope_scrape_collector_success|panics":          0,
+		"jobscope_scrape_collector_success|absent":          0,
+		"jobscope_scrape_collector_success|families":        1,
+		"jobscope_scrape_collector_success|families-broken": 0,
+		"jobscope_scrape_collector_success|families-panics": 0,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -111,26 +167,37 @@ func TestHungCollectorIsAbandonedAtDeadline(t *testing.T) {
 				return nil
 			}), nil
 		},
+		"hung-families": func(struct{}) (Collector, error) {
+			return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
+				<-release
+				return nil, nil
+			}), nil
+		},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
 	start := time.Now()
-	got := scrapeValues(t, r, ctx)
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("scrape waited %v for a hung collector", took)
+	got := scrapeValues(t, r, 200*time.Millisecond)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("scrapes waited %v for hung collectors", took)
 	}
-	if got["jobscope_scrape_collector_success|hung"] != 0 || got["test_value|good"] != 1 {
+	if got["jobscope_scrape_collector_success|hung"] != 0 || got["jobscope_scrape_collector_success|hung-families"] != 0 ||
+		got["test_value|good"] != 1 {
 		t.Errorf("unexpected values %v", got)
 	}
 }
 
 func TestScrapeSelection(t *testing.T) {
-	r := newTestSet(t, nil)
-	got := scrapeValues(t, r, context.Background(), "good")
+	r := newTestSet(t, map[string]Factory[struct{}]{"families": familyCollector("families", 3, nil)})
+	got := scrapeValues(t, r, time.Minute, "good")
 	if got["test_value|good"] != 1 {
 		t.Errorf("selected collector missing: %v", got)
 	}
+	if _, ok := got["test_value|families"]; ok {
+		t.Errorf("collector not selected ran: %v", got)
+	}
 	if _, err := r.Scrape(context.Background(), "off"); err == nil {
+		t.Error("a disabled collector could be selected")
+	}
+	if _, err := r.Gatherer(context.Background(), nil, "off"); err == nil {
 		t.Error("a disabled collector could be selected")
 	}
 }

@@ -119,6 +119,7 @@ func newFamilyDesc(name, help string, typ dto.MetricType, labels []string) *Fami
 // dropped and reported by Build's error.
 type FamilyBuilder struct {
 	families map[*FamilyDesc]*familySamples
+	added    []*familySamples // in the order of their first sample
 	// pairs are the label pairs built so far, by name and value.
 	pairs   map[string]map[string]*dto.LabelPair
 	dropped int
@@ -150,6 +151,7 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 	if f == nil {
 		f = &familySamples{desc: d}
 		b.families[d] = f
+		b.added = append(b.added, f)
 	}
 	for _, l := range labels {
 		if !utf8.ValidString(l) {
@@ -158,6 +160,11 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 		f.values = append(f.values, l)
 	}
 	f.samples = append(f.samples, v)
+}
+
+func (b *FamilyBuilder) dropFamily(f *familySamples, err error) {
+	b.drop(err)
+	b.dropped += len(f.samples) - 1
 }
 
 func (b *FamilyBuilder) drop(err error) {
@@ -172,24 +179,24 @@ func (b *FamilyBuilder) drop(err error) {
 // everything it points to must be treated as read-only. The error reports
 // dropped samples and families; what could be built is returned with it.
 func (b *FamilyBuilder) Build() ([]*dto.MetricFamily, error) {
-	fams := make([]*familySamples, 0, len(b.families))
-	for d, f := range b.families {
-		if d.err != nil {
-			b.drop(d.err)
+	fams := make([]*familySamples, 0, len(b.added))
+	for _, f := range b.added {
+		if f.desc.err != nil {
+			b.dropFamily(f, f.desc.err)
 			continue
 		}
 		fams = append(fams, f)
 	}
-	slices.SortFunc(fams, func(x, y *familySamples) int { return strings.Compare(x.desc.name, y.desc.name) })
+	slices.SortStableFunc(fams, func(x, y *familySamples) int { return strings.Compare(x.desc.name, y.desc.name) })
 	out := make([]*dto.MetricFamily, 0, len(fams))
 	for i, f := range fams {
 		if i > 0 && f.desc.name == fams[i-1].desc.name {
-			b.drop(fmt.Errorf("metric %s described twice", f.desc.name))
+			b.dropFamily(f, fmt.Errorf("metric %s described twice", f.desc.name))
 			continue
 		}
 		out = append(out, b.build(f))
 	}
-	b.families = nil
+	b.families, b.added = nil, nil
 	if b.dropped == 0 {
 		return out, nil
 	}
