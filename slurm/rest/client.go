@@ -290,7 +290,7 @@ func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *
 	var out []T
 	err := c.fetch(ctx, resource, func(v apiVersion) (string, url.Values, error) {
 		var q url.Values
-		if !c.opts.DisableUpdateTime && v.sendsUpdateTime() {
+		if !c.opts.DisableUpdateTime && v.sendsUpdateTime(resource) {
 			if t, ok := cache.updateTime(v, c.opts.UpdateTimeSlack); ok {
 				q = url.Values{"update_time": {strconv.FormatInt(t, 10)}}
 			}
@@ -501,6 +501,13 @@ func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
 	default:
 		e := mkErr(ErrServer, resp.StatusCode, nil)
 		e.SlurmErrors = readErrorBody(resp.Body)
+		if resp.StatusCode == http.StatusInternalServerError && c.token != nil {
+			// slurmrestd 22.05 answers an expired or malformed token with
+			// a 500 ("slurmctld config is unable to load"), the same as
+			// when slurmctld is down: say both, and look at the file again.
+			c.token.invalidate()
+			e.TokenFile = c.token.path
+		}
 		return e
 	}
 }

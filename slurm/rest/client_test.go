@@ -245,16 +245,16 @@ func TestUpdateTimeNotModified(t *testing.T) {
 	f.notModifiedAfter = 1 // any update_time: "nothing changed"
 	c := newClient(t, Options{URL: srv.URL})
 	ctx := context.Background()
-	first, err := c.Nodes(ctx)
+	first, err := c.Jobs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Nodes(ctx)
+	second, err := c.Jobs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(second) != len(first) || len(second) == 0 || &second[0] != &first[0] {
-		t.Fatalf("304 did not return the cached nodes")
+		t.Fatalf("304 did not return the cached jobs")
 	}
 	p := f.paths()
 	last := p[len(p)-1]
@@ -267,13 +267,41 @@ func TestUpdateTimeNotModified(t *testing.T) {
 	// Disabled: never sent.
 	c2 := newClient(t, Options{URL: srv.URL, DisableUpdateTime: true})
 	for range 2 {
-		if _, err := c2.Nodes(ctx); err != nil {
+		if _, err := c2.Jobs(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	p = f.paths()
 	if strings.Contains(p[len(p)-1], "update_time") {
 		t.Fatalf("update_time sent although disabled: %v", p)
+	}
+	// Nodes never get update_time on 22.05: its slurmrestd answers a
+	// recent one with HTTP 500.
+	for range 2 {
+		if _, err := c.Nodes(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = f.paths()
+	if strings.Contains(p[len(p)-1], "update_time") {
+		t.Fatalf("update_time sent for nodes: %v", p)
+	}
+}
+
+// TestServerErrorNamesTokenFile: slurmrestd 22.05 answers a bad token with
+// a 500, so a 500 with a token configured points at the token file too.
+func TestServerErrorNamesTokenFile(t *testing.T) {
+	f, srv := newFake(t, "v0.0.38")
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("expired"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, Options{URL: srv.URL, Version: "v0.0.38", TokenFile: tokenFile})
+	f.status, f.body = 500, `{"errors":[{"description":"slurmctld config is unable to load","error_number":-1,"error":"Unspecified error","source":"slurm_load_ctl_conf"}]}`
+	_, err := c.Info(context.Background())
+	if !errors.Is(err, ErrServer) || !strings.Contains(err.Error(), "token rejected or expired") ||
+		!strings.Contains(err.Error(), tokenFile) || strings.Contains(err.Error(), "expired\"") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

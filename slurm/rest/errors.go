@@ -55,12 +55,13 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "HTTP %d: ", e.Status)
 	}
 	b.WriteString(e.Kind.Error())
-	if e.Kind == ErrUnauthorized {
-		if e.TokenFile != "" {
-			fmt.Fprintf(&b, " (check the token in %s)", e.TokenFile)
-		} else {
-			b.WriteString(" (no token file configured)")
-		}
+	switch {
+	case e.Kind == ErrUnauthorized && e.TokenFile != "":
+		fmt.Fprintf(&b, " (check the token in %s)", e.TokenFile)
+	case e.Kind == ErrUnauthorized:
+		b.WriteString(" (no token file configured)")
+	case e.TokenFile != "":
+		fmt.Fprintf(&b, " (slurmctld down, or the token rejected or expired: slurmrestd 22.05 answers both with HTTP 500; check the token in %s)", e.TokenFile)
 	}
 	if len(e.SlurmErrors) > 0 {
 		fmt.Fprintf(&b, ": slurm says: %s", strings.Join(e.SlurmErrors, "; "))

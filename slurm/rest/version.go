@@ -64,7 +64,15 @@ func (v apiVersion) hasShares() bool { return v.minor >= 41 }
 // server of those versions was available to see what "unchanged" looks like
 // (an empty list with 200 would wipe the cached data), so they are asked
 // for everything every time; a 304 from them is still honoured.
-func (v apiVersion) sendsUpdateTime() bool { return v.minor == 37 || v.minor == 38 }
+//
+// Except for nodes: Debian's 22.05.8 slurmrestd answers
+// /nodes?update_time=T with HTTP 500 "Unspecified error" when T is between
+// a few seconds and some minutes ago (seen: 304 for now and now-5s, 500 for
+// now-30s and now-300s, 200 for now-3000s), which is exactly the range a
+// poller sends. Nodes are few next to jobs, so they are always fetched whole.
+func (v apiVersion) sendsUpdateTime(resource string) bool {
+	return (v.minor == 37 || v.minor == 38) && resource != "nodes"
+}
 
 // scanSpecVersions reads an OpenAPI document as a stream and returns the
 // set of "/slurm/v0.0.NN/" versions whose paths it mentions. The document is
