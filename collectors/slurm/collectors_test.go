@@ -3,6 +3,7 @@ package slurm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"jobscope/collectors"
@@ -79,9 +81,22 @@ func v44Snapshot(t testing.TB) *slurm.Snapshot {
 	})
 }
 
-// gatherAll runs every slurm collector on snap through the framework, as a
-// scrape does, and returns the registry.
+// gatherAll runs every slurm collector on snap through the framework's
+// Runner.Scrape, every metric through a pedantic registry, and returns the
+// registry. /metrics takes the faster Runner.Gatherer;
+// TestGathererEqualsPedanticScrape keeps both equal.
 func gatherAll(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *prometheus.Registry {
+	t.Helper()
+	scrape, err := newRunner(t, snap, maxStale).Scrape(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(scrape)
+	return reg
+}
+
+func newRunner(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *collectors.Runner {
 	t.Helper()
 	set := collectors.NewSet[Deps]()
 	Register(set)
@@ -93,13 +108,7 @@ func gatherAll(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *prom
 	if err != nil {
 		t.Fatal(err)
 	}
-	scrape, err := runner.Scrape(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(scrape)
-	return reg
+	return runner
 }
 
 // render writes the registry's families in text format, dropping the
@@ -241,5 +250,77 @@ func TestFairshareNaNAndInf(t *testing.T) {
 	}
 	if !strings.Contains(got, `slurm_fairshare_level{account="a",user=""} +Inf`) {
 		t.Error("+Inf level fairshare missing")
+	}
+}
+
+// TestGathererEqualsPedanticScrape: the families /metrics serves as built
+// (Runner.Gatherer) equal what a pedantic registry gathers metric by metric
+// through Runner.Scrape, on every fixture and with stale data, so a
+// duplicate series or an inconsistent label set fails here and not only in
+// a Prometheus server.
+func TestGathererEqualsPedanticScrape(t *testing.T) {
+	stale := debianSnapshot(t)
+	st := stale.Resources[ResourceNodes]
+	st.OK, st.LastSuccess = false, pollTime.Add(-time.Hour)
+	stale.Resources[ResourceNodes] = st
+	for _, tc := range []struct {
+		name     string
+		snap     *slurm.Snapshot
+		maxStale time.Duration
+	}{
+		{"debian-v0.0.38", debianSnapshot(t), 0},
+		{"specgen-v0.0.44", v44Snapshot(t), 0},
+		{"stale-nodes", stale, 5 * time.Minute},
+		{"before-first-poll", &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{}}, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := render(t, gatherAll(t, tc.snap, tc.maxStale))
+			g, err := newRunner(t, tc.snap, tc.maxStale).Gatherer(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := render(t, g)
+			if !bytes.Equal(got, want) {
+				t.Errorf("Runner.Gatherer page:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
+			}
+			lint(t, g)
+		})
+	}
+}
+
+// TestFamiliesBuiltOncePerSnapshot: scrapes of one snapshot share its
+// families; a new snapshot or a change of freshness builds them again.
+func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
+	snap := debianSnapshot(t)
+	current, now := snap, pollTime.Add(time.Minute)
+	c, err := newNodesCollector(Deps{
+		Snapshot:     func() *slurm.Snapshot { return current },
+		MaxStaleness: 5 * time.Minute,
+		Now:          func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := c.(collectors.FamilyCollector)
+	families := func() []*dto.MetricFamily {
+		t.Helper()
+		mfs, err := fc.Families(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mfs
+	}
+	first := families()
+	if second := families(); len(first) == 0 || &second[0] != &first[0] {
+		t.Error("second scrape of the same snapshot built its families again")
+	}
+	next := *snap
+	current = &next
+	if third := families(); &third[0] == &first[0] {
+		t.Error("a new snapshot was served the previous one's families")
+	}
+	now = pollTime.Add(time.Hour)
+	if mfs, err := fc.Families(context.Background()); len(mfs) != 0 || !errors.Is(err, collectors.ErrNoData) {
+		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(mfs), err)
 	}
 }
