@@ -86,7 +86,9 @@ func scrapeValues(t *testing.T, r *Runner, timeout time.Duration, names ...strin
 		t.Fatal(err)
 	}
 	got, fastValues := values(slow), values(fast)
-	noDurations := func(k string, _ float64) bool { return strings.HasPrefix(k, "jobscope_scrape_collector_duration_seconds|") }
+	noDurations := func(k string, _ float64) bool {
+		return strings.HasPrefix(k, "jobscope_scrape_collector_duration_seconds|")
+	}
 	want := maps.Clone(got)
 	maps.DeleteFunc(want, noDurations)
 	maps.DeleteFunc(fastValues, noDurations)

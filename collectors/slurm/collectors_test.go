@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,5 +323,46 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 	now = pollTime.Add(time.Hour)
 	if mfs, err := fc.Families(context.Background()); len(mfs) != 0 || !errors.Is(err, collectors.ErrNoData) {
 		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(mfs), err)
+	}
+}
+
+// TestPrebuildOnNewSnapshot: a new snapshot is built without a scrape, so a
+// scrape after it only reads the cache.
+func TestPrebuildOnNewSnapshot(t *testing.T) {
+	var current atomic.Pointer[slurm.Snapshot]
+	current.Store(debianSnapshot(t))
+	var reads atomic.Int64 // snapshot reads by the collectors
+	set := collectors.NewSet[Deps]()
+	Register(set)
+	runner, err := set.Build(Deps{
+		Snapshot: func() *slurm.Snapshot { reads.Add(1); return current.Load() },
+		Now:      func() time.Time { return pollTime.Add(time.Minute) },
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Prebuild(ctx, runner, current.Load, time.Millisecond, time.Minute)
+	}()
+	defer func() { cancel(); <-done }()
+	waitReads := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); reads.Load() < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("collectors read the snapshot %d times, want %d", reads.Load(), n)
+			}
+		}
+	}
+	collectorsN := int64(len(runner.Names()))
+	waitReads(collectorsN)
+	next := *current.Load()
+	current.Store(&next)
+	waitReads(2 * collectorsN)
+	time.Sleep(20 * time.Millisecond)
+	if n := reads.Load(); n != 2*collectorsN {
+		t.Errorf("snapshot read %d times, want %d: built again without a new snapshot", n, 2*collectorsN)
 	}
 }

@@ -185,3 +185,31 @@ func gpuCounts(gres []slurm.GRES) map[string]uint64 {
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
+
+// Prebuild builds the families of runner's collectors as soon as a new
+// snapshot appears, checking every interval until ctx is done, so that no
+// scrape waits for a build (seconds at 100k jobs; see docs/performance.md).
+// Each build is bounded by timeout. The poller has no publish hook, hence
+// the check; an atomic load per interval costs nothing.
+func Prebuild(ctx context.Context, runner *collectors.Runner, snapshot func() *slurm.Snapshot, interval, timeout time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last *slurm.Snapshot
+	for {
+		if snap := snapshot(); snap != last {
+			last = snap
+			build, cancel := context.WithTimeout(ctx, timeout)
+			// Errors are the collectors' and logged by the framework, as
+			// a scrape would; the families stay cached for the scrapes.
+			if g, err := runner.Gatherer(build, nil); err == nil {
+				_, _ = g.Gather()
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
