@@ -30,7 +30,7 @@ SLURM_ENV := $(SLURMLOCAL_BASE)/env.sh
 # (e.g. dcgm/testdata) are recorded third-party inputs, linted by nobody.
 GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '*/testdata/*golden*' -o -path './cmd/*/testdata/*' \) -print | sort)
 
-.PHONY: build test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
+.PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
         check-generated bench fuzz demo clean
 
 build:
@@ -42,6 +42,7 @@ build:
 # removes them from the cluster's directory). The last line sums up.
 test:
 	@rc=0; unit=ok; e2e=ok; \
+	$(MAKE) --no-print-directory deps; \
 	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
 	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e"' EXIT; \
 	trap 'exit 130' INT TERM; \
@@ -57,6 +58,10 @@ test-unit:
 test-e2e:
 	@test -s $(SLURM_ENV) || { echo "no $(SLURM_ENV): run make slurm-up slurm-workload first" >&2; exit 1; }
 	source $(SLURM_ENV) && JOBSCOPE_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/
+
+# Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when missing.
+deps:
+	test/slurmlocal/up.sh --install-only
 
 slurm-up:
 	test/slurmlocal/up.sh

@@ -104,7 +104,7 @@ func New(src slurm.Source, interval time.Duration, logger *slog.Logger, opts Opt
 	p := &Poller{
 		src:                src,
 		interval:           interval,
-		log:                logger.With("source", src.Name()),
+		log:                logger.With("slurm_source", src.Name()),
 		opts:               opts,
 		tracer:             opts.TracerProvider.Tracer("jobscope/slurm/poller"),
 		trigger:            make(chan chan struct{}),

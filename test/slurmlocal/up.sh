@@ -11,8 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source ./common.sh
 
+# prometheus (promtool) and prometheus-node-exporter are not needed by the cluster but by the
+# unit tests (promtool check metrics on golden pages, node_exporter side by side with the
+# InfiniBand collector): `up.sh --install-only` installs them before those tests run.
 PKGS=(munge slurmctld slurmd slurmrestd slurm-client slurm-wlm-basic-plugins slurm-wlm-jwt-plugin
-      slurmdbd mariadb-server prometheus jq curl procps)
+      slurmdbd mariadb-server prometheus prometheus-node-exporter jq curl procps)
 
 install_packages() {
   local missing p
@@ -258,6 +261,7 @@ ENV
 
 T0=$EPOCHREALTIME
 step install install_packages
+if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 step prepare prepare
 step munged start_munged
 step mariadbd start_mariadb
