@@ -122,6 +122,7 @@ type FamilyBuilder struct {
 	added    []*familySamples // in the order of their first sample
 	// pairs are the label pairs built so far, by name and value.
 	pairs   map[string]map[string]*dto.LabelPair
+	hints   map[string]int // expected samples by family name
 	dropped int
 	first   error
 }
@@ -150,6 +151,10 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 	f := b.families[d]
 	if f == nil {
 		f = &familySamples{desc: d}
+		if n := b.hints[d.name]; n > 0 {
+			f.values = make([]string, 0, n*len(d.labels))
+			f.samples = make([]float64, 0, n)
+		}
 		b.families[d] = f
 		b.added = append(b.added, f)
 	}
@@ -165,6 +170,15 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 func (b *FamilyBuilder) dropFamily(f *familySamples, err error) {
 	b.drop(err)
 	b.dropped += len(f.samples) - 1
+}
+
+// SizeLike preallocates for as many samples per family as prev has: the
+// previous build of the same collector is the best guess of the next one.
+func (b *FamilyBuilder) SizeLike(prev []*dto.MetricFamily) {
+	b.hints = make(map[string]int, len(prev))
+	for _, mf := range prev {
+		b.hints[mf.GetName()] = len(mf.Metric)
+	}
 }
 
 func (b *FamilyBuilder) drop(err error) {

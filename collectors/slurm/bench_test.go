@@ -2,10 +2,12 @@ package slurm
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -68,8 +70,9 @@ func loadgenSnapshot(b *testing.B, nodes, jobs int) *slurm.Snapshot {
 // text encoding with expfmt. "first" is the first scrape after a poll (a new
 // snapshot pointer with the same data, so the collectors build their
 // families); "cached" a further scrape of the same snapshot, which reuses
-// them. It reports the page size and series count next to time and
-// allocations.
+// them; "cached-gzip" the same, gzip-compressed as promhttp does when
+// Prometheus asks for it (page-MB is then the compressed size). It reports the page size and series count next to time and
+// allocations, and for "first" the heap the built families keep.
 func BenchmarkMetricsRender(b *testing.B) {
 	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
 		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
@@ -89,7 +92,7 @@ func BenchmarkMetricsRender(b *testing.B) {
 			}
 			var buf bytes.Buffer
 			var series int
-			scrape := func(b *testing.B) {
+			scrape := func(b *testing.B, compress bool) {
 				g, err := runner.Gatherer(context.Background(), nil)
 				if err != nil {
 					b.Fatal(err)
@@ -99,7 +102,13 @@ func BenchmarkMetricsRender(b *testing.B) {
 					b.Fatal(err)
 				}
 				buf.Reset()
-				enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+				var w io.Writer = &buf
+				if compress {
+					gz := gzip.NewWriter(&buf) // as promhttp does for Prometheus
+					defer gz.Close()
+					w = gz
+				}
+				enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 				series = 0
 				for _, mf := range mfs {
 					series += len(mf.GetMetric())
@@ -108,10 +117,17 @@ func BenchmarkMetricsRender(b *testing.B) {
 					}
 				}
 			}
+			heap := func() float64 {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return float64(ms.HeapAlloc)
+			}
+			before := heap() // the snapshot, no families yet
 			for _, run := range []struct {
-				name  string
-				first bool
-			}{{"scrape=first", true}, {"scrape=cached", false}} {
+				name         string
+				first, gzip bool
+			}{{"scrape=first", true, false}, {"scrape=cached", false, false}, {"scrape=cached-gzip", false, true}} {
 				b.Run(run.name, func(b *testing.B) {
 					b.ReportAllocs()
 					for b.Loop() {
@@ -121,10 +137,15 @@ func BenchmarkMetricsRender(b *testing.B) {
 							current = &next
 							b.StartTimer()
 						}
-						scrape(b)
+						scrape(b, run.gzip)
 					}
 					b.ReportMetric(float64(buf.Len())/1e6, "page-MB")
 					b.ReportMetric(float64(series), "series")
+					if run.first {
+						// What the cache keeps: the heap over the snapshot's,
+						// less the page buffer.
+						b.ReportMetric((heap()-before-float64(buf.Cap()))/1e6, "cache-MB")
+					}
 				})
 			}
 		})

@@ -161,6 +161,9 @@ func (c *snapshotCollector) families(context.Context) ([]*dto.MetricFamily, erro
 		panic("slurm collector reads resource " + resource + " it did not declare")
 	}
 	fb := collectors.NewFamilyBuilder()
+	if prev := c.last.Load(); prev != nil {
+		fb.SizeLike(prev.mfs)
+	}
 	err := c.build(fb, snap, isFresh)
 	mfs, buildErr := fb.Build()
 	b := &builtFamilies{snap: snap, fresh: fresh, mfs: mfs, err: errors.Join(err, buildErr)}
