@@ -79,6 +79,10 @@ func (f FamiliesFunc) Update(ctx context.Context, ch chan<- prometheus.Metric) e
 	return errors.Join(err, SendFamilies(ch, mfs))
 }
 
+// ErrUnknownCollector is returned by Runner.Scrape and Runner.Gatherer for
+// a name that is not an enabled collector.
+var ErrUnknownCollector = errors.New("unknown or disabled collector")
+
 // ErrNoData marks a collector whose data does not exist on this host (no GPU,
 // no InfiniBand HCA). It is logged at debug level, not as an error, and the
 // collector's success metric is still 0.
@@ -220,7 +224,7 @@ func (r *Runner) scrape(ctx context.Context, names []string) (*scrape, error) {
 	for _, n := range names {
 		c, ok := r.collectors[n]
 		if !ok {
-			return nil, fmt.Errorf("collector %q is unknown or disabled", n)
+			return nil, fmt.Errorf("collector %q: %w", n, ErrUnknownCollector)
 		}
 		run[n] = c
 	}
@@ -238,7 +242,7 @@ func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, na
 	if err != nil {
 		return nil, err
 	}
-	s.prebuilt = [][]*dto.MetricFamily{}
+	s.takeFamilies = true
 	reg := prometheus.NewRegistry()
 	for _, c := range append(static[:len(static):len(static)], s) {
 		if err := reg.Register(c); err != nil {
@@ -247,7 +251,7 @@ func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, na
 	}
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		s.mu.Lock()
-		s.prebuilt = s.prebuilt[:0]
+		s.prebuilt = nil
 		s.mu.Unlock()
 		// Gather calls s.Collect, which returns once every collector has
 		// returned or been abandoned: s.prebuilt is complete then.
@@ -310,10 +314,11 @@ type scrape struct {
 	ctx        context.Context
 	logger     *slog.Logger
 	collectors map[string]Collector
-	// prebuilt is nil on Runner.Scrape's path. On Runner.Gatherer's it
-	// collects the families of FamilyCollectors, which are not sent.
-	mu       sync.Mutex
-	prebuilt [][]*dto.MetricFamily
+	// takeFamilies is set on Runner.Gatherer's path: the families of
+	// FamilyCollectors are collected in prebuilt instead of being sent.
+	takeFamilies bool
+	mu           sync.Mutex
+	prebuilt     [][]*dto.MetricFamily
 }
 
 // Describe sends nothing: the set of metrics depends on the data, so the
@@ -336,7 +341,7 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 	start := time.Now()
 	var err error
-	if fc, ok := c.(FamilyCollector); ok && s.prebuilt != nil {
+	if fc, ok := c.(FamilyCollector); ok && s.takeFamilies {
 		err = s.families(fc)
 	} else {
 		err = s.update(c, ch)

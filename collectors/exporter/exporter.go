@@ -168,8 +168,12 @@ func (s *Server) metricsHandler() http.Handler {
 			return
 		}
 		gatherer, err := s.runner.Gatherer(ctx, s.static, names...)
-		if err != nil {
+		if errors.Is(err, collectors.ErrUnknownCollector) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		promhttp.HandlerFor(gatherer, opts).ServeHTTP(w, r)

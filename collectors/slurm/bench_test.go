@@ -125,7 +125,7 @@ func BenchmarkMetricsRender(b *testing.B) {
 			}
 			before := heap() // the snapshot, no families yet
 			for _, run := range []struct {
-				name         string
+				name        string
 				first, gzip bool
 			}{{"scrape=first", true, false}, {"scrape=cached", false, false}, {"scrape=cached-gzip", false, true}} {
 				b.Run(run.name, func(b *testing.B) {
