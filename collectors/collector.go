@@ -263,6 +263,10 @@ func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, na
 	}), nil
 }
 
+// errDuplicateFamily is reported when two collectors build families of the
+// same name that cannot be merged (different help or type).
+var errDuplicateFamily = errors.New("metric family built by more than one collector with different help or type")
+
 // mergeFamilies merges lists of families, each sorted by name, into one
 // sorted list. A name in several lists (not the case in jobscope's
 // collectors) gets one new family with the metrics of all, re-sorted.

@@ -2,7 +2,6 @@ package collectors
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,6 +87,7 @@ func NewCounterDesc(name, help string, labels ...string) *FamilyDesc {
 }
 
 func newFamilyDesc(name, help string, typ dto.MetricType, labels []string) *FamilyDesc {
+	labels = slices.Clone(labels)
 	d := &FamilyDesc{name: name, help: help, typ: typ, labels: labels, byName: make([]int, len(labels))}
 	if !model.LegacyValidation.IsValidMetricName(name) {
 		d.err = fmt.Errorf("invalid metric name %q", name)
@@ -359,7 +359,3 @@ func SendFamilies(ch chan<- prometheus.Metric, mfs []*dto.MetricFamily) error {
 	}
 	return e.Err()
 }
-
-// errDuplicateFamily is reported when two collectors build families of the
-// same name that cannot be merged (different help or type).
-var errDuplicateFamily = errors.New("metric family built by more than one collector with different help or type")
