@@ -125,21 +125,17 @@ func (t *Telemetry) Shutdown() error {
 }
 
 // RunnerGatherer gathers a Runner's collectors as one scrape would, with
-// timeout as the deadline, plus the static collectors.
+// timeout as the deadline, plus the static collectors. It uses the same fast
+// path as /metrics, so families cached per Slurm snapshot are pushed as they
+// are instead of being rebuilt metric by metric.
 func RunnerGatherer(r *collectors.Runner, timeout time.Duration, static ...prometheus.Collector) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		scrape, err := r.Scrape(ctx)
+		g, err := r.Gatherer(ctx, static)
 		if err != nil {
 			return nil, err
 		}
-		reg := prometheus.NewRegistry()
-		for _, c := range append(static, scrape) {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
-		}
-		return reg.Gather()
+		return g.Gather()
 	})
 }
