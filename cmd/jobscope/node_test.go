@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
@@ -17,25 +15,7 @@ import (
 // startNodeAgent runs `jobscope node` in-process and returns its /metrics URL.
 func startNodeAgent(t *testing.T, args ...string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	args = append([]string{"node", "--web.listen-address=" + addr, "--log.level=error"}, args...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, args) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("jobscope node exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("jobscope node did not stop")
-		}
-	})
-	url := "http://" + addr + "/metrics"
-	waitFor(t, url, func(map[string]*dto.MetricFamily) bool { return true })
-	return url
+	return startJobscope(t, "node", append([]string{"--log.level=error"}, args...)...)
 }
 
 func gaugeOf(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {

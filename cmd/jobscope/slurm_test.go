@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,13 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-)
 
-var update = flag.Bool("update", false, "rewrite golden pages and docs/metrics.md")
+	"jobscope/test/golden"
+)
 
 const testToken = "header.payload.signature"
 
@@ -82,7 +80,10 @@ func (f *fakeRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-func freeAddr(t *testing.T) string {
+// startJobscope runs `jobscope command args...` in-process on a free port
+// and returns its /metrics URL once it answers. The test's cleanup stops it
+// and fails the test unless it exits 0.
+func startJobscope(t *testing.T, command string, args ...string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -90,7 +91,24 @@ func freeAddr(t *testing.T) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	return addr
+	args = append([]string{command, "--web.listen-address=" + addr}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("jobscope %s exited %d", command, code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("jobscope %s did not stop", command)
+		}
+	})
+	url := "http://" + addr + "/metrics"
+	waitFor(t, url, func(map[string]*dto.MetricFamily) bool { return true })
+	return url
 }
 
 // startSlurmExporter runs `jobscope slurm` in-process against restd and
@@ -101,32 +119,13 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	args := append([]string{"slurm",
-		"--web.listen-address=" + addr,
+	return startJobscope(t, "slurm", append([]string{
 		"--slurm.rest-url=" + restdURL,
 		"--slurm.token-file=" + tokenFile,
 		"--slurm.poll-interval=200ms",
 		"--slurm.request-timeout=1s",
 		"--log.level=error",
-	}, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, args) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("jobscope exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("jobscope did not stop")
-		}
-	})
-	url := "http://" + addr + "/metrics"
-	waitFor(t, url, func(map[string]*dto.MetricFamily) bool { return true })
-	return url
+	}, extra...)...)
 }
 
 func scrape(url string) (map[string]*dto.MetricFamily, []byte, error) {
@@ -216,41 +215,11 @@ func stablePage(t *testing.T, mfs map[string]*dto.MetricFamily) []byte {
 		}
 	}
 	sort.Strings(names)
-	var buf bytes.Buffer
-	for _, n := range names {
-		if _, err := expfmt.MetricFamilyToText(&buf, mfs[n]); err != nil {
-			t.Fatal(err)
-		}
+	page := make([]*dto.MetricFamily, len(names))
+	for i, n := range names {
+		page[i] = mfs[n]
 	}
-	return buf.Bytes()
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("/metrics differs from %s (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
-
-func lintPage(t *testing.T, page []byte) {
-	t.Helper()
-	problems, err := promlint.New(bytes.NewReader(page)).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	return golden.Text(t, page)
 }
 
 func fullPage(t *testing.T, version string, resources []string, extra ...string) map[string]*dto.MetricFamily {
@@ -276,13 +245,13 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lintPage(t, body)
+	golden.Lint(t, body)
 	return mfs
 }
 
 func TestSlurmFullPageV0038(t *testing.T) {
 	mfs := fullPage(t, "v0.0.38", []string{"ping", "jobs", "nodes", "partitions", "diag"})
-	checkGolden(t, "slurm-rest-v0.0.38.prom", stablePage(t, mfs))
+	golden.Check(t, filepath.Join("testdata", "slurm-rest-v0.0.38.prom"), stablePage(t, mfs))
 	if v, _ := value(mfs, "slurm_poll_supported", "resource", "shares"); v != 0 {
 		t.Errorf("shares should be unsupported on v0.0.38, got supported=%v", v)
 	}
@@ -290,7 +259,7 @@ func TestSlurmFullPageV0038(t *testing.T) {
 
 func TestSlurmFullPageV0044(t *testing.T) {
 	mfs := fullPage(t, "v0.0.44", []string{"ping", "jobs", "nodes", "partitions", "diag", "shares"})
-	checkGolden(t, "slurm-rest-v0.0.44.prom", stablePage(t, mfs))
+	golden.Check(t, filepath.Join("testdata", "slurm-rest-v0.0.44.prom"), stablePage(t, mfs))
 }
 
 // TestSlurmBadServer: every failure mode gives slurm_up 0 and a fast scrape,
@@ -329,16 +298,10 @@ func TestSlurmBadServer(t *testing.T) {
 func TestSlurmWrongToken(t *testing.T) {
 	restd := httptest.NewServer(&fakeRestd{dir: filepath.Join("testdata", "rest-v0.0.38"), version: "v0.0.38"})
 	defer restd.Close()
-	addr := freeAddr(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("expired"), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"slurm", "--web.listen-address=" + addr, "--slurm.rest-url=" + restd.URL,
-			"--slurm.token-file=" + tokenFile, "--slurm.poll-interval=100ms", "--log.level=error"})
-	}()
-	url := "http://" + addr + "/metrics"
+	url := startJobscope(t, "slurm", "--slurm.rest-url="+restd.URL,
+		"--slurm.token-file="+tokenFile, "--slurm.poll-interval=100ms", "--log.level=error")
 	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool {
 		v, ok := value(m, "slurm_poll_success", "resource", "ping")
 		d, _ := value(m, "slurm_poll_duration_seconds", "resource", "ping")
@@ -347,10 +310,6 @@ func TestSlurmWrongToken(t *testing.T) {
 	// The token file is re-read: fixing it recovers without a restart.
 	os.WriteFile(tokenFile, []byte(testToken), 0o600)
 	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { v, _ := value(m, "slurm_up"); return v == 1 })
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit code %d", code)
-	}
 }
 
 // TestMetricsDoc keeps docs/metrics.md equal to what the slurm command
@@ -367,63 +326,5 @@ func TestMetricsDoc(t *testing.T) {
 			}
 		}
 	}
-	checkDocSection(t, filepath.Join("..", "..", "docs", "metrics.md"), "jobscope slurm", families)
-}
-
-// checkDocSection compares (or with -update rewrites) the generated table
-// between the markers of section in the doc file.
-func checkDocSection(t *testing.T, path, section string, families map[string]*dto.MetricFamily) {
-	t.Helper()
-	begin := "<!-- BEGIN GENERATED: " + section + " -->\n"
-	end := "<!-- END GENERATED: " + section + " -->"
-	table := metricsTable(families)
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i, j := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
-	if i < 0 || j < i {
-		t.Fatalf("%s has no %q ... %q markers", path, begin, end)
-	}
-	current := string(doc[i+len(begin) : j])
-	if current == table {
-		return
-	}
-	if *update {
-		out := append([]byte{}, doc[:i+len(begin)]...)
-		out = append(out, table...)
-		out = append(out, doc[j:]...)
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("%s is not what the binary emits (go test ./cmd/jobscope -run TestMetricsDoc -update rewrites it); want:\n%s", path, table)
-}
-
-func metricsTable(families map[string]*dto.MetricFamily) string {
-	names := make([]string, 0, len(families))
-	for n := range families {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("| metric | type | labels | help |\n|---|---|---|---|\n")
-	for _, n := range names {
-		mf := families[n]
-		labels := map[string]bool{}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = true
-			}
-		}
-		ls := make([]string, 0, len(labels))
-		for l := range labels {
-			ls = append(ls, "`"+l+"`")
-		}
-		sort.Strings(ls)
-		help := strings.ReplaceAll(mf.GetHelp(), "|", "\\|")
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", n, strings.ToLower(mf.GetType().String()), strings.Join(ls, " "), help)
-	}
-	return b.String()
+	golden.CheckDocSection(t, filepath.Join("..", "..", "docs", "metrics.md"), "jobscope slurm", families)
 }
