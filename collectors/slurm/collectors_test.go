@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"math"
@@ -16,17 +15,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
 	"jobscope/slurm/cli"
 	"jobscope/slurm/openapi"
+	"jobscope/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var pollTime = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
@@ -120,57 +116,25 @@ func render(t testing.TB, reg prometheus.Gatherer) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	page := make([]*dto.MetricFamily, 0, len(mfs))
 	for _, mf := range mfs {
-		if mf.GetName() == "jobscope_scrape_collector_duration_seconds" {
-			continue
-		}
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
+		if mf.GetName() != "jobscope_scrape_collector_duration_seconds" {
+			page = append(page, mf)
 		}
 	}
-	return buf.Bytes()
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it); got:\n%s", path, got)
-	}
+	return golden.Text(t, page)
 }
 
 func TestGoldenDebian2205(t *testing.T) {
 	reg := gatherAll(t, debianSnapshot(t), 0)
-	lint(t, reg)
-	checkGolden(t, "golden-debian-v0.0.38.prom", render(t, reg))
+	golden.LintGatherer(t, reg)
+	golden.Check(t, filepath.Join("testdata", "golden-debian-v0.0.38.prom"), render(t, reg))
 }
 
 func TestGoldenV0044(t *testing.T) {
 	reg := gatherAll(t, v44Snapshot(t), 0)
-	lint(t, reg)
-	checkGolden(t, "golden-specgen-v0.0.44.prom", render(t, reg))
-}
-
-func lint(t *testing.T, reg prometheus.Gatherer) {
-	t.Helper()
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	golden.LintGatherer(t, reg)
+	golden.Check(t, filepath.Join("testdata", "golden-specgen-v0.0.44.prom"), render(t, reg))
 }
 
 // TestDebianValues pins values that were read off the real cluster by hand
@@ -284,7 +248,7 @@ func TestGathererEqualsPedanticScrape(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("Runner.Gatherer page:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
 			}
-			lint(t, g)
+			golden.LintGatherer(t, g)
 		})
 	}
 }
