@@ -1,16 +1,13 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +15,6 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
 	"jobscope/collectors"
@@ -31,9 +26,8 @@ import (
 	"jobscope/collectors/node/tenancy"
 	"jobscope/dcgm"
 	"jobscope/slurm/nodelocal"
+	"jobscope/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden pages")
 
 type clock struct{ t time.Time }
 
@@ -184,42 +178,7 @@ func (a *agent) page(t testing.TB) (string, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return durationLine.ReplaceAllString(buf.String(), ""), reg
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("page differs from %s (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
-
-func lint(t *testing.T, reg *prometheus.Registry) {
-	t.Helper()
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	return durationLine.ReplaceAllString(string(golden.Text(t, mfs)), ""), reg
 }
 
 // scrapeMockNode runs the two scrapes of the golden page: the first sees
@@ -254,8 +213,8 @@ func scrapeMockNode(t testing.TB) (*agent, string, *prometheus.Registry) {
 
 func TestGoldenMockNode(t *testing.T) {
 	_, page, reg := scrapeMockNode(t)
-	golden(t, "mock-h100-node.prom", page)
-	lint(t, reg)
+	golden.Check(t, filepath.Join("testdata", "golden", "mock-h100-node.prom"), []byte(page))
+	golden.LintGatherer(t, reg)
 }
 
 func TestGoldenDCGMPages(t *testing.T) {
@@ -263,8 +222,8 @@ func TestGoldenDCGMPages(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := newAgent(t, fileBackend(t, "../../dcgm/testdata/"+name), nil, false)
 			page, reg := a.page(t)
-			golden(t, "dcgm-"+strings.TrimPrefix(name, "dcgm-exporter-"), page)
-			lint(t, reg)
+			golden.Check(t, filepath.Join("testdata", "golden", "dcgm-"+strings.TrimPrefix(name, "dcgm-exporter-")), []byte(page))
+			golden.LintGatherer(t, reg)
 		})
 	}
 }
@@ -312,20 +271,12 @@ func TestNoDriver(t *testing.T) {
 	if strings.Contains(page, "jobscope_gpu_tenant_info") {
 		t.Error("no GPU, no tenant series")
 	}
-	lint(t, reg)
+	golden.LintGatherer(t, reg)
 }
 
 // TestMetricsDoc keeps docs/metrics-node.md equal to the families the node
 // collectors emit on the golden fixtures.
 func TestMetricsDoc(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/metrics-node.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `(jobscope_[a-z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
-		documented[m[1]] = true
-	}
 	emitted := map[string]bool{}
 	family := regexp.MustCompile(`(?m)^# TYPE (\S+) `)
 	add := func(page string) {
@@ -340,25 +291,7 @@ func TestMetricsDoc(t *testing.T) {
 	p, _ = newAgent(t, dcgmMIGBackend{}, nil, false).page(t)
 	add(p)
 
-	var missing, extra []string
-	for name := range emitted {
-		if !documented[name] {
-			missing = append(missing, name)
-		}
-	}
-	for name := range documented {
-		if !emitted[name] {
-			extra = append(extra, name)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing) > 0 {
-		t.Errorf("emitted but not in docs/metrics-node.md: %s", strings.Join(missing, " "))
-	}
-	if len(extra) > 0 {
-		t.Errorf("documented but never emitted: %s", strings.Join(extra, " "))
-	}
+	golden.CheckDocNames(t, "../../docs/metrics-node.md", "jobscope_", emitted)
 }
 
 // dcgmMIGBackend is a dcgm page with the fields the recorded pages lack
@@ -388,5 +321,5 @@ func TestGPUNeverRead(t *testing.T) {
 			t.Errorf("missing %q in\n%s", want, page)
 		}
 	}
-	lint(t, reg)
+	golden.LintGatherer(t, reg)
 }
