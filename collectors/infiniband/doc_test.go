@@ -3,26 +3,16 @@ package infiniband
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
 	"testing"
 	"time"
+
+	"jobscope/test/golden"
 )
 
 // TestMetricsDoc keeps docs/metrics-infiniband.md equal to the families the
 // collector emits over every fixture tree plus a generated node with jobs
 // and link expectations.
 func TestMetricsDoc(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/metrics-infiniband.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `(jobscope_infiniband_[a-z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
-		documented[m[1]] = true
-	}
-
 	emitted := map[string]bool{}
 	add := func(c *Collector, scrapes int) {
 		reg, a := registry(t, c)
@@ -53,23 +43,5 @@ func TestMetricsDoc(t *testing.T) {
 		Now:    clock.now,
 	}), 2)
 
-	var missing, extra []string
-	for name := range emitted {
-		if !documented[name] {
-			missing = append(missing, name)
-		}
-	}
-	for name := range documented {
-		if !emitted[name] {
-			extra = append(extra, name)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing) > 0 {
-		t.Errorf("emitted but not in docs/metrics-infiniband.md: %s", strings.Join(missing, " "))
-	}
-	if len(extra) > 0 {
-		t.Errorf("documented but never emitted: %s", strings.Join(extra, " "))
-	}
+	golden.CheckDocNames(t, "../../docs/metrics-infiniband.md", "jobscope_infiniband_", emitted)
 }

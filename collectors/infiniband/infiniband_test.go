@@ -1,9 +1,7 @@
 package infiniband
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,11 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"jobscope/test/golden"
+)
 
 // adapter runs Update as a prometheus.Collector, as the framework does,
 // without the framework's duration series (they vary).
@@ -49,14 +45,7 @@ func scrape(t testing.TB, reg *prometheus.Registry, a *adapter) string {
 	if a.err != nil {
 		t.Fatalf("update: %v", a.err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.String()
+	return string(golden.Text(t, mfs))
 }
 
 func newCollector(t testing.TB, o Options) *Collector {
@@ -86,31 +75,13 @@ func TestGolden(t *testing.T) {
 			c := newCollector(t, Options{SysFS: filepath.Join("testdata/trees", tree.Name()), Config: goldenConfig[tree.Name()]})
 			reg, a := registry(t, c)
 			got := scrape(t, reg, a)
-			golden := filepath.Join("testdata/golden", tree.Name()+".prom")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs (go test -run TestGolden -update to accept):\n%s", golden, diff(string(want), got))
-			}
-			problems, err := testutil.GatherAndLint(reg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range problems {
-				t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-			}
+			golden.Check(t, filepath.Join("testdata/golden", tree.Name()+".prom"), []byte(got))
+			golden.LintGatherer(t, reg)
 			// A second scrape of an unchanged tree is the same page: state
 			// kept between scrapes must not change values by itself.
 			// (read errors excepted: they are counted again on every scrape.)
 			if again := scrape(t, reg, a); withoutErrors(again) != withoutErrors(got) {
-				t.Errorf("second scrape differs:\n%s", diff(got, again))
+				t.Errorf("second scrape differs:\n%s", golden.Diff(got, again))
 			}
 		})
 	}
@@ -121,30 +92,6 @@ func withoutErrors(page string) string {
 	for _, l := range strings.Split(page, "\n") {
 		if !strings.HasPrefix(l, "jobscope_infiniband_read_errors_total") {
 			out.WriteString(l + "\n")
-		}
-	}
-	return out.String()
-}
-
-// diff lists the lines only in one of a and b.
-func diff(a, b string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	am, bm := in(a), in(b)
-	var out strings.Builder
-	for _, l := range strings.Split(a, "\n") {
-		if !bm[l] {
-			out.WriteString("- " + l + "\n")
-		}
-	}
-	for _, l := range strings.Split(b, "\n") {
-		if !am[l] {
-			out.WriteString("+ " + l + "\n")
 		}
 	}
 	return out.String()
