@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,38 +32,10 @@ func gather(t *testing.T, reg *prometheus.Registry, a *adapter) map[string]*dto.
 	return out
 }
 
-// sample finds the one series of name whose labels include labels
-// ("k=v" pairs).
+// sample is sampleRaw for the family jobscope_infiniband_<name>.
 func sample(t *testing.T, mfs map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
 	t.Helper()
-	mf := mfs["jobscope_infiniband_"+name]
-	if mf == nil {
-		return 0, false
-	}
-	for _, m := range mf.Metric {
-		have := map[string]string{}
-		for _, lp := range m.Label {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		ok := true
-		for _, l := range labels {
-			k, v, _ := strings.Cut(l, "=")
-			if have[k] != v {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		}
-	}
-	return 0, false
+	return sampleRaw(mfs, "jobscope_infiniband_"+name, labels...)
 }
 
 func mustSample(t *testing.T, mfs map[string]*dto.MetricFamily, want float64, name string, labels ...string) {

@@ -17,6 +17,8 @@ func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// sampleRaw finds the first series of name whose labels include labels
+// ("k=v" pairs) and has a gauge or counter value.
 func sampleRaw(mfs map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
 	mf := mfs[name]
 	if mf == nil {
