@@ -1,7 +1,6 @@
 package collectors
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -9,20 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-)
 
-func encodeText(t *testing.T, mfs []*dto.MetricFamily) string {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.String()
-}
+	"jobscope/test/golden"
+)
 
 // TestFamilyBuilderMatchesRegistry builds the same samples with
 // FamilyBuilder and with Emitter into a pedantic registry: the pages must be
@@ -83,7 +71,7 @@ func TestFamilyBuilderMatchesRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := encodeText(t, fast), encodeText(t, slow); got != want {
+	if got, want := string(golden.Text(t, fast)), string(golden.Text(t, slow)); got != want {
 		t.Errorf("FamilyBuilder page differs from the registry's:\n%s\nwant:\n%s", got, want)
 	}
 	if len(fast) != 3 {
@@ -105,7 +93,7 @@ func TestFamilyBuilderDropsBadSamples(t *testing.T) {
 		t.Errorf("Build error = %v, want 5 dropped", err)
 	}
 	want := "# HELP x X.\n# TYPE x gauge\nx{a=\"1\",b=\"2\"} 1\n"
-	if got := encodeText(t, mfs); got != want {
+	if got := string(golden.Text(t, mfs)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
