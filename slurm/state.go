@@ -43,35 +43,22 @@ var nodeStateSuffixes = map[byte]string{
 // State is "UNKNOWN" when no base state is present. Flags are de-duplicated
 // and keep their first order; nil when none.
 func ParseNodeState(parts ...string) (state string, flags []string) {
-	for _, p := range parts {
-		for _, w := range strings.Split(p, "+") {
-			w = strings.TrimSpace(w)
-			for len(w) > 0 {
-				f, ok := nodeStateSuffixes[w[len(w)-1]]
-				if !ok {
-					break
-				}
-				flags = appendFlag(flags, f)
-				w = w[:len(w)-1]
+	return splitState(parts, baseNodeStates, func(w string, flag func(string)) string {
+		w = strings.TrimSpace(w)
+		for len(w) > 0 {
+			f, ok := nodeStateSuffixes[w[len(w)-1]]
+			if !ok {
+				break
 			}
-			if w == "" {
-				continue
-			}
-			w = strings.ToUpper(w)
-			if a, ok := nodeStateAliases[w]; ok {
-				w = a
-			}
-			if baseNodeStates[w] && state == "" {
-				state = w
-				continue
-			}
-			flags = appendFlag(flags, w)
+			flag(f)
+			w = w[:len(w)-1]
 		}
-	}
-	if state == "" {
-		state = "UNKNOWN"
-	}
-	return state, flags
+		w = strings.ToUpper(w)
+		if a, ok := nodeStateAliases[w]; ok {
+			w = a
+		}
+		return w
+	})
 }
 
 var baseJobStates = map[string]bool{
@@ -85,20 +72,32 @@ var baseJobStates = map[string]bool{
 // when Slurm printed only the flag) or the v0.0.40+ list ["RUNNING",
 // "COMPLETING"]. With no base state present the state is "UNKNOWN".
 func ParseJobState(parts ...string) (state string, flags []string) {
+	return splitState(parts, baseJobStates, func(w string, _ func(string)) string {
+		w = strings.ToUpper(strings.TrimSpace(w))
+		if w == "CANCELED" {
+			w = "CANCELLED"
+		}
+		return w
+	})
+}
+
+// splitState splits each part at '+' and normalises every word with word,
+// which may add flags of its own through flag. The first word in base is the
+// state ("UNKNOWN" when none is), every other non-empty word a flag. Flags
+// are de-duplicated and keep their first order; nil when none.
+func splitState(parts []string, base map[string]bool, word func(w string, flag func(string)) string) (state string, flags []string) {
+	flag := func(f string) { flags = appendFlag(flags, f) }
 	for _, p := range parts {
 		for _, w := range strings.Split(p, "+") {
-			w = strings.ToUpper(strings.TrimSpace(w))
-			switch w {
-			case "":
+			w = word(w, flag)
+			if w == "" {
 				continue
-			case "CANCELED":
-				w = "CANCELLED"
 			}
-			if baseJobStates[w] && state == "" {
+			if base[w] && state == "" {
 				state = w
 				continue
 			}
-			flags = appendFlag(flags, w)
+			flag(w)
 		}
 	}
 	if state == "" {
