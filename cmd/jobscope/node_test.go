@@ -18,26 +18,13 @@ func startNodeAgent(t *testing.T, args ...string) string {
 	return startJobscope(t, "node", append([]string{"--log.level=error"}, args...)...)
 }
 
+// gaugeOf is value with the labels as a map.
 func gaugeOf(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	for _, m := range mfs[name].GetMetric() {
-		match := true
-		for k, v := range labels {
-			found := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == k && lp.GetValue() == v {
-					found = true
-				}
-			}
-			match = match && found
-		}
-		if match {
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue(), true
-			}
-			return m.GetCounter().GetValue(), true
-		}
+	pairs := make([]string, 0, 2*len(labels))
+	for k, v := range labels {
+		pairs = append(pairs, k, v)
 	}
-	return 0, false
+	return value(mfs, name, pairs...)
 }
 
 // TestNodeCommand wires the whole agent: simulated GPUs, the Slurm fixture
