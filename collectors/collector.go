@@ -13,16 +13,24 @@
 // them. Runner.Gatherer, which /metrics uses, runs the same collectors but
 // takes ready-built families from a FamilyCollector as they are: the slurm
 // collectors build 1M+ series once per poll, and sending, writing, hashing
-// and sorting each of them again on every scrape cost seconds. Tests gather
+// and sorting each of them again on every scrape cost seconds. A
+// FamilySetCollector goes one step further: its FamilySet, shared by every
+// scrape until the data changes, caches its encoded (and gzipped) part of
+// the page, which /metrics writes as it is after the small part gathered
+// for the scrape (Gathering.GatherPage, Page.Write). Tests gather
 // FamilyCollectors through Runner.Scrape with a pedantic registry to keep
 // the checks the fast path skips.
 package collectors
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +40,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // Namespace prefixes the framework's own metrics.
@@ -77,6 +86,223 @@ func (f FamiliesFunc) Families(ctx context.Context) ([]*dto.MetricFamily, error)
 func (f FamiliesFunc) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	mfs, err := f(ctx)
 	return errors.Join(err, SendFamilies(ch, mfs))
+}
+
+// FamilySetCollector is a FamilyCollector that returns the same FamilySet
+// to many scrapes while its data does not change (the slurm collectors:
+// one per poll), so that /metrics can serve the set's cached encoding
+// instead of encoding its families again (Page). The error means what
+// Update's does; the set returned with it is served.
+type FamilySetCollector interface {
+	FamilyCollector
+	FamilySet(ctx context.Context) (*FamilySet, error)
+}
+
+// FamilySetFunc adapts a function returning a FamilySet to
+// FamilySetCollector.
+type FamilySetFunc func(ctx context.Context) (*FamilySet, error)
+
+// FamilySet calls f.
+func (f FamilySetFunc) FamilySet(ctx context.Context) (*FamilySet, error) { return f(ctx) }
+
+// Families returns the families of f's set.
+func (f FamilySetFunc) Families(ctx context.Context) ([]*dto.MetricFamily, error) {
+	set, err := f(ctx)
+	return set.Families(), err
+}
+
+// Update sends f's families one metric at a time (Runner.Scrape's path).
+func (f FamilySetFunc) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	mfs, err := f.Families(ctx)
+	return errors.Join(err, SendFamilies(ch, mfs))
+}
+
+// FamilySet is one immutable result of a FamilySetCollector: families as
+// FamilyCollector describes them, and their encoding per exposition format,
+// plain or gzip-compressed, built on the first request for it and kept
+// with the set. At 1.25M series the text page is 88 MB: encoding it took
+// 0.35-0.6 s per scrape, compressing it 1-1.5 s more, for the same bytes
+// until the next poll (see docs/performance.md).
+type FamilySet struct {
+	mfs []*dto.MetricFamily
+
+	mu      sync.Mutex
+	encoded map[encodingKey]*encodedFamilies
+	// warm are the encodings WarmLike asked for.
+	warm []encodingKey
+}
+
+type encodingKey struct {
+	format expfmt.Format
+	gzip   bool
+}
+
+type encodedFamilies struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// NewFamilySet wraps families (see FamilyCollector) into a set.
+func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
+	return &FamilySet{mfs: mfs}
+}
+
+// Families returns the set's families; nil for a nil set.
+func (s *FamilySet) Families() []*dto.MetricFamily {
+	if s == nil {
+		return nil
+	}
+	return s.mfs
+}
+
+// textFormat is what Prometheus negotiates with jobscope's exporters
+// (OpenMetrics is not offered), escaping included.
+var textFormat = expfmt.NegotiateAccept(http.Header{}, expfmt.DefaultAcceptedFormats()...)
+
+// WarmLike makes Warm build the encodings that prev was asked for (the
+// formats the scrapers of the previous poll negotiated), or the gzipped
+// text format when prev is nil or was never asked.
+func (s *FamilySet) WarmLike(prev *FamilySet) {
+	var keys []encodingKey
+	if prev != nil {
+		prev.mu.Lock()
+		for k := range prev.encoded {
+			keys = append(keys, k)
+		}
+		prev.mu.Unlock()
+	}
+	if len(keys) == 0 {
+		keys = []encodingKey{{textFormat, true}}
+	}
+	s.mu.Lock()
+	s.warm = keys
+	s.mu.Unlock()
+}
+
+// Warm builds the encodings WarmLike named, so that no scrape waits for
+// them. It returns the first encoding error.
+func (s *FamilySet) Warm() error {
+	s.mu.Lock()
+	keys := s.warm
+	s.mu.Unlock()
+	var errs []error
+	for _, k := range keys {
+		_, err := s.encoding(k)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// cacheable reports whether a format's encoding of a set can be cached and
+// written next to other families: each family's encoding stands alone
+// (text, delimited protobuf), unlike OpenMetrics' final "# EOF".
+func cacheable(f expfmt.Format) bool {
+	t := f.FormatType()
+	return t == expfmt.TypeTextPlain || t == expfmt.TypeProtoDelim
+}
+
+// encoding returns the set's families encoded as k asks, built once. Like
+// promhttp, a family that fails to encode is skipped and reported.
+func (s *FamilySet) encoding(k encodingKey) ([]byte, error) {
+	s.mu.Lock()
+	if s.encoded == nil {
+		s.encoded = map[encodingKey]*encodedFamilies{}
+	}
+	e, ok := s.encoded[k]
+	if !ok {
+		e = &encodedFamilies{}
+		s.encoded[k] = e
+	}
+	s.mu.Unlock()
+	e.once.Do(func() {
+		var buf bytes.Buffer
+		var errs []error
+		var w io.Writer = &buf
+		var gz *gzip.Writer
+		if k.gzip {
+			gz = gzip.NewWriter(&buf)
+			w = gz
+		}
+		enc := expfmt.NewEncoder(w, k.format)
+		for _, mf := range s.mfs {
+			if err := enc.Encode(mf); err != nil {
+				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+			}
+		}
+		if gz != nil {
+			errs = append(errs, gz.Close())
+		}
+		e.b, e.err = slices.Clip(buf.Bytes()), errors.Join(errs...)
+	})
+	return e.b, e.err
+}
+
+// gzipPool keeps the compressors of the fresh part of pages (about 800 KB
+// of state each), as promhttp does.
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+// Page is one scrape as /metrics writes it (Gathering.GatherPage): the
+// families gathered for this scrape, and the sets whose cached encoding
+// follows them. Families of different collectors have different names, so
+// the page is valid in any order of the parts; the text exposition does not
+// order families, and delimited protobuf is a sequence of families.
+type Page struct {
+	Families []*dto.MetricFamily
+	Sets     []*FamilySet
+}
+
+// Empty reports whether the page has no family.
+func (p *Page) Empty() bool { return len(p.Families) == 0 && len(p.Sets) == 0 }
+
+// Write writes the page to w in format, gzip-compressed when gz. The fresh
+// families are encoded (and compressed) now; each set's encoding comes from
+// its cache. A gzip page is then several gzip members, which RFC 1952
+// allows and Go's gzip.Reader (Prometheus' scraper) reads as one stream.
+// Formats whose encoding cannot be cached are encoded in one piece. Like
+// promhttp, a family that fails to encode is skipped, and the errors are
+// returned.
+func (p *Page) Write(w io.Writer, format expfmt.Format, gz bool) error {
+	fresh := p.Families
+	if !cacheable(format) {
+		for _, set := range p.Sets {
+			fresh = append(fresh[:len(fresh):len(fresh)], set.mfs...)
+		}
+	}
+	var errs []error
+	out := w
+	var zw *gzip.Writer
+	if gz {
+		zw = gzipPool.Get().(*gzip.Writer)
+		defer gzipPool.Put(zw)
+		zw.Reset(w)
+		out = zw
+	}
+	enc := expfmt.NewEncoder(out, format)
+	for _, mf := range fresh {
+		if err := enc.Encode(mf); err != nil {
+			errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+	}
+	if !cacheable(format) {
+		return errors.Join(errs...)
+	}
+	for _, set := range p.Sets {
+		b, err := set.encoding(encodingKey{format, gz})
+		errs = append(errs, err)
+		if _, err := w.Write(b); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ErrUnknownCollector is returned by Runner.Scrape and Runner.Gatherer for
@@ -237,7 +463,9 @@ func (r *Runner) scrape(ctx context.Context, names []string) (*scrape, error) {
 // families of FamilyCollectors taken as they are and merged in by name.
 // Its Gather may return families with an error; serve them
 // (promhttp.ContinueOnError), as a failing collector never blanks others.
-func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, names ...string) (prometheus.Gatherer, error) {
+// Its GatherPage leaves the families of FamilySetCollectors in their sets,
+// so that /metrics writes their cached encoding (Page).
+func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, names ...string) (*Gathering, error) {
 	s, err := r.scrape(ctx, names)
 	if err != nil {
 		return nil, err
@@ -249,18 +477,93 @@ func (r *Runner) Gatherer(ctx context.Context, static []prometheus.Collector, na
 			return nil, fmt.Errorf("registering collector: %w", err)
 		}
 	}
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		s.mu.Lock()
-		s.prebuilt = nil
-		s.mu.Unlock()
-		// Gather calls s.Collect, which returns once every collector has
-		// returned or been abandoned: s.prebuilt is complete then.
-		mfs, err := reg.Gather()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		merged, mergeErr := mergeFamilies(append(s.prebuilt, mfs))
-		return merged, errors.Join(err, mergeErr)
-	}), nil
+	return &Gathering{reg: reg, s: s}, nil
+}
+
+// Gathering is one scrape's gatherer (Runner.Gatherer).
+type Gathering struct {
+	reg *prometheus.Registry
+	s   *scrape
+}
+
+// Gather returns every family of the scrape, sorted by name.
+func (g *Gathering) Gather() ([]*dto.MetricFamily, error) {
+	mfs, sets, err := g.gather(false)
+	for _, set := range sets {
+		mfs = append(mfs, set.mfs)
+	}
+	merged, mergeErr := mergeFamilies(mfs)
+	return merged, errors.Join(err, mergeErr)
+}
+
+// GatherPage gathers like Gather, but the families of FamilySetCollectors
+// stay in their sets, to be written from the sets' cached encoding. A set
+// with a family name that another collector also has is merged as Gather
+// does instead.
+func (g *Gathering) GatherPage() (*Page, error) {
+	lists, sets, err := g.gather(true)
+	count := map[string]int{}
+	for _, l := range lists {
+		for _, mf := range l {
+			count[mf.GetName()]++
+		}
+	}
+	for _, set := range sets {
+		for _, mf := range set.mfs {
+			count[mf.GetName()]++
+		}
+	}
+	p := &Page{}
+	for _, set := range sets {
+		switch {
+		case slices.ContainsFunc(set.mfs, func(mf *dto.MetricFamily) bool { return count[mf.GetName()] > 1 }):
+			lists = append(lists, set.mfs)
+		case len(set.mfs) > 0:
+			p.Sets = append(p.Sets, set)
+		}
+	}
+	merged, mergeErr := mergeFamilies(lists)
+	p.Families = merged
+	return p, errors.Join(err, mergeErr)
+}
+
+// gather runs the scrape once. It returns the lists of families to merge
+// (the registry's and those of FamilyCollectors), and, when keepSets, the
+// FamilySets of FamilySetCollectors ordered by collector name.
+func (g *Gathering) gather(keepSets bool) ([][]*dto.MetricFamily, []*FamilySet, error) {
+	s := g.s
+	s.mu.Lock()
+	s.prebuilt, s.sets, s.keepSets = nil, nil, keepSets
+	s.mu.Unlock()
+	// Gather calls s.Collect, which returns once every collector has
+	// returned or been abandoned: s.prebuilt and s.sets are complete then.
+	mfs, err := g.reg.Gather()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slices.SortFunc(s.sets, func(a, b namedSet) int { return strings.Compare(a.name, b.name) })
+	sets := make([]*FamilySet, len(s.sets))
+	for i, ns := range s.sets {
+		sets[i] = ns.set
+	}
+	return append(s.prebuilt, mfs), sets, err
+}
+
+// Warm runs every enabled collector as a scrape would, under ctx, and
+// builds the encodings their FamilySets were asked to warm
+// (FamilySet.WarmLike), so that the next scrape only copies them.
+// Collectors' errors are logged as a scrape's are; encoding errors are
+// returned.
+func (r *Runner) Warm(ctx context.Context) error {
+	g, err := r.Gatherer(ctx, nil)
+	if err != nil {
+		return err
+	}
+	p, _ := g.GatherPage() // the collectors' errors, logged by the scrape
+	var errs []error
+	for _, set := range p.Sets {
+		errs = append(errs, set.Warm())
+	}
+	return errors.Join(errs...)
 }
 
 // errDuplicateFamily is reported when two collectors build families of the
@@ -323,6 +626,15 @@ type scrape struct {
 	takeFamilies bool
 	mu           sync.Mutex
 	prebuilt     [][]*dto.MetricFamily
+	// keepSets: the FamilySets of FamilySetCollectors are kept in sets
+	// instead (Gathering.GatherPage).
+	keepSets bool
+	sets     []namedSet
+}
+
+type namedSet struct {
+	name string
+	set  *FamilySet
 }
 
 // Describe sends nothing: the set of metrics depends on the data, so the
@@ -346,7 +658,7 @@ func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 	start := time.Now()
 	var err error
 	if fc, ok := c.(FamilyCollector); ok && s.takeFamilies {
-		err = s.families(fc)
+		err = s.families(name, fc)
 	} else {
 		err = s.update(c, ch)
 	}
@@ -369,11 +681,15 @@ func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 
 // families runs a FamilyCollector on Runner.Gatherer's path, with the same
 // deadline and panic handling as update.
-func (s *scrape) families(c FamilyCollector) error {
+func (s *scrape) families(name string, c FamilyCollector) error {
 	type result struct {
 		mfs []*dto.MetricFamily
+		set *FamilySet
 		err error
 	}
+	s.mu.Lock()
+	keepSets := s.keepSets
+	s.mu.Unlock()
 	done := make(chan result, 1)
 	go func() {
 		defer func() {
@@ -381,13 +697,25 @@ func (s *scrape) families(c FamilyCollector) error {
 				done <- result{err: fmt.Errorf("collector panicked: %v", p)}
 			}
 		}()
+		if sc, ok := c.(FamilySetCollector); ok {
+			set, err := sc.FamilySet(s.ctx)
+			if set == nil {
+				set = &FamilySet{}
+			}
+			done <- result{set.mfs, set, err}
+			return
+		}
 		mfs, err := c.Families(s.ctx)
-		done <- result{mfs, err}
+		done <- result{mfs, nil, err}
 	}()
 	select {
 	case r := <-done:
 		s.mu.Lock()
-		s.prebuilt = append(s.prebuilt, r.mfs)
+		if r.set != nil && keepSets {
+			s.sets = append(s.sets, namedSet{name, r.set})
+		} else {
+			s.prebuilt = append(s.prebuilt, r.mfs)
+		}
 		s.mu.Unlock()
 		return r.err
 	case <-s.ctx.Done():

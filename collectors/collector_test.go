@@ -1,11 +1,14 @@
 package collectors
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 var testDesc = prometheus.NewDesc("test_value", "A test value.", []string{"from"}, nil)
@@ -57,9 +62,26 @@ func familyCollector(from string, v float64, err error) Factory[struct{}] {
 	}
 }
 
-// scrapeValues gathers r both ways, through Runner.Scrape into a pedantic
-// registry and through Runner.Gatherer, each under timeout, checks that both
-// give the same (durations aside), and returns the values by name and label
+// testSetDesc is a family of FamilySetCollectors alone, so that its
+// cached encoding is written as it is.
+var testSetDesc = NewGaugeDesc("test_set_value", "A FamilySet's value.", "from")
+
+// setCollector is a FamilySetCollector that returns one set, built once,
+// with one sample of desc, and err.
+func setCollector(desc *FamilyDesc, from string, v float64, err error) Factory[struct{}] {
+	return func(struct{}) (Collector, error) {
+		b := NewFamilyBuilder()
+		b.Add(desc, v, from)
+		mfs, berr := b.Build()
+		set := NewFamilySet(mfs)
+		return FamilySetFunc(func(context.Context) (*FamilySet, error) { return set, errors.Join(err, berr) }), nil
+	}
+}
+
+// scrapeValues gathers r three ways, through Runner.Scrape into a pedantic
+// registry, through Runner.Gatherer, and as /metrics writes it
+// (Gathering.GatherPage) in text and protobuf, plain and gzip, each under
+// timeout, checks that all give the same (durations aside), and returns the values by name and label
 // values.
 func scrapeValues(t *testing.T, r *Runner, timeout time.Duration, names ...string) map[string]float64 {
 	t.Helper()
@@ -95,7 +117,61 @@ func scrapeValues(t *testing.T, r *Runner, timeout time.Duration, names ...strin
 	if !maps.Equal(fastValues, want) {
 		t.Errorf("Runner.Scrape gave %v, Runner.Gatherer %v", want, fastValues)
 	}
+	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+		for _, gz := range []bool{false, true} {
+			pageValues := values(pageFamilies(t, r, timeout, format, gz, names...))
+			maps.DeleteFunc(pageValues, noDurations)
+			if !maps.Equal(pageValues, want) {
+				t.Errorf("Runner.Scrape gave %v, the %s page (gzip %v) %v", want, format, gz, pageValues)
+			}
+		}
+	}
 	return got
+}
+
+// pageFamilies writes the page of one scrape (Gathering.GatherPage,
+// Page.Write) in format, gzip-compressed when gz, and decodes it as a
+// scraper does; a family that appears twice fails the text parser.
+func pageFamilies(t *testing.T, r *Runner, timeout time.Duration, format expfmt.Format, gz bool, names ...string) []*dto.MetricFamily {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	g, err := r.Gatherer(ctx, nil, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := g.GatherPage() // the collectors' errors, checked through their success metric
+	var buf bytes.Buffer
+	if err := p.Write(&buf, format, gz); err != nil {
+		t.Fatal(err)
+	}
+	var body io.Reader = &buf
+	if gz {
+		zr, err := gzip.NewReader(&buf) // multistream, as Prometheus reads it
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = zr
+	}
+	if format.FormatType() == expfmt.TypeTextPlain {
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		parsed, err := parser.TextToMetricFamilies(body)
+		if err != nil {
+			t.Fatalf("%s page: %v", format, err)
+		}
+		return slices.Collect(maps.Values(parsed))
+	}
+	var mfs []*dto.MetricFamily
+	dec := expfmt.NewDecoder(body, format)
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			return mfs
+		} else if err != nil {
+			t.Fatalf("%s page: %v", format, err)
+		}
+		mfs = append(mfs, mf)
+	}
 }
 
 func values(mfs []*dto.MetricFamily) map[string]float64 {
@@ -133,6 +209,12 @@ func TestFailingCollectorDoesNotBlankOthers(t *testing.T) {
 		"families-panics": func(struct{}) (Collector, error) {
 			return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) { panic("bug") }), nil
 		},
+		"set":        setCollector(testSetDesc, "set", 5, nil),
+		"set-broken": setCollector(testSetDesc, "set-partial", 6, errors.New("source exploded")),
+		"set-merged": setCollector(testFamilyDesc, "set-merged", 8, nil),
+		"set-panics": func(struct{}) (Collector, error) {
+			return FamilySetFunc(func(context.Context) (*FamilySet, error) { panic("bug") }), nil
+		},
 	})
 	got := scrapeValues(t, r, time.Minute)
 	want := map[string]float64{
@@ -147,6 +229,13 @@ func TestFailingCollectorDoesNotBlankOthers(t *testing.T) {
 		"jobscope_scrape_collector_success|families":        1,
 		"jobscope_scrape_collector_success|families-broken": 0,
 		"jobscope_scrape_collector_success|families-panics": 0,
+		"test_set_value|set":                                5,
+		"test_set_value|set-partial":                        6,
+		"test_value|set-merged":                             8, // merged with the other collectors' test_value
+		"jobscope_scrape_collector_success|set":             1,
+		"jobscope_scrape_collector_success|set-broken":      0,
+		"jobscope_scrape_collector_success|set-merged":      1,
+		"jobscope_scrape_collector_success|set-panics":      0,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -175,6 +264,12 @@ func TestHungCollectorIsAbandonedAtDeadline(t *testing.T) {
 				return nil, nil
 			}), nil
 		},
+		"hung-set": func(struct{}) (Collector, error) {
+			return FamilySetFunc(func(context.Context) (*FamilySet, error) {
+				<-release
+				return nil, nil
+			}), nil
+		},
 	})
 	start := time.Now()
 	got := scrapeValues(t, r, 200*time.Millisecond)
@@ -182,6 +277,7 @@ func TestHungCollectorIsAbandonedAtDeadline(t *testing.T) {
 		t.Fatalf("scrapes waited %v for hung collectors", took)
 	}
 	if got["jobscope_scrape_collector_success|hung"] != 0 || got["jobscope_scrape_collector_success|hung-families"] != 0 ||
+		got["jobscope_scrape_collector_success|hung-set"] != 0 ||
 		got["test_value|good"] != 1 {
 		t.Errorf("unexpected values %v", got)
 	}
@@ -234,4 +330,52 @@ func TestDuplicateRegistrationPanics(t *testing.T) {
 	set := NewSet[struct{}]()
 	set.Register("x", true, "", constCollector("x", 1))
 	set.Register("x", true, "", constCollector("x", 1))
+}
+
+// TestFamilySetCachesEncoding: a set encodes each format once, and Warm
+// builds the encodings the previous set was asked for (gzipped text for the
+// first set).
+func TestFamilySetCachesEncoding(t *testing.T) {
+	b := NewFamilyBuilder()
+	b.Add(testSetDesc, 1, "a")
+	mfs, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func(s *FamilySet) []encodingKey {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return slices.Collect(maps.Keys(s.encoded))
+	}
+	first := NewFamilySet(mfs)
+	first.WarmLike(nil)
+	if err := first.Warm(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keys(first), []encodingKey{{textFormat, true}}; !slices.Equal(got, want) {
+		t.Errorf("first set warmed %v, want %v", got, want)
+	}
+	proto := encodingKey{expfmt.NewFormat(expfmt.TypeProtoDelim), false}
+	e1, err := first.encoding(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2, err := first.encoding(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e1) == 0 || &e1[0] != &e2[0] {
+		t.Error("the encoding was built twice")
+	}
+
+	next := NewFamilySet(mfs)
+	next.WarmLike(first)
+	if err := next.Warm(); err != nil {
+		t.Fatal(err)
+	}
+	got := keys(next)
+	slices.SortFunc(got, func(a, b encodingKey) int { return strings.Compare(string(a.format), string(b.format)) })
+	if want := []encodingKey{proto, {textFormat, true}}; !slices.Equal(got, want) {
+		t.Errorf("next set warmed %v, want %v", got, want)
+	}
 }

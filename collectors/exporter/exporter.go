@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -135,11 +137,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
 // scrape to some collectors (as node_exporter's collect[] does). The
 // Runner's Gatherer serves ready-built families of FamilyCollectors as they
-// are (the slurm collectors build theirs once per poll); promhttp negotiates
-// the format and compression and encodes with expfmt.
+// are (the slurm collectors build theirs once per poll), and the cached
+// encoding of FamilySets (Page): only the small part gathered afresh is
+// encoded per scrape. The format and compression are negotiated as
+// promhttp does; a request with promhttp's name[] filter goes through
+// promhttp.
 func (s *Server) metricsHandler() http.Handler {
+	errorLog := slog.NewLogLogger(s.logger.Handler(), slog.LevelError)
 	opts := promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+		ErrorLog:      errorLog,
 		ErrorHandling: promhttp.ContinueOnError,
 	}
 	// The in-flight limit is kept here: promhttp's MaxRequestsInFlight
@@ -176,8 +182,59 @@ func (s *Server) metricsHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		promhttp.HandlerFor(gatherer, opts).ServeHTTP(w, r)
+		if r.URL.Query().Has("name[]") {
+			promhttp.HandlerFor(gatherer, opts).ServeHTTP(w, r)
+			return
+		}
+		page, err := gatherer.GatherPage()
+		if err != nil {
+			// promhttp.ContinueOnError: serve what was gathered.
+			errorLog.Println("error gathering metrics:", err)
+			if page.Empty() {
+				http.Error(w, "An error has occurred while serving metrics:\n\n"+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
+		w.Header().Add("Vary", "Accept")
+		w.Header().Add("Vary", "Accept-Encoding")
+		w.Header().Set("Content-Type", string(format))
+		gz := acceptsGzip(r.Header)
+		if gz {
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		if err := page.Write(w, format, gz); err != nil {
+			errorLog.Println("error encoding and sending metric family:", err)
+		}
 	})
+}
+
+// acceptsGzip negotiates the compression as promhttp does (identity
+// preferred over gzip on equal quality): gzip when Accept-Encoding gives it,
+// or "*", a higher quality than identity.
+func acceptsGzip(h http.Header) bool {
+	identity, gz := -1.0, -1.0
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			if coding == "identity" || coding == "*" {
+				identity = max(identity, q)
+			}
+			if coding == "gzip" || coding == "*" {
+				gz = max(gz, q)
+			}
+		}
+	}
+	return gz > 0 && gz > identity
 }
 
 func (s *Server) scrapeTimeout(r *http.Request) time.Duration {

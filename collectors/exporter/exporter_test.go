@@ -1,19 +1,25 @@
 package exporter
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
+	"google.golang.org/protobuf/proto"
 
 	"jobscope/collectors"
 )
@@ -21,10 +27,12 @@ import (
 var (
 	plainDesc  = prometheus.NewDesc("test_plain", "A plain collector's value.", nil, nil)
 	familyDesc = collectors.NewGaugeDesc("test_family", "A FamilyCollector's value.", "node")
+	setDesc    = collectors.NewGaugeDesc("test_set", "A FamilySetCollector's value.", "node")
 )
 
-// newServer serves a plain collector, a FamilyCollector and one that blocks
-// until release is closed (entered is signalled when it starts).
+// newServer serves a plain collector, a FamilyCollector, a
+// FamilySetCollector and one that blocks until release is closed (entered
+// is signalled when it starts).
 func newServer(t *testing.T, maxRequests int, entered chan<- struct{}, release <-chan struct{}) *Server {
 	t.Helper()
 	set := collectors.NewSet[struct{}]()
@@ -40,6 +48,15 @@ func newServer(t *testing.T, maxRequests int, entered chan<- struct{}, release <
 			b.Add(familyDesc, 2, "n1")
 			return b.Build()
 		}), nil
+	})
+	set.Register("set", true, "", func(struct{}) (collectors.Collector, error) {
+		b := collectors.NewFamilyBuilder()
+		for _, node := range []string{"n1", "n2", "n3"} {
+			b.Add(setDesc, 3, node)
+		}
+		mfs, err := b.Build()
+		fs := collectors.NewFamilySet(mfs)
+		return collectors.FamilySetFunc(func(context.Context) (*collectors.FamilySet, error) { return fs, nil }), err
 	})
 	set.Register("slow", false, "", func(struct{}) (collectors.Collector, error) {
 		return collectors.FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
@@ -99,7 +116,7 @@ func TestMetricsServesBothKindsOfCollector(t *testing.T) {
 		t.Fatalf("status %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 	}
 	for _, line := range []string{
-		"test_plain 1", `test_family{node="n1"} 2`,
+		"test_plain 1", `test_family{node="n1"} 2`, `test_set{node="n2"} 3`,
 		`jobscope_scrape_collector_success{collector="family"} 1`,
 		`jobscope_scrape_collector_success{collector="plain"} 1`,
 		`jobscope_build_info{`,
@@ -113,7 +130,7 @@ func TestMetricsServesBothKindsOfCollector(t *testing.T) {
 	if strings.Contains(body, "test_plain") || !strings.Contains(body, "test_family") {
 		t.Errorf("exclude[]=plain:\n%s", body)
 	}
-	for _, q := range []string{"collect[]=nope", "collect[]=plain&exclude[]=family", "exclude[]=plain&exclude[]=family"} {
+	for _, q := range []string{"collect[]=nope", "collect[]=plain&exclude[]=family", "exclude[]=plain&exclude[]=family&exclude[]=set"} {
 		if resp, _ := get(t, h, "/metrics?"+q); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", q, resp.StatusCode)
 		}
@@ -136,5 +153,130 @@ func TestMaxRequests(t *testing.T) {
 	<-done
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second request while one runs: status %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestCachedPageEqualsPromhttp: the page written from FamilySets' cached
+// encoding (several gzip members when compressed) decodes, as Prometheus
+// decodes it, to the page promhttp encodes from the merged families, in
+// both formats Prometheus negotiates, plain and gzip.
+func TestCachedPageEqualsPromhttp(t *testing.T) {
+	srv := newServer(t, 0, nil, nil)
+	h := srv.Handler()
+	promhttpPage := func(accept string) []byte {
+		g, err := srv.runner.Gatherer(context.Background(), srv.static)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", accept)
+		rec := httptest.NewRecorder()
+		promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(rec, req)
+		return normalise(t, rec.Result().Header.Get("Content-Type"), rec.Body)
+	}
+	for _, accept := range []string{
+		"text/plain;version=0.0.4;q=0.9,*/*;q=0.1",
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,*/*;q=0.1",
+	} {
+		want := promhttpPage(accept)
+		for _, encoding := range []string{"", "gzip"} {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept", accept)
+			req.Header.Set("Accept-Encoding", encoding)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			resp := rec.Result()
+			if got := resp.Header.Get("Content-Encoding"); got != encoding {
+				t.Errorf("%s, Accept-Encoding %q: Content-Encoding %q", accept, encoding, got)
+			}
+			var body io.Reader = resp.Body
+			if encoding == "gzip" {
+				raw, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The first member is the part gathered for this scrape,
+				// the set's cached member follows.
+				first, err := gzip.NewReader(bytes.NewReader(raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				first.Multistream(false)
+				head, err := io.ReadAll(first)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(head, []byte("test_set")) || !bytes.Contains(head, []byte("test_plain")) {
+					t.Errorf("%s: first gzip member is not the fresh part:\n%q", accept, head)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = zr
+			}
+			if got := normalise(t, resp.Header.Get("Content-Type"), body); !bytes.Equal(got, want) {
+				t.Errorf("%s, Accept-Encoding %q: page\n%s\ndiffers from promhttp's:\n%s", accept, encoding, got, want)
+			}
+		}
+	}
+}
+
+// normalise decodes a page of the given Content-Type and encodes it as
+// text, sorted by name, with the scrape durations zeroed.
+func normalise(t *testing.T, contentType string, r io.Reader) []byte {
+	t.Helper()
+	format := expfmt.Format(contentType)
+	dec := expfmt.NewDecoder(r, format)
+	var mfs []*dto.MetricFamily
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", contentType, err)
+		}
+		mfs = append(mfs, mf)
+	}
+	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	var buf bytes.Buffer
+	for _, mf := range mfs {
+		if mf.GetName() == "jobscope_scrape_collector_duration_seconds" {
+			for _, m := range mf.GetMetric() {
+				m.GetGauge().Value = proto.Float64(0)
+			}
+		}
+		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestAcceptsGzip: compression is negotiated as promhttp negotiates it
+// between identity and gzip.
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"":                          false,
+		"gzip":                      true,
+		"gzip, deflate, br":         true,
+		"GZIP;q=0.5":                true,
+		"gzip;q=0":                  false,
+		"*":                         false, // identity is offered first
+		"identity;q=0.5, gzip":      true,
+		"gzip;q=0.5, identity":      false,
+		"identity;q=0, *;q=0.1":     false, // as promhttp: * gives identity 0.1 too
+		"deflate":                   false,
+		"gzip;q=0.8, *;q=0.9":       false,
+		"x-gzip, gzip; q=1.0, br":   true,
+		"identity;q=0.9, gzip;q=.1": false,
+	} {
+		h := http.Header{}
+		if header != "" {
+			h.Set("Accept-Encoding", header)
+		}
+		if got := acceptsGzip(h); got != want {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", header, got, want)
+		}
 	}
 }
