@@ -128,8 +128,9 @@ type FamilySet struct {
 
 	mu      sync.Mutex
 	encoded map[encodingKey]*encodedFamilies
-	// warm are the encodings WarmLike asked for.
-	warm []encodingKey
+	// asked are the encodings scrapes asked for, warm those WarmLike
+	// named.
+	asked, warm []encodingKey
 }
 
 type encodingKey struct {
@@ -160,15 +161,18 @@ func (s *FamilySet) Families() []*dto.MetricFamily {
 // (OpenMetrics is not offered), escaping included.
 var textFormat = expfmt.NegotiateAccept(http.Header{}, expfmt.DefaultAcceptedFormats()...)
 
-// WarmLike makes Warm build the encodings that prev was asked for (the
-// formats the scrapers of the previous poll negotiated), or the gzipped
-// text format when prev is nil or was never asked.
+// WarmLike makes Warm build the encodings that scrapes asked of prev (the
+// formats the scrapers of the previous poll negotiated), those prev warmed
+// when no scrape came, or the gzipped text format for the first set. A
+// format asked once (curl without gzip: 88 MB at 100k jobs) is thus not
+// built again for every later poll.
 func (s *FamilySet) WarmLike(prev *FamilySet) {
 	var keys []encodingKey
 	if prev != nil {
 		prev.mu.Lock()
-		for k := range prev.encoded {
-			keys = append(keys, k)
+		keys = prev.asked
+		if len(keys) == 0 {
+			keys = prev.warm
 		}
 		prev.mu.Unlock()
 	}
@@ -188,7 +192,7 @@ func (s *FamilySet) Warm() error {
 	s.mu.Unlock()
 	var errs []error
 	for _, k := range keys {
-		_, err := s.encoding(k)
+		_, err := s.encoding(k, false)
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -202,12 +206,16 @@ func cacheable(f expfmt.Format) bool {
 	return t == expfmt.TypeTextPlain || t == expfmt.TypeProtoDelim
 }
 
-// encoding returns the set's families encoded as k asks, built once. Like
-// promhttp, a family that fails to encode is skipped and reported.
-func (s *FamilySet) encoding(k encodingKey) ([]byte, error) {
+// encoding returns the set's families encoded as k asks, built once; a
+// scrape asks for it. Like promhttp, a family that fails to encode is
+// skipped and reported.
+func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 	s.mu.Lock()
 	if s.encoded == nil {
 		s.encoded = map[encodingKey]*encodedFamilies{}
+	}
+	if scrape && !slices.Contains(s.asked, k) {
+		s.asked = append(s.asked, k)
 	}
 	e, ok := s.encoded[k]
 	if !ok {
@@ -233,7 +241,9 @@ func (s *FamilySet) encoding(k encodingKey) ([]byte, error) {
 		if gz != nil {
 			errs = append(errs, gz.Close())
 		}
-		e.b, e.err = slices.Clip(buf.Bytes()), errors.Join(errs...)
+		// An exact-size copy: the buffer grew by doubling, and its slack
+		// (up to 40 MB on an 88 MB page) would be kept with the set.
+		e.b, e.err = bytes.Clone(buf.Bytes()), errors.Join(errs...)
 	})
 	return e.b, e.err
 }
@@ -296,7 +306,7 @@ func (p *Page) Write(w io.Writer, format expfmt.Format, gz bool) error {
 		return errors.Join(errs...)
 	}
 	for _, set := range p.Sets {
-		b, err := set.encoding(encodingKey{format, gz})
+		b, err := set.encoding(encodingKey{format, gz}, true)
 		errs = append(errs, err)
 		if _, err := w.Write(b); err != nil {
 			return errors.Join(append(errs, err)...)
