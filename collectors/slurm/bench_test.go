@@ -2,18 +2,22 @@ package slurm
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/promslog"
 
 	"jobscope/collectors"
+	"jobscope/collectors/exporter"
 	"jobscope/slurm"
 	"jobscope/slurm/openapi"
 	"jobscope/test/loadgen"
@@ -66,13 +70,16 @@ func loadgenSnapshot(b *testing.B, nodes, jobs int) *slurm.Snapshot {
 }
 
 // BenchmarkMetricsRender is one /metrics page of every slurm collector over a
-// generated cluster as the exporter serves it: Runner.Gatherer, Gather, and
-// text encoding with expfmt. "first" is the first scrape after a poll (a new
-// snapshot pointer with the same data, so the collectors build their
-// families, as Prebuild does in the exporter); "cached" a further scrape of the same snapshot, which reuses
-// them; "cached-gzip" the same, gzip-compressed as promhttp does when
-// Prometheus asks for it (page-MB is then the compressed size). It reports the page size and series count next to time and
-// allocations, and for "first" the heap the built families keep.
+// generated cluster as the exporter writes it: Runner.Gatherer, GatherPage,
+// Page.Write in the text format. "prebuild" is what Prebuild does after a
+// poll (a new snapshot pointer with the same data): the collectors build
+// their families and the gzipped text encoding Prometheus will ask for;
+// "first" is the first uncompressed scrape after a poll without it (build
+// and encoding); "cached" a further scrape of the same snapshot, which
+// reuses families and encoding; "cached-gzip" the same, gzip-compressed
+// as Prometheus asks for it (page-MB is then the compressed size). It
+// reports the page size and series count next to time and allocations,
+// and for "prebuild" and "first" the heap the cache keeps.
 func BenchmarkMetricsRender(b *testing.B) {
 	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
 		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
@@ -97,24 +104,24 @@ func BenchmarkMetricsRender(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				mfs, err := g.Gather()
+				p, err := g.GatherPage()
 				if err != nil {
 					b.Fatal(err)
 				}
 				buf.Reset()
-				var w io.Writer = &buf
-				if compress {
-					gz := gzip.NewWriter(&buf) // as promhttp does for Prometheus
-					defer gz.Close()
-					w = gz
+				if err := p.Write(&buf, expfmt.NewFormat(expfmt.TypeTextPlain), compress); err != nil {
+					b.Fatal(err)
 				}
-				enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 				series = 0
-				for _, mf := range mfs {
-					series += len(mf.GetMetric())
-					if err := enc.Encode(mf); err != nil {
-						b.Fatal(err)
+				for _, mfs := range append([][]*dto.MetricFamily{p.Families}, setFamilies(p)...) {
+					for _, mf := range mfs {
+						series += len(mf.GetMetric())
 					}
+				}
+			}
+			prebuild := func(b *testing.B) {
+				if err := runner.Warm(context.Background()); err != nil {
+					b.Fatal(err)
 				}
 			}
 			heap := func() float64 {
@@ -125,31 +132,120 @@ func BenchmarkMetricsRender(b *testing.B) {
 			}
 			before := heap() // the snapshot, no families yet
 			for _, run := range []struct {
-				name        string
-				first, gzip bool
-			}{{"scrape=first", true, false}, {"scrape=cached", false, false}, {"scrape=cached-gzip", false, true}} {
+				name              string
+				prebuild, newSnap bool
+				gzip              bool
+			}{
+				{name: "scrape=prebuild", prebuild: true, newSnap: true},
+				{name: "scrape=first", newSnap: true},
+				{name: "scrape=cached"},
+				{name: "scrape=cached-gzip", gzip: true},
+			} {
 				b.Run(run.name, func(b *testing.B) {
 					// Every build but the very first is sized by the one
 					// before it (SizeLike), and the page buffer is grown once.
-					scrape(b, false)
+					if run.prebuild {
+						prebuild(b)
+					} else {
+						scrape(b, run.gzip)
+					}
 					b.ReportAllocs()
 					b.ResetTimer()
 					for b.Loop() {
-						if run.first {
+						if run.newSnap {
 							b.StopTimer()
 							next := *snap // a new poll with the same data
 							current = &next
 							b.StartTimer()
 						}
-						scrape(b, run.gzip)
+						if run.prebuild {
+							prebuild(b)
+						} else {
+							scrape(b, run.gzip)
+						}
 					}
-					b.ReportMetric(float64(buf.Len())/1e6, "page-MB")
-					b.ReportMetric(float64(series), "series")
-					if run.first {
+					if !run.prebuild {
+						b.ReportMetric(float64(buf.Len())/1e6, "page-MB")
+						b.ReportMetric(float64(series), "series")
+					}
+					if run.newSnap {
 						// What the cache keeps: the heap over the snapshot's,
 						// less the page buffer.
 						b.ReportMetric((heap()-before-float64(buf.Cap()))/1e6, "cache-MB")
 					}
+				})
+			}
+		})
+	}
+}
+
+func setFamilies(p *collectors.Page) [][]*dto.MetricFamily {
+	var out [][]*dto.MetricFamily
+	for _, s := range p.Sets {
+		out = append(out, s.Families())
+	}
+	return out
+}
+
+// BenchmarkMetricsHTTP is a /metrics scrape end to end: the exporter's
+// handler (exporter.New, as `jobscope slurm` serves it, with the Go and
+// process collectors left out) behind a real HTTP server, read by a client
+// to the end, uncompressed and with Accept-Encoding: gzip as Prometheus
+// sends it (the body is then read compressed, as sent). One untimed scrape
+// before each: it builds the families (and their encoding where cached).
+// page-MB is what was sent.
+func BenchmarkMetricsHTTP(b *testing.B) {
+	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
+		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
+			if size.jobs >= 100000 && testing.Short() {
+				b.Skip("100k jobs skipped under -short")
+			}
+			snap := loadgenSnapshot(b, size.nodes, size.jobs)
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			set := collectors.NewSet[Deps]()
+			Register(set)
+			runner, err := set.Build(Deps{
+				Snapshot: func() *slurm.Snapshot { return snap },
+				Now:      func() time.Time { return pollTime.Add(time.Minute) },
+			}, logger)
+			if err != nil {
+				b.Fatal(err)
+			}
+			path, maxRequests, offset, timeout := "/metrics", 40, 500*time.Millisecond, time.Minute
+			srv, err := exporter.New(&exporter.Flags{TelemetryPath: &path, MaxRequests: &maxRequests,
+				TimeoutOffset: &offset, DefaultTimeout: &timeout, Log: &promslog.Config{}}, logger,
+				exporter.Config{Name: "bench", Runner: runner})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ts := httptest.NewServer(srv.Handler())
+			defer ts.Close()
+			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			for _, encoding := range []string{"identity", "gzip"} {
+				b.Run("encoding="+encoding, func(b *testing.B) {
+					var n int64
+					get := func() {
+						req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						req.Header.Set("Accept-Encoding", encoding)
+						resp, err := client.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer resp.Body.Close()
+						if n, err = io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+							b.Fatalf("status %d, %v", resp.StatusCode, err)
+						}
+					}
+					get()
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						get()
+					}
+					b.ReportMetric(float64(n)/1e6, "page-MB")
 				})
 			}
 		})

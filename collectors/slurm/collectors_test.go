@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -249,8 +252,51 @@ func TestGathererEqualsPedanticScrape(t *testing.T) {
 				t.Errorf("Runner.Gatherer page:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
 			}
 			golden.LintGatherer(t, g)
+
+			// The page /metrics writes (the sets' cached encoding after the
+			// fresh part), decoded as Prometheus does, twice: built, then
+			// from the cache.
+			for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+				for range 2 {
+					if got := render(t, writtenPage(t, g, format)); !bytes.Equal(got, want) {
+						t.Errorf("%s page:\n%s\ndiffers from the pedantic registry's:\n%s", format, got, want)
+					}
+				}
+			}
 		})
 	}
+}
+
+// writtenPage writes g's page (GatherPage, Page.Write) gzip-compressed in
+// format and returns a gatherer of what a scraper decodes from it, sorted
+// by name.
+func writtenPage(t *testing.T, g *collectors.Gathering, format expfmt.Format) prometheus.Gatherer {
+	t.Helper()
+	p, err := g.GatherPage()
+	if err != nil && !errors.Is(err, collectors.ErrNoData) {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf, format, true); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf) // multistream, as Prometheus reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mfs []*dto.MetricFamily
+	dec := expfmt.NewDecoder(zr, format)
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s page: %v", format, err)
+		}
+		mfs = append(mfs, mf)
+	}
+	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 }
 
 // TestFamiliesBuiltOncePerSnapshot: scrapes of one snapshot share its

@@ -6,8 +6,10 @@
 // resources are still fresh, and it is large (1.25M series for 10k nodes
 // and 100k jobs), so each collector builds its metric families once per
 // snapshot and serves them to every scrape until the next poll
-// (snapshotCollector); Prebuild builds them right after a poll, so no
-// scrape waits for it. See docs/performance.md.
+// (snapshotCollector), as a collectors.FamilySet that also caches their
+// encoded and gzipped text; Prebuild builds both right after a poll, so no
+// scrape waits for it and a scrape only copies bytes. See
+// docs/performance.md.
 package slurm
 
 import (
@@ -19,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -105,8 +106,8 @@ func counterDesc(subsystem, name, help string, labels ...string) *collectors.Fam
 type buildFunc func(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(resource string) bool) error
 
 // snapshotCollector runs a buildFunc once per snapshot and freshness of the
-// resources it reads, and serves the built families to every scrape until
-// either changes. Concurrent scrapes of a new snapshot wait for one build;
+// resources it reads, and serves the built families, as one FamilySet with
+// their cached encodings, to every scrape until either changes. Concurrent scrapes of a new snapshot wait for one build;
 // a build that outlives a scrape's deadline still completes and serves the
 // next scrape.
 type snapshotCollector struct {
@@ -121,16 +122,20 @@ type snapshotCollector struct {
 type builtFamilies struct {
 	snap  *slurm.Snapshot
 	fresh uint64 // bit i: resources[i] is fresh
-	mfs   []*dto.MetricFamily
+	set   *collectors.FamilySet
 	err   error
 }
 
 func newSnapshotCollector(d Deps, build buildFunc, resources ...string) collectors.Collector {
 	c := &snapshotCollector{deps: d, resources: resources, build: build}
-	return collectors.FamiliesFunc(c.families)
+	return collectors.FamilySetFunc(c.families)
 }
 
-func (c *snapshotCollector) families(context.Context) ([]*dto.MetricFamily, error) {
+// families returns the set of the current snapshot and freshness. The set
+// also caches the families' encoding (collectors.FamilySet), so a scrape of
+// an unchanged snapshot copies bytes; Prebuild warms the encodings the
+// previous set was asked for.
+func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, error) {
 	snap := c.deps.Snapshot()
 	var fresh uint64
 	for i, r := range c.resources {
@@ -145,12 +150,12 @@ func (c *snapshotCollector) families(context.Context) ([]*dto.MetricFamily, erro
 		return nil
 	}
 	if b := current(); b != nil {
-		return b.mfs, b.err
+		return b.set, b.err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b := current(); b != nil {
-		return b.mfs, b.err
+		return b.set, b.err
 	}
 	isFresh := func(resource string) bool {
 		for i, r := range c.resources {
@@ -161,14 +166,18 @@ func (c *snapshotCollector) families(context.Context) ([]*dto.MetricFamily, erro
 		panic("slurm collector reads resource " + resource + " it did not declare")
 	}
 	fb := collectors.NewFamilyBuilder()
+	var prevSet *collectors.FamilySet
 	if prev := c.last.Load(); prev != nil {
-		fb.SizeLike(prev.mfs)
+		prevSet = prev.set
+		fb.SizeLike(prevSet.Families())
 	}
 	err := c.build(fb, snap, isFresh)
 	mfs, buildErr := fb.Build()
-	b := &builtFamilies{snap: snap, fresh: fresh, mfs: mfs, err: errors.Join(err, buildErr)}
+	set := collectors.NewFamilySet(mfs)
+	set.WarmLike(prevSet)
+	b := &builtFamilies{snap: snap, fresh: fresh, set: set, err: errors.Join(err, buildErr)}
 	c.last.Store(b)
-	return b.mfs, b.err
+	return b.set, b.err
 }
 
 // lower turns Slurm's upper-case state words into label values.
@@ -189,9 +198,11 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
 
-// Prebuild builds the families of runner's collectors as soon as a new
-// snapshot appears, checking every interval until ctx is done, so that no
-// scrape waits for a build (seconds at 100k jobs; see docs/performance.md).
+// Prebuild builds the families of runner's collectors, and the encodings
+// scrapes asked for the previous snapshot (gzipped text at first), as soon
+// as a new snapshot appears, checking every interval until ctx is done, so
+// that no scrape waits for a build (seconds at 100k jobs; see
+// docs/performance.md).
 // Each build is bounded by timeout. The poller has no publish hook, hence
 // the check; an atomic load per interval costs nothing.
 func Prebuild(ctx context.Context, runner *collectors.Runner, snapshot func() *slurm.Snapshot, interval, timeout time.Duration) {
@@ -202,11 +213,11 @@ func Prebuild(ctx context.Context, runner *collectors.Runner, snapshot func() *s
 		if snap := snapshot(); snap != last {
 			last = snap
 			build, cancel := context.WithTimeout(ctx, timeout)
-			// Errors are the collectors' and logged by the framework, as
-			// a scrape would; the families stay cached for the scrapes.
-			if g, err := runner.Gatherer(build, nil); err == nil {
-				_, _ = g.Gather()
-			}
+			// The collectors' errors are logged by the framework, as a
+			// scrape's would be; the families and their encodings stay
+			// cached for the scrapes. An encoding error is the next
+			// scrape's to log.
+			_ = runner.Warm(build)
 			cancel()
 		}
 		select {
