@@ -85,8 +85,9 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { p.Run(ctx); return nil })
-		// The collectors build their families once per snapshot; build them
-		// right after each poll instead of in the first scrape after it.
+		// The collectors build their families, and the encoded (gzipped)
+		// page part scrapes ask for, once per snapshot; build them right
+		// after each poll instead of in the first scrape after it.
 		g.Go(func() error { slurmcollectors.Prebuild(ctx, runner, p.Snapshot, time.Second, *interval); return nil })
 		g.Go(func() error { return srv.Serve(ctx) })
 		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
