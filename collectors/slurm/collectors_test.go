@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -374,5 +375,29 @@ func TestPrebuildOnNewSnapshot(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if n := reads.Load(); n != 2*collectorsN {
 		t.Errorf("snapshot read %d times, want %d: built again without a new snapshot", n, 2*collectorsN)
+	}
+}
+
+// TestHelpNamesExistingMetrics: a help text that points the reader to
+// another slurm_* metric must name one these collectors export.
+func TestHelpNamesExistingMetrics(t *testing.T) {
+	mfs, err := gatherAll(t, debianSnapshot(t), 0).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	ref := regexp.MustCompile(`\bslurm_[a-z_]+\*?`)
+	for _, mf := range mfs {
+		for _, n := range ref.FindAllString(mf.GetHelp(), -1) {
+			if strings.HasSuffix(n, "*") {
+				continue // a prefix: slurm_job_*
+			}
+			if !names[n] {
+				t.Errorf("%s: help names %s, which is not exported", mf.GetName(), n)
+			}
+		}
 	}
 }
