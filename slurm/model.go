@@ -230,7 +230,22 @@ type Diag struct {
 
 	RPCsByType []RPCStat
 	RPCsByUser []RPCStat
+
+	// Unreported marks the statistics the source did not give at all,
+	// which is not the same as 0: data_parser v0.0.37/38 print no
+	// bf_last_depth and bf_last_depth_try, v0.0.39 no bf_cycle_max.
+	// Collectors leave those series out.
+	Unreported DiagStat
 }
+
+// DiagStat is a set of Diag statistics that some Slurm versions lack.
+type DiagStat uint8
+
+const (
+	DiagBackfillCycleMax DiagStat = 1 << iota
+	DiagBackfillLastDepth
+	DiagBackfillLastDepthTry
+)
 
 // RPCStat is the count and cumulative time of one RPC type or one user's RPCs.
 type RPCStat struct {

@@ -401,3 +401,20 @@ func TestHelpNamesExistingMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreportedDiagStatsAbsent: Slurm 22.05's diag (v0.0.38, recorded) has
+// no bf_last_depth / bf_last_depth_try; their gauges must be absent, not 0
+// (sdiag's text of the same cluster says "Last depth cycle: 3").
+func TestUnreportedDiagStatsAbsent(t *testing.T) {
+	got := string(render(t, gatherAll(t, debianSnapshot(t), 0)))
+	for _, absent := range []string{"slurm_backfill_last_depth ", "slurm_backfill_last_depth_try "} {
+		if strings.Contains(got, "\n"+absent) {
+			t.Errorf("%s exported although v0.0.38 does not report it", absent)
+		}
+	}
+	for _, line := range []string{"slurm_backfill_cycle_max_seconds 0.005215", "slurm_backfill_queue_length 3"} {
+		if !strings.Contains(got, "\n"+line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+}

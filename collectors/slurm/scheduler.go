@@ -26,14 +26,21 @@ type schedulerCollector struct {
 type schedGauge struct {
 	desc  *collectors.FamilyDesc
 	value func(*diagView) float64
+	// stat is the statistic the gauge shows when some versions lack it:
+	// the gauge is left out where Diag.Unreported has it.
+	stat slurm.DiagStat
 }
 
 // diagView is a local alias so the table below reads as a list of fields.
 type diagView = slurm.Diag
 
 func newSchedulerCollector(d Deps) (collectors.Collector, error) {
-	g := func(subsystem, name, help string, v func(*diagView) float64) schedGauge {
-		return schedGauge{desc: desc(subsystem, name, help), value: v}
+	g := func(subsystem, name, help string, v func(*diagView) float64, stat ...slurm.DiagStat) schedGauge {
+		sg := schedGauge{desc: desc(subsystem, name, help), value: v}
+		for _, s := range stat {
+			sg.stat |= s
+		}
+		return sg
 	}
 	c := &schedulerCollector{
 		gauges: []schedGauge{
@@ -49,10 +56,10 @@ func newSchedulerCollector(d Deps) (collectors.Collector, error) {
 			g("scheduler", "queue_length", "Jobs the main scheduler had to consider in its last cycle.", func(x *diagView) float64 { return float64(x.ScheduleQueueLength) }),
 			g("backfill", "active", "Whether the backfill scheduler is in a cycle right now (1) or not (0).", func(x *diagView) float64 { return b2f(x.BackfillActive) }),
 			g("backfill", "cycle_last_seconds", "Duration of the last backfill cycle.", func(x *diagView) float64 { return x.BackfillCycleLast.Seconds() }),
-			g("backfill", "cycle_max_seconds", "Longest backfill cycle since the statistics were reset.", func(x *diagView) float64 { return x.BackfillCycleMax.Seconds() }),
+			g("backfill", "cycle_max_seconds", "Longest backfill cycle since the statistics were reset.", func(x *diagView) float64 { return x.BackfillCycleMax.Seconds() }, slurm.DiagBackfillCycleMax),
 			g("backfill", "cycle_mean_seconds", "Mean backfill cycle since the statistics were reset.", func(x *diagView) float64 { return x.BackfillCycleMean.Seconds() }),
-			g("backfill", "last_depth", "Jobs the last backfill cycle looked at.", func(x *diagView) float64 { return float64(x.BackfillLastDepth) }),
-			g("backfill", "last_depth_try", "Jobs the last backfill cycle tried to start.", func(x *diagView) float64 { return float64(x.BackfillLastDepthTry) }),
+			g("backfill", "last_depth", "Jobs the last backfill cycle looked at.", func(x *diagView) float64 { return float64(x.BackfillLastDepth) }, slurm.DiagBackfillLastDepth),
+			g("backfill", "last_depth_try", "Jobs the last backfill cycle tried to start.", func(x *diagView) float64 { return float64(x.BackfillLastDepthTry) }, slurm.DiagBackfillLastDepthTry),
 			g("backfill", "queue_length", "Jobs pending for backfill in the last cycle.", func(x *diagView) float64 { return float64(x.BackfillQueueLength) }),
 		},
 		jobs: counterDesc("scheduler", "jobs_total",
@@ -92,6 +99,9 @@ func (c *schedulerCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snap
 	}
 	d := snap.Diag
 	for _, g := range c.gauges {
+		if d.Unreported&g.stat != 0 {
+			continue
+		}
 		b.Add(g.desc, g.value(d))
 	}
 	for _, ev := range []struct {

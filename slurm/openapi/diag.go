@@ -31,8 +31,18 @@ func DecodeDiag(rd io.Reader) (*slurm.Diag, Meta, error) {
 
 func (r *reader) stats(d *slurm.Diag) error {
 	var sumSet, bfSumSet bool
+	// Statistics some versions do not print: unset bits are reported.
+	missing := slurm.DiagBackfillCycleMax | slurm.DiagBackfillLastDepth | slurm.DiagBackfillLastDepthTry
 	err := r.object(func(name []byte) error {
 		var err error
+		switch string(name) {
+		case "bf_cycle_max":
+			missing &^= slurm.DiagBackfillCycleMax
+		case "bf_last_depth":
+			missing &^= slurm.DiagBackfillLastDepth
+		case "bf_last_depth_try":
+			missing &^= slurm.DiagBackfillLastDepthTry
+		}
 		// Plain counters first: one table instead of forty cases.
 		if p := diagCounter(d, name); p != nil {
 			*p, err = r.u64()
@@ -72,6 +82,7 @@ func (r *reader) stats(d *slurm.Diag) error {
 		}
 		return err
 	})
+	d.Unreported = missing
 	// Older versions give no sums; mean*count is what sdiag itself uses.
 	if !sumSet {
 		d.ScheduleCycleSum = d.ScheduleCycleMean * time.Duration(min(d.ScheduleCycleCount, 1<<31))

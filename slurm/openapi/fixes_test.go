@@ -137,3 +137,30 @@ func TestPartitionDefaultFlag(t *testing.T) {
 		t.Errorf("got %+v", parts)
 	}
 }
+
+// TestDiagUnreported: statistics a data_parser version does not print are
+// marked as unreported, not read as 0. v0.0.37/38 (Slurm 22.05, recorded)
+// have no bf_last_depth and bf_last_depth_try; v0.0.39 (Slurm 23.02,
+// recorded sdiag --json) has no bf_cycle_max; v0.0.41 and the v0.0.42+
+// specs have all three.
+func TestDiagUnreported(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		want slurm.DiagStat
+	}{
+		{"debian-dbd-rest-v0.0.37_diag.json", slurm.DiagBackfillLastDepth | slurm.DiagBackfillLastDepthTry},
+		{"debian-dbd-rest-v0.0.38_diag.json", slurm.DiagBackfillLastDepth | slurm.DiagBackfillLastDepthTry},
+		{"rivosinc-v0.0.39_sdiag.json", slurm.DiagBackfillCycleMax},
+		{"rivosinc-v0.0.41_sdiag.json", 0},
+		{"specgen-v0.0.42_diag.json", 0},
+		{"specgen-v0.0.45_diag.json", 0},
+	} {
+		d, _, err := DecodeDiag(open(t, c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if d.Unreported != c.want {
+			t.Errorf("%s: Unreported = %b, want %b", c.file, d.Unreported, c.want)
+		}
+	}
+}
