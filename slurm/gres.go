@@ -20,6 +20,7 @@ const maxGRESIndices = 4096
 //	gpu:2(IDX:0,2)        untyped, index list (commas inside the parentheses)
 //	gpu:h100:2(S:0-1)     socket affinity, not indices: Indices stays nil
 //	gpu:a100_3g.40gb:1    MIG types
+//	gpu:(null):6(IDX:1-6) untyped, its type printed as "(null)" (gres_used)
 //	gres:gpu:2, gres/gpu:2  tres_per_node / tres_per_job
 //	gres/gpu:h100=2       TRES form
 //	shard:8, mps:100      other GRES
@@ -84,6 +85,10 @@ func splitTopLevel(s string, open, close byte, fn func(string) error) error {
 
 func parseGRESItem(item string) (GRES, error) {
 	var g GRES
+	// An untyped GRES may have its missing type printed as "(null)"
+	// (a node's gres_used: "gpu:(null):6(IDX:1-6)"); its parentheses are
+	// not the detail's.
+	item = strings.Replace(item, ":(null):", "::", 1)
 	body, detail := item, ""
 	if i := strings.IndexByte(item, '('); i >= 0 {
 		if !strings.HasSuffix(item, ")") {

@@ -37,6 +37,14 @@ func TestParseGRES(t *testing.T) {
 		{"gres:gpu:h100:1", []GRES{{Name: "gpu", Type: "h100", Count: 1}}},
 		{"mps:1K", []GRES{{Name: "mps", Count: 1024}}},
 		{"gpu:gen:8(S:0-1)", []GRES{{Name: "gpu", Type: "gen", Count: 8}}},
+		// Untyped GPUs: Slurm (21.08 to at least 23.x) prints the missing
+		// type of a node's gres_used as "(null)".
+		{"gpu:(null):6(IDX:1-6)", []GRES{{Name: "gpu", Count: 6, Indices: []int{1, 2, 3, 4, 5, 6}}}},
+		{"gpu:(null):0(IDX:N/A)", []GRES{{Name: "gpu"}}},
+		{"gpu:(null):2(IDX:0-1),gpu:a100:1(IDX:2)", []GRES{
+			{Name: "gpu", Count: 2, Indices: []int{0, 1}},
+			{Name: "gpu", Type: "a100", Count: 1, Indices: []int{2}},
+		}},
 	}
 	for _, tt := range tests {
 		got, err := ParseGRES(tt.in)
