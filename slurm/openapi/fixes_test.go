@@ -164,3 +164,25 @@ func TestDiagUnreported(t *testing.T) {
 		}
 	}
 }
+
+// TestJobAllocCPUsV37 checks that v0.0.37's per-node "cpus" (slurmrestd
+// prints job_resources->cpus[node], the CPUs allocated there) is taken as
+// is. Its "cores" map is keyed by the core's index within its socket
+// (openapi/v0.0.37 jobs.c: data_key_set_int(cores, i % cores_per_socket)),
+// so cores of different sockets collide and threads are not counted: core
+// 0 of both sockets of a ThreadsPerCore=2 node is one "cores" member for 4
+// CPUs. The shape is the recorded job 4 of debian-dbd-rest-v0.0.37_jobs.json
+// on such a node.
+func TestJobAllocCPUsV37(t *testing.T) {
+	body := `{"jobs":[{"job_id":4,"job_state":"RUNNING","nodes":"node2","tres_alloc_str":"cpu=4,mem=4G,node=1,billing=4",
+	 "job_resources":{"nodes":"node2","allocated_cpus":4,"allocated_hosts":1,"allocated_nodes":{"0":{
+	   "sockets":{"0":"assigned","1":"assigned"},"cores":{"0":"assigned"},"memory":4096,"cpus":4}}}}]}`
+	jobs, _, err := DecodeJobs(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []slurm.NodeAlloc{{Node: "node2", CPUs: 4, MemoryBytes: 4096 << 20}}
+	if !reflect.DeepEqual(jobs[0].Alloc, want) {
+		t.Errorf("alloc %+v, want %+v", jobs[0].Alloc, want)
+	}
+}

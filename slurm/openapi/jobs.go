@@ -337,6 +337,9 @@ func (r *reader) jobResources(x *jobExtra) error {
 func (r *reader) nodeAlloc(x *jobExtra) error {
 	var a slurm.NodeAlloc
 	var cores, used uint32
+	// exact: the node's CPU count was given outright (v0.0.37's "cpus"),
+	// not to be derived from the cores.
+	exact := false
 	err := r.object(func(name []byte) error {
 		var err error
 		switch string(name) {
@@ -344,7 +347,7 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 			a.Node, err = r.str()
 		case "sockets":
 			// v0.0.38-40: {"0":{"cores":{"1":"allocated",...}}};
-			// v0.0.37: {"0":"assigned"} (cores are counted below);
+			// v0.0.37: {"0":"assigned"} (its "cpus" is used);
 			// v0.0.41+: a per-core array, not needed (cpus.count).
 			if r.peekKind() != '{' {
 				return r.skip()
@@ -363,7 +366,8 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 				})
 			})
 		case "cores":
-			// v0.0.37: {"2":"unassigned",...} next to sockets.
+			// v0.0.37: {"2":"unassigned",...} next to sockets; not
+			// used when "cpus" gives the count.
 			var n uint32
 			n, err = r.countMembers()
 			cores += n
@@ -382,7 +386,12 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 					return r.skip()
 				})
 			} else {
+				// v0.0.37: job_resources->cpus[node], the CPUs
+				// allocated there; its "cores" map cannot be
+				// counted (keyed by core index within a socket,
+				// threads not shown).
 				a.CPUs, err = r.u32()
+				exact = true
 			}
 		case "memory_allocated", "memory":
 			if r.peekKind() == '{' {
@@ -406,6 +415,9 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 	})
 	if err != nil {
 		return err
+	}
+	if exact {
+		cores = 0
 	}
 	x.alloc = append(x.alloc, a)
 	x.cores = append(x.cores, cores)
