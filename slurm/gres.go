@@ -243,6 +243,10 @@ type TRES struct {
 	Billing float64
 	// HasMemory is true when the string had a mem= entry.
 	HasMemory bool
+	// HasGPUs is true when the string had a gres/gpu entry: TRES strings
+	// name GPUs only where AccountingStorageTRES tracks gres/gpu, which
+	// is not Slurm's default.
+	HasGPUs bool
 }
 
 // ParseTRES parses a TRES string. Unknown entries (energy, fs/disk, license/...)
@@ -278,11 +282,12 @@ func ParseTRES(s string) (TRES, error) {
 			t.Billing, err = strconv.ParseFloat(v, 64)
 		case k == "gres/gpu":
 			t.GPUs, err = parseGRESCount(v)
-			untyped = true
+			untyped, t.HasGPUs = true, true
 		case strings.HasPrefix(k, "gres/gpu:"):
 			var n uint64
 			n, err = parseGRESCount(v)
 			typedGPUs += n
+			t.HasGPUs = true
 		}
 		if err != nil {
 			return t, fmt.Errorf("tres %q: entry %q: %w", s, kv, err)

@@ -70,15 +70,15 @@ func TestParseTRES(t *testing.T) {
 	}{
 		{"", TRES{}},
 		{"cpu=2,mem=4G,node=1,billing=2,gres/gpu=2,gres/gpu:h100=2",
-			TRES{CPUs: 2, MemoryBytes: 4 << 30, Nodes: 1, Billing: 2, GPUs: 2, HasMemory: true}},
+			TRES{CPUs: 2, MemoryBytes: 4 << 30, Nodes: 1, Billing: 2, GPUs: 2, HasMemory: true, HasGPUs: true}},
 		{"cpu=1,mem=62.50G,node=1,billing=1",
 			TRES{CPUs: 1, MemoryBytes: 67108864000, Nodes: 1, Billing: 1, HasMemory: true}},
 		{"cpu=4,mem=382712M,node=2,billing=4",
 			TRES{CPUs: 4, MemoryBytes: 382712 << 20, Nodes: 2, Billing: 4, HasMemory: true}},
 		// Only typed entries: sum them.
-		{"gres/gpu:h100=2,gres/gpu:a100=1", TRES{GPUs: 3}},
+		{"gres/gpu:h100=2,gres/gpu:a100=1", TRES{GPUs: 3, HasGPUs: true}},
 		{"cpu=8,mem=16000M,billing=8,gres/gpu=4,gres/gpu:h100=4",
-			TRES{CPUs: 8, MemoryBytes: 16000 << 20, Billing: 8, GPUs: 4, HasMemory: true}},
+			TRES{CPUs: 8, MemoryBytes: 16000 << 20, Billing: 8, GPUs: 4, HasMemory: true, HasGPUs: true}},
 		{"cpu=1,energy=5,fs/disk=10,license/x=1", TRES{CPUs: 1}},
 	}
 	for _, tt := range tests {

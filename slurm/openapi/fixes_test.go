@@ -186,3 +186,20 @@ func TestJobAllocCPUsV37(t *testing.T) {
 		t.Errorf("alloc %+v, want %+v", jobs[0].Alloc, want)
 	}
 }
+
+// TestJobGPUsWithoutGPUTRES: where AccountingStorageTRES does not track
+// gres/gpu (Slurm's default; the recorded nodbd cluster), the TRES strings
+// name no GPUs at all. A running job's GPUs must then come from what it
+// holds per node (gres_detail), a pending job's from its request. Expected
+// counts: `scontrol show job -d` of the same cluster (JOB_GRES / GRES=).
+func TestJobGPUsWithoutGPUTRES(t *testing.T) {
+	jobs, _, err := DecodeJobs(open(t, "debian-nodbd-rest-v0.0.38_jobs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[uint32]uint64{4: 2, 5: 1, 6: 2, 7: 4, 8: 0, 1: 0} {
+		if got := findJob(t, jobs, id).GPUs; got != want {
+			t.Errorf("job %d: GPUs %d, want %d", id, got, want)
+		}
+	}
+}

@@ -202,31 +202,6 @@ func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 		j.MemoryBytes = mib(x.memPerCPU.u64()) * uint64(j.CPUs)
 	}
 
-	// GPUs: allocated when the job holds resources, else requested.
-	switch {
-	case x.tresAlloc != "" && j.State != "PENDING":
-		j.GPUs = alloc.GPUs
-	case req.GPUs > 0:
-		j.GPUs = req.GPUs
-	default:
-		perJob, err := slurm.ParseGRES(x.tresPerJob)
-		if err != nil {
-			r.warn("job %d: tres_per_job: %v", j.ID, err)
-		}
-		j.GPUs = slurm.GPUCount(perJob)
-		if j.GPUs == 0 {
-			perNode, err := slurm.ParseGRES(x.tresPerNode)
-			if err != nil {
-				r.warn("job %d: tres_per_node: %v", j.ID, err)
-			}
-			nodes := uint64(j.NodeCount)
-			if nodes == 0 {
-				nodes = 1
-			}
-			j.GPUs = slurm.GPUCount(perNode) * nodes
-		}
-	}
-
 	// Per-node CPUs (v0.0.37-40): cpus_used counts only CPUs in use by
 	// steps (0 for an allocated but idle job), so the allocation is the
 	// cores listed per socket times threads per core, unless cpus_used is
@@ -283,6 +258,54 @@ func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 		}
 		j.Alloc[i].GRES = g
 	}
+
+	// GPUs: allocated when the job holds resources, else requested. The
+	// TRES strings name GPUs only where AccountingStorageTRES tracks
+	// gres/gpu (not Slurm's default); without that, a job's GPUs are what
+	// it holds per node (gres_detail), else what it asked for.
+	held := x.tresAlloc != "" && j.State != "PENDING"
+	switch {
+	case held && alloc.HasGPUs:
+		j.GPUs = alloc.GPUs
+	case held && allocGPUs(j.Alloc) > 0:
+		j.GPUs = allocGPUs(j.Alloc)
+	case held:
+		j.GPUs = r.requestedGPUs(j, x)
+	case req.GPUs > 0:
+		j.GPUs = req.GPUs
+	default:
+		j.GPUs = r.requestedGPUs(j, x)
+	}
+}
+
+// allocGPUs sums the GPUs of a job's per-node allocation.
+func allocGPUs(alloc []slurm.NodeAlloc) uint64 {
+	var n uint64
+	for _, a := range alloc {
+		n += slurm.GPUCount(a.GRES)
+	}
+	return n
+}
+
+// requestedGPUs is the GPU count of a job's tres_per_job, else of its
+// tres_per_node times its node count.
+func (r *reader) requestedGPUs(j *slurm.Job, x *jobExtra) uint64 {
+	perJob, err := slurm.ParseGRES(x.tresPerJob)
+	if err != nil {
+		r.warn("job %d: tres_per_job: %v", j.ID, err)
+	}
+	if n := slurm.GPUCount(perJob); n > 0 {
+		return n
+	}
+	perNode, err := slurm.ParseGRES(x.tresPerNode)
+	if err != nil {
+		r.warn("job %d: tres_per_node: %v", j.ID, err)
+	}
+	nodes := uint64(j.NodeCount)
+	if nodes == 0 {
+		nodes = 1
+	}
+	return slurm.GPUCount(perNode) * nodes
 }
 
 // jobResources reads job_resources in both of its shapes:
