@@ -418,3 +418,22 @@ func TestUnreportedDiagStatsAbsent(t *testing.T) {
 		}
 	}
 }
+
+// TestFairshareDuplicateAssociations: per-partition associations repeat an
+// account and user; the collector keeps the first row and still succeeds.
+func TestFairshareDuplicateAssociations(t *testing.T) {
+	snap := debianSnapshot(t)
+	snap.Shares = []slurm.Share{
+		{Account: "physics", User: "alice", RawShares: 2, FairShare: 0.5, LevelFS: 1},
+		{Account: "physics", User: "alice", RawShares: 7, FairShare: 0.1, LevelFS: 2},
+	}
+	got := string(render(t, gatherAll(t, snap, 0)))
+	for _, line := range []string{
+		`slurm_fairshare_raw_shares{account="physics",user="alice"} 2`,
+		`jobscope_scrape_collector_success{collector="fairshare"} 1`,
+	} {
+		if !strings.Contains(got, line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+}

@@ -37,7 +37,17 @@ func (c *fairshareCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snap
 	if !fresh(ResourceShares) {
 		return errStale(ResourceShares)
 	}
+	// Per-partition associations give the same account and user more than
+	// one row; the series have no partition label, so the first row (the
+	// order Slurm lists the tree in) is exported and the rest skipped,
+	// rather than duplicate series failing the whole collector.
+	seen := make(map[[2]string]bool, len(snap.Shares))
 	for _, s := range snap.Shares {
+		key := [2]string{s.Account, s.User}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		b.Add(c.rawShares, float64(s.RawShares), s.Account, s.User)
 		b.Add(c.normShares, s.NormShares, s.Account, s.User)
 		b.Add(c.rawUsage, s.RawUsage, s.Account, s.User)
