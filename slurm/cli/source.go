@@ -44,6 +44,9 @@ type Source struct {
 	// sdiagText is set once `sdiag --json` turned out not to exist (Slurm
 	// before 23.02), so later polls go straight to the text parser.
 	sdiagText atomic.Bool
+	// scontrolNoJSON is set once `scontrol --json` turned out not to exist
+	// (Slurm before 23.02).
+	scontrolNoJSON atomic.Bool
 }
 
 // New returns a CLI Source. It runs nothing yet.
@@ -149,28 +152,67 @@ func (s *Source) Jobs(ctx context.Context) ([]slurm.Job, error) {
 	return jobs, err
 }
 
-// Nodes implements slurm.Source (sinfo --json).
+// Nodes implements slurm.Source: `scontrol --json show nodes` where it
+// exists (23.02+), else `sinfo --json`. scontrol lists every node on its
+// own, with the same schema as slurmrestd's /nodes; sinfo --json of 23.02+
+// groups nodes that look alike into one entry whose CPU and memory figures
+// are the group's, so it is only the fallback (22.05's sinfo --json still
+// lists single nodes).
 func (s *Source) Nodes(ctx context.Context) ([]slurm.Node, error) {
 	var nodes []slurm.Node
-	err := s.run(ctx, func(r io.Reader) error {
+	decode := func(r io.Reader) error {
 		var err error
 		nodes, _, err = openapi.DecodeNodes(r)
 		return err
-	}, "sinfo", "--json")
+	}
+	if ok, err := s.scontrolJSON(ctx, decode, "nodes"); ok || err != nil {
+		return nodes, err
+	}
+	err := s.run(ctx, decode, "sinfo", "--json")
 	return nodes, err
 }
 
-// Partitions implements slurm.Source. `sinfo --json` of 22.05 has no
-// partitions, and no scontrol --json exists there, so this uses sinfo's
-// summarised format, which every release prints the same way.
+// Partitions implements slurm.Source: `scontrol --json show partitions`
+// where it exists (23.02+). `sinfo --json` of 22.05 has no partitions and
+// its scontrol has no --json, so there it uses sinfo's summarised format,
+// which every release prints the same way.
 func (s *Source) Partitions(ctx context.Context) ([]slurm.Partition, error) {
 	var parts []slurm.Partition
+	if ok, err := s.scontrolJSON(ctx, func(r io.Reader) error {
+		var err error
+		parts, _, err = openapi.DecodePartitions(r)
+		return err
+	}, "partitions"); ok || err != nil {
+		return parts, err
+	}
 	err := s.run(ctx, func(r io.Reader) error {
 		var err error
 		parts, err = ParseSinfoPartitions(r)
 		return err
 	}, "sinfo", "-h", "-a", "-s", "-o", "%P|%a|%F|%C|%l|%N")
 	return parts, err
+}
+
+// scontrolJSON runs `scontrol --json show WHAT` unless scontrol is known
+// to have no --json. ok: parse got its output. err: scontrol failed for
+// another reason (returned to the caller). Neither: the option is missing,
+// which is remembered, so the fallback is used from then on (as for sdiag).
+func (s *Source) scontrolJSON(ctx context.Context, parse func(io.Reader) error, what string) (ok bool, err error) {
+	if s.scontrolNoJSON.Load() {
+		return false, nil
+	}
+	err = s.run(ctx, parse, "scontrol", "--json", "show", what)
+	if err == nil {
+		return true, nil
+	}
+	var ce *CommandError
+	if errors.As(err, &ce) && strings.Contains(ce.Stderr, "unrecognized option") {
+		if !s.scontrolNoJSON.Swap(true) {
+			s.log.Info("scontrol has no --json (Slurm before 23.02); reading nodes with sinfo --json and partitions with sinfo's summary from now on")
+		}
+		return false, nil
+	}
+	return false, err
 }
 
 // Diag implements slurm.Source: sdiag --json where it exists, else the text.

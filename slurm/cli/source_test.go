@@ -31,7 +31,7 @@ func fakeBin(t *testing.T, fixtures string, override map[string]string) string {
   -h) cat "` + parts + `";; *) exit 2;; esac`,
 		"sdiag":    `if [ "$1" = --json ]; then cat "$F/sdiag.json.err" >&2; exit 1; fi; cat "$F/sdiag.txt"`,
 		"sshare":   `cat "$F/sshare_parsable.txt"`,
-		"scontrol": `[ "$1" = ping ] || exit 2; cat "$F/scontrol_ping.txt"`,
+		"scontrol": `case "$1" in ping) cat "$F/scontrol_ping.txt";; --json) cat "$F/scontrol_json.err" >&2; exit 1;; *) exit 2;; esac`,
 	}
 	for k, v := range override {
 		scripts[k] = v
@@ -80,6 +80,9 @@ func TestSourceWithFixtures(t *testing.T) {
 	if !src.sdiagText.Load() {
 		t.Fatal("sdiag --json failure not remembered")
 	}
+	if !src.scontrolNoJSON.Load() {
+		t.Fatal("scontrol --json failure not remembered")
+	}
 	sh, err := src.Shares(ctx)
 	if err != nil || len(sh) != 7 {
 		t.Fatalf("shares %d, %v", len(sh), err)
@@ -101,7 +104,7 @@ func TestSourceErrors(t *testing.T) {
 		"squeue":   `echo 'squeue: error: Unable to contact slurm controller (connect failure)' >&2; exit 1`,
 		"sinfo":    `sleep 30`,
 		"sshare":   `echo '{"not": "sshare"'`,
-		"scontrol": `echo 'Slurmctld(primary) at vm is DOWN'; exit 1`,
+		"scontrol": `[ "$1" = --json ] && { echo "scontrol: unrecognized option '--json'" >&2; exit 1; }; echo 'Slurmctld(primary) at vm is DOWN'; exit 1`,
 	})
 	src, err := New(Options{BinDir: bin, Timeout: 300 * time.Millisecond})
 	if err != nil {
@@ -188,4 +191,53 @@ func TestRealCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("release %s, %d nodes, %d partitions, %d share rows", info.Release, len(nodes), len(parts), len(sh))
+}
+
+// TestSourceScontrolJSON: where scontrol has --json (23.02+), nodes and
+// partitions come from it, one object per node, not from sinfo's groups.
+func TestSourceScontrolJSON(t *testing.T) {
+	v44, err := filepath.Abs("testdata/v0.0.44")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := fakeBin(t, "testdata/dbd", map[string]string{
+		"scontrol": `[ "$1 $2 $3" = "--json show nodes" ] && exec cat '` + v44 + `/scontrol_show_nodes.json'
+[ "$1 $2 $3" = "--json show partitions" ] && exec cat '` + v44 + `/scontrol_show_partitions.json'
+exit 2`,
+		"sinfo": `echo "sinfo must not be used" >&2; exit 3`,
+	})
+	src, err := New(Options{BinDir: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nodes, err := src.Nodes(ctx)
+	if err != nil || len(nodes) == 0 || nodes[0].Name == "" {
+		t.Fatalf("nodes %+v, %v", nodes, err)
+	}
+	parts, err := src.Partitions(ctx)
+	if err != nil || len(parts) == 0 || parts[0].Name == "" {
+		t.Fatalf("partitions %+v, %v", parts, err)
+	}
+	if src.scontrolNoJSON.Load() {
+		t.Fatal("scontrol --json marked missing")
+	}
+}
+
+// TestSourceScontrolFailure: scontrol failing for another reason is an
+// error of that poll, not a switch to sinfo for good.
+func TestSourceScontrolFailure(t *testing.T) {
+	bin := fakeBin(t, "testdata/dbd", map[string]string{
+		"scontrol": `echo "slurm_load_node error: Unable to contact slurm controller (connect failure)" >&2; exit 1`,
+	})
+	src, err := New(Options{BinDir: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Nodes(context.Background()); err == nil || !strings.Contains(err.Error(), "Unable to contact") {
+		t.Fatalf("err = %v", err)
+	}
+	if src.scontrolNoJSON.Load() {
+		t.Fatal("a controller outage switched scontrol off for good")
+	}
 }
