@@ -47,6 +47,9 @@ type Source struct {
 	// scontrolNoJSON is set once `scontrol --json` turned out not to exist
 	// (Slurm before 23.02).
 	scontrolNoJSON atomic.Bool
+	// notes logs decoder warnings when they change and remembers the
+	// cluster name squeue's answer gives.
+	notes openapi.MetaNotes
 }
 
 // New returns a CLI Source. It runs nothing yet.
@@ -146,7 +149,11 @@ func (s *Source) Jobs(ctx context.Context) ([]slurm.Job, error) {
 	var jobs []slurm.Job
 	err := s.run(ctx, func(r io.Reader) error {
 		var err error
-		jobs, _, err = openapi.DecodeJobs(r)
+		var meta openapi.Meta
+		jobs, meta, err = openapi.DecodeJobs(r)
+		if err == nil {
+			s.notes.Note(s.log, "jobs", meta)
+		}
 		return err
 	}, "squeue", "--json")
 	return jobs, err
@@ -162,7 +169,11 @@ func (s *Source) Nodes(ctx context.Context) ([]slurm.Node, error) {
 	var nodes []slurm.Node
 	decode := func(r io.Reader) error {
 		var err error
-		nodes, _, err = openapi.DecodeNodes(r)
+		var meta openapi.Meta
+		nodes, meta, err = openapi.DecodeNodes(r)
+		if err == nil {
+			s.notes.Note(s.log, "nodes", meta)
+		}
 		return err
 	}
 	if ok, err := s.scontrolJSON(ctx, decode, "nodes"); ok || err != nil {
@@ -180,7 +191,11 @@ func (s *Source) Partitions(ctx context.Context) ([]slurm.Partition, error) {
 	var parts []slurm.Partition
 	if ok, err := s.scontrolJSON(ctx, func(r io.Reader) error {
 		var err error
-		parts, _, err = openapi.DecodePartitions(r)
+		var meta openapi.Meta
+		parts, meta, err = openapi.DecodePartitions(r)
+		if err == nil {
+			s.notes.Note(s.log, "partitions", meta)
+		}
 		return err
 	}, "partitions"); ok || err != nil {
 		return parts, err
@@ -289,6 +304,8 @@ func (s *Source) Info(ctx context.Context) (slurm.Info, error) {
 		err = nil
 	}
 	info.Controllers = ctrls
+	// Neither command names the cluster; squeue's answer does.
+	info.Cluster = s.notes.Cluster()
 	return info, err
 }
 

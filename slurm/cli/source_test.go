@@ -87,6 +87,10 @@ func TestSourceWithFixtures(t *testing.T) {
 	if err != nil || len(sh) != 7 {
 		t.Fatalf("shares %d, %v", len(sh), err)
 	}
+	// The cluster name comes from squeue's answer, read above.
+	if info, err := src.Info(ctx); err != nil || info.Cluster != "feas" {
+		t.Fatalf("cluster %q, %v", info.Cluster, err)
+	}
 }
 
 func TestSourceNoDBD(t *testing.T) {

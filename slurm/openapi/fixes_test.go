@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -201,5 +202,41 @@ func TestJobGPUsWithoutGPUTRES(t *testing.T) {
 		if got := findJob(t, jobs, id).GPUs; got != want {
 			t.Errorf("job %d: GPUs %d, want %d", id, got, want)
 		}
+	}
+}
+
+// TestServerWarningsAndErrorsBounded: a server repeating a warning or an
+// error per job must not make Meta.Warnings or the error text unbounded.
+func TestServerWarningsAndErrorsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"warnings":[`)
+	for i := range 500 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"description":"w%d","source":"s"}`, i)
+	}
+	b.WriteString(`],"jobs":[]}`)
+	_, meta, err := DecodeJobs(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(meta.Warnings) != maxWarnings+1 || meta.Warnings[maxWarnings] != "490 more warnings from slurm" {
+		t.Fatalf("%d warnings, last %q", len(meta.Warnings), meta.Warnings[len(meta.Warnings)-1])
+	}
+
+	b.Reset()
+	b.WriteString(`{"errors":[`)
+	for i := range 500 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"error":"e%d"}`, i)
+	}
+	b.WriteString(`],"jobs":[]}`)
+	_, _, err = DecodeJobs(strings.NewReader(b.String()))
+	var ae *APIError
+	if !errors.As(err, &ae) || len(ae.Errors) != maxWarnings || ae.Omitted != 490 || !strings.HasSuffix(err.Error(), "; and 490 more") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -31,6 +31,8 @@ type Meta struct {
 // data so that a poller keeps the previous value.
 type APIError struct {
 	Errors []ErrorEntry
+	// Omitted counts the entries past the first ten, which are not kept.
+	Omitted int
 }
 
 // ErrorEntry is one element of "errors".
@@ -62,6 +64,9 @@ func (e *APIError) Error() string {
 			msg = fmt.Sprintf("%s (error %d)", msg, x.Number)
 		}
 		b.WriteString(msg)
+	}
+	if e.Omitted > 0 {
+		fmt.Fprintf(&b, "; and %d more", e.Omitted)
 	}
 	return b.String()
 }
@@ -106,13 +111,24 @@ func decodeTop(rd io.Reader, body func(r *reader, name []byte) error) (Meta, err
 		case "errors":
 			return r.array(func() error { return r.errorEntry(&apiErr) })
 		case "warnings":
-			return r.array(func() error {
+			// Bounded like jobscope's own warnings: a server repeating a
+			// warning per job must not grow one log line without limit.
+			skipped := 0
+			err := r.array(func() error {
 				w, err := r.warning()
 				if err == nil && w != "" {
-					meta.Warnings = append(meta.Warnings, w)
+					if len(meta.Warnings) < maxWarnings {
+						meta.Warnings = append(meta.Warnings, w)
+					} else {
+						skipped++
+					}
 				}
 				return err
 			})
+			if skipped > 0 {
+				meta.Warnings = append(meta.Warnings, fmt.Sprintf("%d more warnings from slurm", skipped))
+			}
+			return err
 		case "last_update":
 			t, err := r.unixTime()
 			meta.LastUpdate = t
@@ -184,7 +200,7 @@ func (r *reader) errorEntry(apiErr *APIError) error {
 	if r.peekKind() == '"' {
 		s, err := r.str()
 		e.Error = s
-		apiErr.Errors = append(apiErr.Errors, e)
+		apiErr.add(e)
 		return err
 	}
 	err := r.object(func(name []byte) error {
@@ -205,8 +221,18 @@ func (r *reader) errorEntry(apiErr *APIError) error {
 		}
 		return err
 	})
-	apiErr.Errors = append(apiErr.Errors, e)
+	apiErr.add(e)
 	return err
+}
+
+// add keeps the first maxWarnings entries and counts the rest, so a server
+// that reports one error per job cannot make one error message unbounded.
+func (a *APIError) add(e ErrorEntry) {
+	if len(a.Errors) >= maxWarnings {
+		a.Omitted++
+		return
+	}
+	a.Errors = append(a.Errors, e)
 }
 
 func (r *reader) warning() (string, error) {

@@ -74,7 +74,7 @@ type Client struct {
 	verMu sync.Mutex
 	ver   *apiVersion
 
-	noted notedMeta
+	noted openapi.MetaNotes
 
 	jobs       cached[[]slurm.Job]
 	nodes      cached[[]slurm.Node]
@@ -231,7 +231,7 @@ func (c *Client) Info(ctx context.Context) (slurm.Info, error) {
 		}
 		if i.Cluster == "" {
 			// v0.0.37/38 ping names no cluster; jobs' meta does.
-			i.Cluster = c.noted.cluster()
+			i.Cluster = c.noted.Cluster()
 		}
 		i.APIVersion = v.name
 		info = i
@@ -310,7 +310,7 @@ func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *
 		if err != nil {
 			return err
 		}
-		c.noted.note(c.log, resource, meta)
+		c.noted.Note(c.log, resource, meta)
 		cache.store(v, start, val)
 		out = val
 		return nil
@@ -591,35 +591,4 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
-}
-
-// notedMeta keeps what response metadata tells beyond one request: the
-// cluster name, and the decoder's warnings (a GRES string it could not read,
-// ...), which are logged when they change rather than on every poll.
-type notedMeta struct {
-	mu       sync.Mutex
-	name     string
-	warnings map[string]string
-}
-
-func (n *notedMeta) note(log *slog.Logger, resource string, meta openapi.Meta) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if meta.Cluster != "" {
-		n.name = meta.Cluster
-	}
-	if n.warnings == nil {
-		n.warnings = map[string]string{}
-	}
-	text := strings.Join(meta.Warnings, "; ")
-	if text != n.warnings[resource] && text != "" {
-		log.Warn("slurmrestd answer partly unreadable; kept the rest", "resource", resource, "warnings", text)
-	}
-	n.warnings[resource] = text
-}
-
-func (n *notedMeta) cluster() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.name
 }
