@@ -107,9 +107,12 @@ func isJobID(s string) bool {
 
 // ParseProcCgroup returns the cgroup path of a /proc/PID/cgroup file: the
 // v2 (unified, "0::") line, else a v1 line of a controller Slurm confines
-// jobs with.
+// jobs with. On a hybrid host (v1 controllers next to a unified "0::"
+// line) Slurm confines jobs with the v1 controllers and the "0::" line only
+// names the systemd unit the task inherited (slurmd.service), so there the
+// path that names a Slurm job wins.
 func ParseProcCgroup(content string) string {
-	var v1 string
+	var v1, v2 string
 	for _, line := range strings.Split(content, "\n") {
 		id, rest, ok := strings.Cut(line, ":")
 		if !ok {
@@ -120,7 +123,8 @@ func ParseProcCgroup(content string) string {
 			continue
 		}
 		if id == "0" && ctrls == "" {
-			return path
+			v2 = path
+			continue
 		}
 		for _, c := range strings.Split(ctrls, ",") {
 			switch c {
@@ -131,7 +135,17 @@ func ParseProcCgroup(content string) string {
 			}
 		}
 	}
-	return v1
+	if v2 == "" {
+		return v1
+	}
+	if v1 != "" {
+		if _, ok := ParseCgroupPath(v2); !ok {
+			if _, ok := ParseCgroupPath(v1); ok {
+				return v1
+			}
+		}
+	}
+	return v2
 }
 
 // ParseStepdTitle reads slurmstepd's process title ("slurmstepd: [1234.0]",

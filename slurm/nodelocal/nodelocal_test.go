@@ -70,6 +70,18 @@ func TestParseProcCgroup(t *testing.T) {
 	if got := ParseProcCgroup(v1); got != "/slurm/uid_1/job_2/step_0/task_0" {
 		t.Errorf("v1: devices controller first, got %q", got)
 	}
+	// Hybrid hosts (systemd's default on Ubuntu 20.04, Debian 10): Slurm
+	// confines jobs with the v1 controllers, and the unified "0::" line
+	// only shows the systemd unit the task inherited from slurmd.
+	hybrid := "12:devices:/slurm/uid_1/job_2/step_0/task_0\n4:memory:/slurm/uid_1/job_2/step_0\n1:name=systemd:/system.slice/slurmd.service\n0::/system.slice/slurmd.service\n"
+	if got := ParseProcCgroup(hybrid); got != "/slurm/uid_1/job_2/step_0/task_0" {
+		t.Errorf("hybrid: want the v1 job path, got %q", got)
+	}
+	// A pure v2 job on a host that also shows (empty) v1 lines keeps its v2 path.
+	v2 := "1:name=systemd:/\n0::/system.slice/slurmstepd.scope/job_4/step_0/user/task_0\n"
+	if got := ParseProcCgroup(v2); got != "/system.slice/slurmstepd.scope/job_4/step_0/user/task_0" {
+		t.Errorf("v2: got %q", got)
+	}
 	if got := ParseProcCgroup("garbage\n1:name=systemd:/x\n"); got != "" {
 		t.Errorf("no usable line: %q", got)
 	}
