@@ -180,7 +180,29 @@ func (d *Discovery) Discover() Result {
 	res.Jobs = dedupe(cg)
 	sort.Strings(res.StaleFiles)
 	d.prunePIDs(res.Jobs)
+	if res.CgroupErr == nil {
+		d.pruneSLUIDs(res.Jobs)
+	}
 	return res
+}
+
+// pruneSLUIDs forgets the SLUIDs of jobs whose cgroup is gone, so the map
+// holds the node's running jobs, not every job it ever ran.
+func (d *Discovery) pruneSLUIDs(jobs []Job) {
+	if len(d.sluids) == 0 {
+		return
+	}
+	live := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		if j.SLUID != "" {
+			live[j.SLUID] = true
+		}
+	}
+	for s := range d.sluids {
+		if !live[s] {
+			delete(d.sluids, s)
+		}
+	}
 }
 
 func dedupe(jobs []Job) []Job {

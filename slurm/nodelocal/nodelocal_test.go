@@ -392,3 +392,25 @@ func TestYoungPrologFileIsNotStale(t *testing.T) {
 		t.Errorf("stale %q, want [200 99]", res.StaleFiles)
 	}
 }
+
+// The SLUID -> job ID map learnt from slurmstepd and prolog files must
+// forget jobs that ended: a node runs many thousands of jobs between
+// agent restarts.
+func TestSLUIDsForgottenWhenJobEnds(t *testing.T) {
+	root := tree(t, "v2", t0)
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"), PrologDir: filepath.Join(root, "prolog")})
+	d.Discover()
+	if _, ok := d.sluids["sEKNKTV3WPV500"]; !ok {
+		t.Fatalf("SLUID not learnt: %v", d.sluids)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "cgroup/system.slice/slurmstepd.scope/sEKNKTV3WPV500")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "prolog/123")); err != nil {
+		t.Fatal(err)
+	}
+	d.Discover()
+	if _, ok := d.sluids["sEKNKTV3WPV500"]; ok {
+		t.Errorf("SLUID of an ended job still remembered: %v", d.sluids)
+	}
+}
