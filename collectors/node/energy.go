@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,13 @@ type energyTrack struct {
 	base    float64 // counter value when first seen (or after a reset)
 	carried float64 // energy accumulated before a GPU counter reset
 	last    float64
+	// held is whether the job held the GPU at the last scrape; energy the
+	// GPU used while the job did not is not the job's.
+	held bool
 }
+
+// value is the energy the track has counted for its job.
+func (t *energyTrack) value() float64 { return t.carried + t.last - t.base }
 
 func newJobEnergyCollector(d Deps) (collectors.Collector, error) {
 	return &jobEnergyCollector{
@@ -75,15 +82,12 @@ func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 			tracks = map[string]*energyTrack{}
 			c.track[j.ID] = tracks
 		}
-		total, have := 0.0, false
+		holds := map[string]bool{}
 		for _, u := range j.GPUUUIDs {
+			holds[u] = true
 			r, ok := energy[u]
 			if !ok || !r.OK {
 				// A GPU that stopped answering keeps what it had counted.
-				if t := tracks[u]; t != nil {
-					total += t.carried + t.last - t.base
-					have = true
-				}
 				continue
 			}
 			t := tracks[u]
@@ -91,16 +95,29 @@ func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 			case t == nil:
 				t = &energyTrack{base: r.Value, last: r.Value}
 				tracks[u] = t
-			case r.Value < t.last:
-				// The GPU's counter restarted (driver reload).
+			case !t.held || r.Value < t.last:
+				// Held again after a scrape without it (its process had
+				// exited, a source failed), or the GPU's counter restarted
+				// (driver reload): count on from here.
 				t.carried += t.last - t.base
 				t.base = r.Value
 			}
 			t.last = r.Value
-			total += t.carried + t.last - t.base
-			have = true
 		}
-		if have {
+		// Every GPU the job was ever seen holding keeps what it counted, so
+		// the job's counter never goes down when its GPU list shrinks.
+		uuids := make([]string, 0, len(tracks))
+		for u := range tracks {
+			uuids = append(uuids, u)
+		}
+		sort.Strings(uuids) // a fixed order: the same float sum every scrape
+		total := 0.0
+		for _, u := range uuids {
+			t := tracks[u]
+			t.held = holds[u]
+			total += t.value()
+		}
+		if len(tracks) > 0 {
 			e.Counter(c.energy, total, j.ID)
 		}
 	}
