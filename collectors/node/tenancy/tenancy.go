@@ -122,6 +122,14 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 			idx.devs = snap.Devices
 		}
 	}
+	// Where MIG is on, Slurm's GRES indices count MIG instances, not GPUs:
+	// from the first MIG GPU on, an index is no minor number.
+	firstMIGMinor := -1
+	for _, d := range idx.devs {
+		if (d.MIGEnabled || d.Parent != "") && d.Minor >= 0 && (firstMIGMinor < 0 || d.Minor < firstMIGMinor) {
+			firstMIGMinor = d.Minor
+		}
+	}
 	for _, d := range idx.devs {
 		if d.UUID == "" {
 			continue
@@ -156,6 +164,7 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 		for _, j := range res.Jobs {
 			jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
 			order = append(order, j.ID)
+			byUUID := 0
 			for _, u := range j.GPUUUIDs {
 				// A UUID this node's backend does not know (a prolog and a
 				// backend that disagree, a dcgm MIG instance) would be a GPU
@@ -163,10 +172,21 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 				// any GPU reading, the prolog's word is all there is.
 				if _, ok := idx.byUUID[u]; ok || len(idx.byUUID) == 0 {
 					addJobGPU(j.ID, u, SourceProlog)
+					byUUID++
 				}
 			}
+			// Slurm's GRES indices (the order of gres.conf's File= lines,
+			// usually the /dev/nvidiaN minor) only stand in for UUIDs: where
+			// the UUIDs already named as many GPUs as the job holds, an
+			// index that is not the minor would add a GPU the job does not
+			// hold; at or past a MIG GPU it is not the minor.
 			for _, n := range j.GPUIndices {
-				// Slurm's GRES index follows the /dev/nvidiaN minor.
+				if byUUID >= len(j.GPUIndices) {
+					break
+				}
+				if firstMIGMinor >= 0 && n >= firstMIGMinor {
+					continue
+				}
 				if u, ok := idx.byMinor[n]; ok {
 					addJobGPU(j.ID, u, SourceProlog)
 				}

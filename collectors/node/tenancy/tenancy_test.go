@@ -140,3 +140,41 @@ func TestHungKubeletIsBounded(t *testing.T) {
 		t.Errorf("GPUs still resolved: %+v", v.GPUs)
 	}
 }
+
+// The prolog's UUIDs (CUDA_VISIBLE_DEVICES on 25.11+, or its own
+// translation) are the job's GPUs; the GRES indices next to them are only a
+// fallback. Slurm's GRES index is the order of gres.conf's File= lines (on a
+// MIG node it counts MIG instances), so mapping it by minor as well can add
+// a GPU the job does not hold.
+func TestPrologIndicesOnlyWithoutUUIDs(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "prolog"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// MIG: the job holds MIG-b1, GRES index 3 (the fourth MIG instance).
+	if err := os.WriteFile(filepath.Join(root, "prolog", "8"), []byte("job_id=8\ngpu_uuids=MIG-b1\ngpu_indices=3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Full GPU by UUID, whose GRES index is not its minor.
+	if err := os.WriteFile(filepath.Join(root, "prolog", "9"), []byte("job_id=9\ngpu_uuids=GPU-2\ngpu_indices=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	disc := nodelocal.New(nodelocal.Config{PrologDir: filepath.Join(root, "prolog")})
+	mig := gpu.Device{UUID: "MIG-b1", Index: 1, Minor: 1, Parent: "GPU-1", GPUInstanceID: 3, PCIBusID: "bus-GPU-1"}
+	parent := dev("GPU-1", 1, 1)
+	parent.MIGEnabled = true
+	r := &Resolver{GPUs: snapshot(dev("GPU-0", 0, 0), parent, mig, dev("GPU-2", 2, 2), dev("GPU-3", 3, 3)), Discovery: disc}
+	v := r.Resolve(context.Background())
+	want := []nodelocal.LocalJob{
+		{ID: "8", GPUUUIDs: []string{"MIG-b1"}, GPUPCIBusIDs: []string{"bus-GPU-1"}},
+		{ID: "9", GPUUUIDs: []string{"GPU-2"}, GPUPCIBusIDs: []string{"bus-GPU-2"}},
+	}
+	if !reflect.DeepEqual(v.Jobs, want) {
+		t.Errorf("jobs %+v\nwant %+v", v.Jobs, want)
+	}
+	for _, g := range v.GPUs {
+		if (g.UUID == "GPU-0" || g.UUID == "GPU-3") && len(g.Tenants) > 0 {
+			t.Errorf("%s attributed to %+v, which does not hold it", g.UUID, g.Tenants)
+		}
+	}
+}
