@@ -30,6 +30,10 @@ type NVML struct {
 	lastInit time.Time
 	driver   string
 	events   nvml.EventSet
+	// evDevs are the handles registered for events with their UUIDs, read
+	// at registration: a lost GPU's event (XID 79) no longer answers
+	// GetUUID.
+	evDevs []evDev
 	// xids counts XID events by device UUID and code since the agent started.
 	xids map[string]map[uint64]uint64
 	// known remembers each index's identity (UUID, minor, PCI bus ID,
@@ -40,6 +44,11 @@ type NVML struct {
 	// between two scrapes.
 	gpm     map[string]*gpmState
 	metrics nvml.GpmMetricsGetType // reused: 477 entries, too big to allocate per GPU
+}
+
+type evDev struct {
+	h    nvml.Device
+	uuid string
 }
 
 type gpmState struct {
@@ -95,6 +104,7 @@ func (b *NVML) init() error {
 // setupEvents registers every GPU that supports it for XID events. Without
 // an event set XIDs are not counted; nothing else changes.
 func (b *NVML) setupEvents() {
+	b.evDevs = nil
 	set, ret := b.lib.EventSetCreate()
 	if ret != nvml.SUCCESS {
 		return
@@ -115,6 +125,9 @@ func (b *NVML) setupEvents() {
 		}
 		if h.RegisterEvents(nvml.EventTypeXidCriticalError, set) == nvml.SUCCESS {
 			registered = true
+			if uuid, ret := h.GetUUID(); ret == nvml.SUCCESS {
+				b.evDevs = append(b.evDevs, evDev{h: h, uuid: uuid})
+			}
 		}
 	}
 	if registered {
@@ -198,7 +211,9 @@ func (b *NVML) drainEvents() {
 		}
 		uuid, ret := ev.Device.GetUUID()
 		if ret != nvml.SUCCESS {
-			continue
+			if uuid = b.registeredUUID(ev.Device); uuid == "" {
+				continue
+			}
 		}
 		m := b.xids[uuid]
 		if m == nil {
@@ -207,6 +222,23 @@ func (b *NVML) drainEvents() {
 		}
 		m[ev.EventData]++
 	}
+}
+
+// registeredUUID is the UUID a handle had when it was registered for
+// events, "" for a handle not registered.
+func (b *NVML) registeredUUID(h nvml.Device) (uuid string) {
+	defer func() {
+		// A handle type that cannot be compared: no match.
+		if recover() != nil {
+			uuid = ""
+		}
+	}()
+	for _, e := range b.evDevs {
+		if e.h == h {
+			return e.uuid
+		}
+	}
+	return ""
 }
 
 // reader reads one device's fields; the first ERROR_GPU_IS_LOST marks the
@@ -243,6 +275,11 @@ func (b *NVML) readGPU(i int) []Device {
 	if id, ok := b.known[i]; ok {
 		d.UUID, d.Minor, d.PCIBusID, d.Model = id.uuid, id.minor, id.pci, id.model
 	}
+	if d.UUID != "" {
+		// Until read below: a GPU that stops answering keeps its XID
+		// counts (XID 79 is how it fell off the bus).
+		d.XIDs = copyXIDs(b.xids[d.UUID])
+	}
 	h, ret := b.lib.DeviceGetHandleByIndex(i)
 	if ret != nvml.SUCCESS {
 		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
@@ -258,7 +295,7 @@ func (b *NVML) readGPU(i int) []Device {
 	}
 	if d.UUID != uuid {
 		// Another GPU at this index (hot-swap, reordering): forget the old one.
-		d.Minor, d.PCIBusID, d.Model = -1, "", ""
+		d.Minor, d.PCIBusID, d.Model, d.XIDs = -1, "", "", nil
 	}
 	d.UUID = uuid
 	if v, ret := h.GetMinorNumber(); r.ok("minor", ret) {

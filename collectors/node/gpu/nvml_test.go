@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 
 	"jobscope/collectors/node/gpu"
 	"jobscope/collectors/node/gpu/gputest"
@@ -258,5 +259,31 @@ func TestNVMLNoNVLinkAskedOnce(t *testing.T) {
 	d := n.Device(0).(interface{ GetNvLinkStateCalls() []struct{ N int } })
 	if got := len(d.GetNvLinkStateCalls()); got != 1 {
 		t.Errorf("NVLink state asked %d times on a GPU without NVLink, want 1", got)
+	}
+}
+
+// XID 79 is the event of a GPU falling off the bus: by the time it is
+// drained, GetUUID on the event's device answers ERROR_GPU_IS_LOST (NVML
+// documents that return for nvmlDeviceGetUUID). The event must still be
+// counted for that GPU.
+func TestNVMLXIDOfLostGPUCounted(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, fullNode())
+	b := gpu.NewNVML(n.Lib, nil)
+	if err := b.Init(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d0 := n.Device(0).(*mock.Device)
+	d0.GetUUIDFunc = func() (string, nvml.Return) { return "", nvml.ERROR_GPU_IS_LOST }
+	n.Queue(nvml.EventData{Device: d0, EventType: nvml.EventTypeXidCriticalError, EventData: 79})
+	snap, err := b.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := snap.Devices[0]
+	if h.UUID != gputest.UUID(0) || h.XIDs[79] != 1 {
+		t.Errorf("XID 79 of the lost GPU: uuid %q, XIDs %v, want 79:1", h.UUID, h.XIDs)
 	}
 }
