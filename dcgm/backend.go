@@ -80,7 +80,8 @@ func Parse(r io.Reader) (*gpu.Snapshot, error) {
 	}
 	snap := &gpu.Snapshot{Backend: "dcgm"}
 	devices := map[string]*gpu.Device{}
-	// Frame buffer parts in MiB by device key, summed when FB_TOTAL is absent.
+	// Frame buffer parts in MiB by device key, summed when FB_TOTAL is
+	// absent; fbSeen marks the devices that have FB_FREE.
 	fbParts := map[string]float64{}
 	fbSeen := map[string]bool{}
 
@@ -109,7 +110,10 @@ func Parse(r io.Reader) (*gpu.Snapshot, error) {
 				snap.DriverVersion = l["DCGM_FI_DRIVER_VERSION"]
 			}
 			switch name {
-			case "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_RESERVED":
+			case "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_RESERVED":
+				fbParts[d.UUID] += v
+			case "DCGM_FI_DEV_FB_FREE":
+				// Without FREE the parts do not add up to the total.
 				fbParts[d.UUID] += v
 				fbSeen[d.UUID] = true
 			}

@@ -230,3 +230,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A field list without FB_FREE (sites trim dcgm-exporter's CSV) gives no
+// total: USED alone (plus RESERVED) is not the GPU's memory.
+func TestParseNoFBFree(t *testing.T) {
+	page := `# TYPE DCGM_FI_DEV_FB_USED gauge
+DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-aaaa",device="nvidia0"} 40000
+# TYPE DCGM_FI_DEV_FB_RESERVED gauge
+DCGM_FI_DEV_FB_RESERVED{gpu="0",UUID="GPU-aaaa",device="nvidia0"} 500
+`
+	snap, err := Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := snap.Devices[0]
+	if d.MemoryTotal.OK || d.MemoryUsed != gpu.R(40000*mib) {
+		t.Errorf("total %+v (want none), used %+v", d.MemoryTotal, d.MemoryUsed)
+	}
+}
