@@ -55,9 +55,9 @@ func (c *Collector) sweep() {
 			delete(c.ports, k)
 		}
 	}
-	for name := range c.devPaths {
+	for name := range c.devPlaces {
 		if !c.seenDevice(name) {
-			delete(c.devPaths, name)
+			delete(c.devPlaces, name)
 		}
 	}
 }

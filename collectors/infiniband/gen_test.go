@@ -61,6 +61,18 @@ func (g genTree) portDir(i int) string {
 func writeGenTree(tb testing.TB, root string, n int) genTree {
 	tb.Helper()
 	g := genTree{root: root, n: n}
+	for i := 0; i < n; i++ {
+		writeHCA(tb, root, g.hcaDir(i), i)
+		writePCIFunction(tb, root, g.gpuDir(i))
+	}
+	return g
+}
+
+// writeHCA writes RDMA device mlx5_i on the PCI function at dir (relative to
+// root, "devices/pci…/…/BDF"): its device attributes, one active port with
+// counters, and the class/infiniband and bus/pci/devices links.
+func writeHCA(tb testing.TB, root, dir string, i int) {
+	tb.Helper()
 	must := func(err error) {
 		if err != nil {
 			tb.Fatal(err)
@@ -70,42 +82,54 @@ func writeGenTree(tb testing.TB, root string, n int) genTree {
 		must(os.MkdirAll(filepath.Dir(path), 0o755))
 		must(os.WriteFile(path, []byte(content), 0o644))
 	}
-	for i := 0; i < n; i++ {
-		dev := fmt.Sprintf("mlx5_%d", i)
-		devDir := filepath.Join(root, g.hcaDir(i), "infiniband", dev)
-		write(filepath.Join(devDir, "node_guid"), fmt.Sprintf("a088:c203:00%02x:1a2b\n", i))
-		write(filepath.Join(devDir, "sys_image_guid"), fmt.Sprintf("a088:c203:00%02x:1a2b\n", i))
-		write(filepath.Join(devDir, "board_id"), "MT_0000000838\n")
-		write(filepath.Join(devDir, "fw_ver"), "28.41.1000\n")
-		write(filepath.Join(devDir, "hca_type"), "MT4129\n")
-		must(os.Symlink("../../../"+hcaBDF(i), filepath.Join(devDir, "device")))
-		p := g.portDir(i)
-		write(filepath.Join(p, "state"), "4: ACTIVE\n")
-		write(filepath.Join(p, "phys_state"), "5: LinkUp\n")
-		write(filepath.Join(p, "rate"), "400 Gb/sec (4X NDR)\n")
-		write(filepath.Join(p, "link_layer"), "InfiniBand\n")
-		for j, c := range pmaExtCounters {
-			v := j + i // error counters: small, below every width
-			if j >= 13 {
-				v = j*1000 + i // data and packets
-			}
-			write(filepath.Join(p, "counters", c), strconv.Itoa(v)+"\n")
+	dev := fmt.Sprintf("mlx5_%d", i)
+	devDir := filepath.Join(root, dir, "infiniband", dev)
+	write(filepath.Join(devDir, "node_guid"), fmt.Sprintf("a088:c203:00%02x:1a2b\n", i))
+	write(filepath.Join(devDir, "sys_image_guid"), fmt.Sprintf("a088:c203:00%02x:1a2b\n", i))
+	write(filepath.Join(devDir, "board_id"), "MT_0000000838\n")
+	write(filepath.Join(devDir, "fw_ver"), "28.41.1000\n")
+	write(filepath.Join(devDir, "hca_type"), "MT4129\n")
+	must(os.Symlink("../../../"+filepath.Base(dir), filepath.Join(devDir, "device")))
+	p := filepath.Join(devDir, "ports", "1")
+	write(filepath.Join(p, "state"), "4: ACTIVE\n")
+	write(filepath.Join(p, "phys_state"), "5: LinkUp\n")
+	write(filepath.Join(p, "rate"), "400 Gb/sec (4X NDR)\n")
+	write(filepath.Join(p, "link_layer"), "InfiniBand\n")
+	for j, c := range pmaExtCounters {
+		v := j + i // error counters: small, below every width
+		if j >= 13 {
+			v = j*1000 + i // data and packets
 		}
-		for j, c := range mlx5HWCounters {
-			v := j*7 + i
-			if c == "lifespan" {
-				v = 10
-			}
-			write(filepath.Join(p, "hw_counters", c), strconv.Itoa(v)+"\n")
-		}
-		must(os.MkdirAll(filepath.Join(root, g.gpuDir(i)), 0o755))
-		must(os.MkdirAll(filepath.Join(root, "class", "infiniband"), 0o755))
-		must(os.Symlink(filepath.Join("../..", g.hcaDir(i), "infiniband", dev), filepath.Join(root, "class", "infiniband", dev)))
-		must(os.MkdirAll(filepath.Join(root, "bus", "pci", "devices"), 0o755))
-		must(os.Symlink(filepath.Join("../../..", g.hcaDir(i)), filepath.Join(root, "bus", "pci", "devices", hcaBDF(i))))
-		must(os.Symlink(filepath.Join("../../..", g.gpuDir(i)), filepath.Join(root, "bus", "pci", "devices", gpuBDF(i))))
+		write(filepath.Join(p, "counters", c), strconv.Itoa(v)+"\n")
 	}
-	return g
+	for j, c := range mlx5HWCounters {
+		v := j*7 + i
+		if c == "lifespan" {
+			v = 10
+		}
+		write(filepath.Join(p, "hw_counters", c), strconv.Itoa(v)+"\n")
+	}
+	must(os.MkdirAll(filepath.Join(root, "class", "infiniband"), 0o755))
+	must(os.Symlink(filepath.Join("../..", dir, "infiniband", dev), filepath.Join(root, "class", "infiniband", dev)))
+	writePCIFunction(tb, root, dir)
+}
+
+// writePCIFunction makes the PCI function directory dir (relative to root)
+// and its bus/pci/devices link.
+func writePCIFunction(tb testing.TB, root, dir string) {
+	tb.Helper()
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, dir), 0o755))
+	link := filepath.Join(root, "bus", "pci", "devices", filepath.Base(dir))
+	if _, err := os.Lstat(link); err == nil {
+		return
+	}
+	must(os.MkdirAll(filepath.Dir(link), 0o755))
+	must(os.Symlink(filepath.Join("../../..", dir), link))
 }
 
 // set writes a counter file of HCA i's port.

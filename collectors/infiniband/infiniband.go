@@ -58,8 +58,8 @@ type Collector struct {
 	gen        uint64
 	ports      map[portKey]*portState
 	readErrors map[errKey]uint64
-	devPaths   map[string]string // device -> PCI sysfs path, "" when unknown
-	gpuPaths   map[string]string // GPU bus id -> PCI sysfs path
+	devPlaces  map[string]pciPlace // device -> PCI sysfs path and NUMA node
+	gpuPlaces  map[string]pciPlace // GPU bus id -> PCI sysfs path and NUMA node
 	jobState   map[string]*jobState
 	lastScrape time.Time
 }
@@ -85,8 +85,8 @@ func New(o Options) (*Collector, error) {
 		sem:        make(chan struct{}, 1),
 		ports:      map[portKey]*portState{},
 		readErrors: map[errKey]uint64{},
-		devPaths:   map[string]string{},
-		gpuPaths:   map[string]string{},
+		devPlaces:  map[string]pciPlace{},
+		gpuPlaces:  map[string]pciPlace{},
 		jobState:   map[string]*jobState{},
 	}
 	c.reader = c.fs.NewReader()
@@ -221,17 +221,21 @@ func b2f(b bool) float64 {
 }
 
 // devicePath returns the device's PCI path, resolved once per device.
-func (c *Collector) devicePath(name string) string {
-	if p, ok := c.devPaths[name]; ok {
+func (c *Collector) devicePath(name string) string { return c.devicePlace(name).path }
+
+// devicePlace returns the device's PCI path and NUMA node, resolved once
+// per device.
+func (c *Collector) devicePlace(name string) pciPlace {
+	if p, ok := c.devPlaces[name]; ok {
 		return p
 	}
-	p, err := c.fs.DevicePath(name)
-	if err != nil {
-		// A virtual device (EFA in some guests, rxe, siw) has no PCI
-		// parent: no address and no place in the PCIe topology.
-		p = ""
+	p := pciPlace{numa: -1}
+	if path, err := c.fs.DevicePath(name); err == nil {
+		p = pciPlace{path: path, numa: c.fs.NUMANode(path)}
 	}
-	c.devPaths[name] = p
+	// Otherwise a virtual device (EFA in some guests, rxe, siw): it has no
+	// PCI parent, so no address and no place in the PCIe topology.
+	c.devPlaces[name] = p
 	return p
 }
 

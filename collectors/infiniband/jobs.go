@@ -113,34 +113,46 @@ func firstShare(start, last, now time.Time) float64 {
 	return float64(now.Sub(start)) / float64(now.Sub(last))
 }
 
-// nearestHCAs returns, for each of the job's GPUs, the RDMA device sharing
-// the longest PCI path with it (the same PCIe switch before the same root
-// complex); ties go to the first device by name. nil when no GPU or no
-// device has a known place in the topology.
+// nearestHCAs returns, for each of the job's GPUs, the RDMA device nearest
+// it: (a) the one sharing the longest PCI path with it below their common
+// root complex (the same PCIe switch before the same root port before the
+// same root complex), else (b) one on the GPU's NUMA node, else (c) none:
+// traffic of an HCA on another root complex and socket is not guessed to be
+// the job's. Ties go to the first device by name. nil when no GPU has an
+// HCA found this way.
 func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
 	var out map[string]bool
+	var names []string
 	for _, bus := range j.GPUPCIBusIDs {
 		if bus == "" {
 			continue
 		}
-		gpu := c.gpuPath(bus)
-		if gpu == "" {
+		gpu := c.gpuPlace(bus)
+		if gpu.path == "" {
 			continue
 		}
-		best, bestScore := "", 0
-		names := make([]string, 0, len(devices))
-		for i := range devices {
-			names = append(names, devices[i].Name)
+		if names == nil {
+			names = make([]string, 0, len(devices))
+			for i := range devices {
+				names = append(names, devices[i].Name)
+			}
+			sort.Strings(names)
 		}
-		sort.Strings(names)
+		best, bestScore, sameNUMA := "", 0, ""
 		for _, name := range names {
-			p := c.devicePath(name)
-			if p == "" {
+			hca := c.devicePlace(name)
+			if hca.path == "" {
 				continue
 			}
-			if s := ibfs.CommonPathElements(p, gpu); s > bestScore {
+			if s := ibfs.SameRootComplexElements(hca.path, gpu.path); s > bestScore {
 				best, bestScore = name, s
 			}
+			if sameNUMA == "" && gpu.numa >= 0 && hca.numa == gpu.numa {
+				sameNUMA = name
+			}
+		}
+		if best == "" {
+			best = sameNUMA
 		}
 		if best != "" {
 			if out == nil {
@@ -152,20 +164,27 @@ func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
 	return out
 }
 
-func (c *Collector) gpuPath(bus string) string {
-	if p, ok := c.gpuPaths[bus]; ok {
+// pciPlace is where a PCI function sits: its sysfs device path ("" when
+// unknown) and NUMA node (-1 when unknown).
+type pciPlace struct {
+	path string
+	numa int
+}
+
+func (c *Collector) gpuPlace(bus string) pciPlace {
+	if p, ok := c.gpuPlaces[bus]; ok {
 		return p
 	}
-	p, err := c.fs.PCIDevicePath(bus)
-	if err != nil {
-		// Not in this sysfs (a GPU the node agent knows only from a prolog
-		// file, or a test tree without it): the job gets no shared
-		// attribution for it. Cached so the lookup is not repeated.
-		p = ""
+	p := pciPlace{numa: -1}
+	if path, err := c.fs.PCIDevicePath(bus); err == nil {
+		p = pciPlace{path: path, numa: c.fs.NUMANode(path)}
 	}
-	if len(c.gpuPaths) > 1024 {
-		clear(c.gpuPaths) // bounded: bus ids come from outside
+	// Otherwise not in this sysfs (a GPU the node agent knows only from a
+	// prolog file, or a test tree without it): the job gets no shared
+	// attribution for it. Cached so the lookup is not repeated.
+	if len(c.gpuPlaces) > 1024 {
+		clear(c.gpuPlaces) // bounded: bus ids come from outside
 	}
-	c.gpuPaths[bus] = p
+	c.gpuPlaces[bus] = p
 	return p
 }

@@ -112,6 +112,19 @@ func TestNormalisePCIAddress(t *testing.T) {
 	if n := CommonPathElements("devices/pci0000:10/0000:10:01.0/0000:18:00.0", "devices/pci0000:10/0000:10:01.0/0000:19:00.0"); n != 3 {
 		t.Errorf("CommonPathElements = %d, want 3", n)
 	}
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"devices/pci0000:10/0000:10:01.0/0000:18:00.0", "devices/pci0000:10/0000:10:01.0/0000:19:00.0", 3},
+		{"devices/pci0000:10/0000:10:01.0/0000:18:00.0", "devices/pci0000:10/0000:10:02.0/0000:19:00.0", 2},
+		{"devices/pci0000:10/0000:10:01.0/0000:18:00.0", "devices/pci0000:20/0000:20:01.0/0000:21:00.0", 0},
+		{"devices/virtual/rxe", "devices/virtual/siw", 0},
+	} {
+		if n := SameRootComplexElements(tc.a, tc.b); n != tc.want {
+			t.Errorf("SameRootComplexElements(%q, %q) = %d, want %d", tc.a, tc.b, n, tc.want)
+		}
+	}
 }
 
 func FuzzParseCounter(f *testing.F) {

@@ -1,7 +1,9 @@
 package ibfs
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -65,6 +67,39 @@ func CommonPathElements(a, b string) int {
 	n := 0
 	for n < len(as) && n < len(bs) && as[n] == bs[n] {
 		n++
+	}
+	return n
+}
+
+// SameRootComplexElements is CommonPathElements counted only when the two
+// paths share their PCI root complex ("devices/pci0000:17"): 2 for the
+// same root complex alone, 3 for the same root port, more for each shared
+// switch or bridge below it; 0 for different root complexes or paths that
+// are not under one (devices/virtual/...).
+func SameRootComplexElements(a, b string) int {
+	n := CommonPathElements(a, b)
+	if n < 2 {
+		return 0
+	}
+	as := strings.SplitN(a, "/", 3)
+	if as[0] != "devices" || !strings.HasPrefix(as[1], "pci") {
+		return 0
+	}
+	return n
+}
+
+// NUMANode returns the NUMA node of the PCI function at path (relative to
+// the root, as DevicePath and PCIDevicePath return it) from its numa_node
+// file, or -1 when unknown: no file (a virtual device, a kernel without
+// NUMA) or -1 written by a kernel whose firmware gives no proximity domain.
+func (f FS) NUMANode(path string) int {
+	b, err := os.ReadFile(filepath.Join(f.root, path, "numa_node"))
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 0 {
+		return -1
 	}
 	return n
 }
