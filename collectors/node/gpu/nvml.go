@@ -19,6 +19,10 @@ const maxEventsPerScrape = 10000
 // loaded after the agent started (a DaemonSet racing the driver container).
 const initRetry = time.Minute
 
+// gpmRetry is how often a GPU's GPM support is asked again after the
+// question failed without a definite answer.
+const gpmRetry = time.Minute
+
 // NVML reads GPUs through go-nvml.
 type NVML struct {
 	lib nvml.Interface
@@ -53,7 +57,10 @@ type evDev struct {
 
 type gpmState struct {
 	supported bool
-	prev      nvml.GpmSample
+	// retryAt is when support is asked again: zero once NVML answered
+	// definitely, set when the question failed otherwise.
+	retryAt time.Time
+	prev    nvml.GpmSample
 }
 
 // NewNVML returns the nvml backend. lib nil means the real library
@@ -470,17 +477,29 @@ func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
 
 // readGPM reads SM and tensor activity through GPM (Hopper and later)
 // between the previous scrape's sample and this one; the first scrape after
-// start has none. GPUs without GPM support are asked once.
+// start has none. A GPU's support is asked until NVML answers definitely
+// (success, ERROR_NOT_SUPPORTED, or a library without the function); after
+// another error it is asked again at most once per gpmRetry.
 func (b *NVML) readGPM(r *reader, h nvml.Device) {
 	uuid := r.d.UUID
 	st := b.gpm[uuid]
-	if st == nil {
+	if st == nil || !st.retryAt.IsZero() && !b.now().Before(st.retryAt) {
 		sup, ret := h.GpmQueryDeviceSupport()
 		if !r.ok("gpm support", ret) && r.lost {
 			return
 		}
-		st = &gpmState{supported: ret == nvml.SUCCESS && sup.IsSupportedDevice != 0}
-		b.gpm[uuid] = st
+		if st == nil {
+			st = &gpmState{}
+			b.gpm[uuid] = st
+		}
+		st.supported, st.retryAt = false, time.Time{}
+		switch ret {
+		case nvml.SUCCESS:
+			st.supported = sup.IsSupportedDevice != 0
+		case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_FUNCTION_NOT_FOUND:
+		default:
+			st.retryAt = b.now().Add(gpmRetry)
+		}
 	}
 	if !st.supported {
 		return

@@ -251,6 +251,68 @@ func TestNVMLGPM(t *testing.T) {
 	}
 }
 
+// A one-off error from GpmQueryDeviceSupport is not a "no GPM" answer: the
+// question is asked again on a later scrape, at most once a minute. Only
+// ERROR_NOT_SUPPORTED (or a successful "not supported") is remembered.
+func TestNVMLGPMSupportErrorRetried(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{
+		{UUID: gputest.UUID(0), GPM: true, SMUtilPct: 75, TensorPct: 40},
+		{UUID: gputest.UUID(1), GPM: true},
+	})
+	dev0, dev1 := n.Device(0).(*mock.Device), n.Device(1).(*mock.Device)
+	supported := dev0.GpmQueryDeviceSupportFunc
+	fail := 2
+	dev0.GpmQueryDeviceSupportFunc = func() (nvml.GpmSupport, nvml.Return) {
+		if fail > 0 {
+			fail--
+			return nvml.GpmSupport{}, nvml.ERROR_UNKNOWN
+		}
+		return supported()
+	}
+	dev1.GpmQueryDeviceSupportFunc = func() (nvml.GpmSupport, nvml.Return) {
+		return nvml.GpmSupport{}, nvml.ERROR_NOT_SUPPORTED
+	}
+	c := &clock{t: time.Unix(1e9, 0)}
+	b := gpu.NewNVML(n.Lib, c.now)
+	snap := func(after time.Duration) gpu.Device {
+		t.Helper()
+		c.t = c.t.Add(after)
+		s, err := b.Snapshot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Devices[0]
+	}
+	asked := func(want0, want1 int) {
+		t.Helper()
+		if got := len(dev0.GpmQueryDeviceSupportCalls()); got != want0 {
+			t.Errorf("GPU 0: GPM support asked %d times, want %d", got, want0)
+		}
+		if got := len(dev1.GpmQueryDeviceSupportCalls()); got != want1 {
+			t.Errorf("GPU 1 (not supported): GPM support asked %d times, want %d", got, want1)
+		}
+	}
+	snap(0) // fails
+	asked(1, 1)
+	snap(30 * time.Second) // within the minute: not asked
+	asked(1, 1)
+	snap(30 * time.Second) // fails again
+	asked(2, 1)
+	snap(time.Minute) // answers: first sample
+	asked(3, 1)
+	if d := snap(time.Minute); d.SMActive != gpu.R(0.75) || d.TensorActive != gpu.R(0.40) {
+		t.Errorf("GPM after a retried support query: sm %+v tensor %+v", d.SMActive, d.TensorActive)
+	}
+	snap(10 * time.Minute)
+	asked(3, 1)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n.LiveSamples != 0 {
+		t.Errorf("%d GPM samples leaked after Close", n.LiveSamples)
+	}
+}
+
 func TestNVMLNoNVLinkAskedOnce(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0), NotSupported: true}})
 	if _, err := gpu.NewNVML(n.Lib, nil).Snapshot(context.Background()); err != nil {
