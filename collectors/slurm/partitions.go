@@ -60,12 +60,8 @@ func (c *partitionsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Sna
 				}
 				t.nodesByState[lower(n.State)]++
 				t.cpusAlloc += uint64(n.AllocCPUs)
-				for _, v := range gpuCounts(n.GRES) {
-					t.gpus += v
-				}
-				for _, v := range gpuCounts(n.GRESUsed) {
-					t.gpusAlloc += v
-				}
+				t.gpus += slurm.GPUCount(n.GRES)
+				t.gpusAlloc += slurm.GPUCount(n.GRESUsed)
 			}
 		}
 	}
