@@ -1,7 +1,6 @@
 package infiniband
 
 import (
-	"sort"
 	"time"
 
 	"jobscope/collectors"
@@ -118,11 +117,11 @@ func firstShare(start, last, now time.Time) float64 {
 // root complex (the same PCIe switch before the same root port before the
 // same root complex), else (b) one on the GPU's NUMA node, else (c) none:
 // traffic of an HCA on another root complex and socket is not guessed to be
-// the job's. Ties go to the first device by name. nil when no GPU has an
-// HCA found this way.
+// the job's. Ties go to the first device by name (devices are in name
+// order, as ibfs.Reader.Devices lists them). nil when no GPU has an HCA
+// found this way.
 func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
 	var out map[string]bool
-	var names []string
 	for _, bus := range j.GPUPCIBusIDs {
 		if bus == "" {
 			continue
@@ -131,15 +130,9 @@ func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
 		if gpu.path == "" {
 			continue
 		}
-		if names == nil {
-			names = make([]string, 0, len(devices))
-			for i := range devices {
-				names = append(names, devices[i].Name)
-			}
-			sort.Strings(names)
-		}
 		best, bestScore, sameNUMA := "", 0, ""
-		for _, name := range names {
+		for i := range devices {
+			name := devices[i].Name
 			hca := c.devicePlace(name)
 			if hca.path == "" {
 				continue
