@@ -84,16 +84,10 @@ func ParseCgroupPath(p string) (CgroupJob, bool) {
 	return CgroupJob{}, false
 }
 
+// slurmParent names the directories a job directory sits in: a Slurm
+// cgroup root, or cgroup v1's uid_N below one.
 func slurmParent(s string) bool {
-	switch {
-	case s == "slurm", strings.HasPrefix(s, "slurm_"):
-		return true
-	case s == "slurmstepd.scope", strings.HasSuffix(s, "_slurmstepd.scope"):
-		return true
-	case strings.HasPrefix(s, "uid_"):
-		return true
-	}
-	return false
+	return isSlurmRoot(s) || strings.HasPrefix(s, "uid_")
 }
 
 // isJobID accepts Slurm's numeric job IDs (uint32, no sign, no leading +).
