@@ -60,10 +60,7 @@ func (c *Collector) attribute(e *collectors.Emitter, devices []ibfs.Device, now 
 		}
 		for di := range devices {
 			dev := &devices[di]
-			if near != nil && !near[dev.Name] {
-				continue
-			}
-			if mode == AttributionSharedNearestHCA && near == nil {
+			if mode == AttributionSharedNearestHCA && !near[dev.Name] {
 				continue
 			}
 			for pi := range dev.Ports {
