@@ -2,6 +2,7 @@ package nodelocal
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -121,11 +122,8 @@ func ParseProcCgroup(content string) string {
 			continue
 		}
 		for _, c := range strings.Split(ctrls, ",") {
-			switch c {
-			case "devices", "freezer", "memory", "cpuset", "cpuacct":
-				if v1 == "" || c == "devices" {
-					v1 = path
-				}
+			if slices.Contains(v1Controllers, c) && (v1 == "" || c == "devices") {
+				v1 = path
 			}
 		}
 	}

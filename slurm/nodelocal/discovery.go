@@ -279,8 +279,9 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	return out, nil
 }
 
-// v1Controllers are tried in order: devices also tells which GPUs a job may
-// open.
+// v1Controllers are the cgroup v1 controllers Slurm confines jobs with,
+// tried in order (findBase) and accepted in /proc/PID/cgroup
+// (ParseProcCgroup): devices also tells which GPUs a job may open.
 var v1Controllers = []string{"devices", "freezer", "memory", "cpuset", "cpuacct"}
 
 func (d *Discovery) findBase() error {
