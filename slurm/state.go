@@ -1,6 +1,9 @@
 package slurm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // baseNodeStates are the mutually exclusive node states; everything else Slurm
 // prints next to them (DRAIN, NOT_RESPONDING, ...) is a flag.
@@ -107,10 +110,8 @@ func splitState(parts []string, base map[string]bool, word func(w string, flag f
 }
 
 func appendFlag(flags []string, f string) []string {
-	for _, x := range flags {
-		if x == f {
-			return flags
-		}
+	if slices.Contains(flags, f) {
+		return flags
 	}
 	return append(flags, f)
 }

@@ -3,6 +3,7 @@ package openapi
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"jobscope/slurm"
 )
@@ -271,7 +272,7 @@ func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.N
 		}
 		for _, h := range hosts {
 			if i, ok := index[h]; ok {
-				if partition != "" && !contains(nodes[i].Partitions, partition) {
+				if partition != "" && !slices.Contains(nodes[i].Partitions, partition) {
 					nodes[i].Partitions = append(nodes[i].Partitions, partition)
 				}
 				continue
@@ -291,13 +292,4 @@ func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.N
 		}
 	}
 	return nodes, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

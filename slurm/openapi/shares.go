@@ -3,6 +3,7 @@ package openapi
 import (
 	"io"
 	"math"
+	"slices"
 
 	"jobscope/slurm"
 )
@@ -61,10 +62,8 @@ func (r *reader) share() (slurm.Share, error) {
 		case "type":
 			var t []string
 			t, err = r.strs(false)
-			for _, x := range t {
-				if x == "USER" {
-					user = true
-				}
+			if slices.Contains(t, "USER") {
+				user = true
 			}
 		case "shares":
 			s.RawShares, err = r.u64()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,10 +30,8 @@ func parseVersion(s string) (apiVersion, error) {
 	if err != nil {
 		return apiVersion{}, fmt.Errorf("bad slurmrestd API version %q (want e.g. v0.0.44)", s)
 	}
-	for _, k := range supportedMinors {
-		if k == m {
-			return versionFromMinor(m), nil
-		}
+	if slices.Contains(supportedMinors, m) {
+		return versionFromMinor(m), nil
 	}
 	return apiVersion{}, fmt.Errorf("slurmrestd API version %q is not supported (supported: v0.0.37 to v0.0.45)", s)
 }
