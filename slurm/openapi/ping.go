@@ -30,10 +30,7 @@ func DecodePing(rd io.Reader) (slurm.Info, Meta, error) {
 	info.Release = meta.Release
 	info.Cluster = meta.Cluster
 	info.APIVersion = DetectVersion(meta.Plugin)
-	if err != nil {
-		return info, meta, err
-	}
-	return info, meta, nil
+	return info, meta, err
 }
 
 func (r *reader) controller() (slurm.Controller, error) {

@@ -219,15 +219,9 @@ func (c *Client) Info(ctx context.Context) (slurm.Info, error) {
 	err := c.fetch(ctx, "ping", func(v apiVersion) (string, url.Values, error) {
 		return v.path("ping"), nil, nil
 	}, func(v apiVersion, _ time.Time, status int, body io.Reader) error {
-		i, meta, err := openapi.DecodePing(body)
+		i, _, err := openapi.DecodePing(body)
 		if err != nil {
 			return err
-		}
-		if i.Release == "" {
-			i.Release = meta.Release
-		}
-		if i.Cluster == "" {
-			i.Cluster = meta.Cluster
 		}
 		if i.Cluster == "" {
 			// v0.0.37/38 ping names no cluster; jobs' meta does.
