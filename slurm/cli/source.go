@@ -209,21 +209,30 @@ func (s *Source) Partitions(ctx context.Context) ([]slurm.Partition, error) {
 }
 
 // scontrolJSON runs `scontrol --json show WHAT` unless scontrol is known
-// to have no --json. ok: parse got its output. err: scontrol failed for
-// another reason (returned to the caller). Neither: the option is missing,
-// which is remembered, so the fallback is used from then on (as for sdiag).
+// to have no --json; see tryJSON.
 func (s *Source) scontrolJSON(ctx context.Context, parse func(io.Reader) error, what string) (ok bool, err error) {
-	if s.scontrolNoJSON.Load() {
+	return s.tryJSON(ctx, &s.scontrolNoJSON,
+		"scontrol has no --json (Slurm before 23.02); reading nodes with sinfo --json and partitions with sinfo's summary from now on",
+		parse, "scontrol", "--json", "show", what)
+}
+
+// tryJSON runs the --json form of a command unless noJSON says the command
+// has no such option. ok: parse got its output. err: the command failed for
+// another reason (returned to the caller). Neither: the option is missing,
+// which is remembered in noJSON and logged once with msg, so the caller's
+// fallback is used from then on.
+func (s *Source) tryJSON(ctx context.Context, noJSON *atomic.Bool, msg string, parse func(io.Reader) error, name string, args ...string) (ok bool, err error) {
+	if noJSON.Load() {
 		return false, nil
 	}
-	err = s.run(ctx, parse, "scontrol", "--json", "show", what)
+	err = s.run(ctx, parse, name, args...)
 	if err == nil {
 		return true, nil
 	}
 	var ce *CommandError
 	if errors.As(err, &ce) && strings.Contains(ce.Stderr, "unrecognized option") {
-		if !s.scontrolNoJSON.Swap(true) {
-			s.log.Info("scontrol has no --json (Slurm before 23.02); reading nodes with sinfo --json and partitions with sinfo's summary from now on")
+		if !noJSON.Swap(true) {
+			s.log.Info(msg)
 		}
 		return false, nil
 	}
@@ -232,21 +241,16 @@ func (s *Source) scontrolJSON(ctx context.Context, parse func(io.Reader) error, 
 
 // Diag implements slurm.Source: sdiag --json where it exists, else the text.
 func (s *Source) Diag(ctx context.Context) (*slurm.Diag, error) {
-	if !s.sdiagText.Load() {
-		var d *slurm.Diag
-		err := s.run(ctx, func(r io.Reader) error {
+	var d *slurm.Diag
+	if ok, err := s.tryJSON(ctx, &s.sdiagText,
+		"sdiag has no --json (Slurm before 23.02); parsing its text output from now on",
+		func(r io.Reader) error {
 			var err error
 			d, _, err = openapi.DecodeDiag(r)
 			return err
-		}, "sdiag", "--json")
-		var ce *CommandError
-		if err == nil || !errors.As(err, &ce) || !strings.Contains(ce.Stderr, "unrecognized option") {
-			return d, err
-		}
-		s.log.Info("sdiag has no --json (Slurm before 23.02); parsing its text output from now on")
-		s.sdiagText.Store(true)
+		}, "sdiag", "--json"); ok || err != nil {
+		return d, err
 	}
-	var d *slurm.Diag
 	err := s.run(ctx, func(r io.Reader) error {
 		var err error
 		d, err = ParseSdiagText(r)
