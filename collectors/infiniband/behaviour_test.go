@@ -2,6 +2,7 @@ package infiniband
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
+	"jobscope/collectors/infiniband/ibfs"
 	"jobscope/collectors/node"
 	"jobscope/slurm/nodelocal"
 )
@@ -163,7 +165,7 @@ func TestFilesVanishBetweenReads(t *testing.T) {
 	// unload or a VF going away produces.
 	removed := false
 	inner := c.reader.Counter
-	c.reader.Counter = func(gr ibfsGroup, name string) bool {
+	c.reader.Counter = func(gr ibfs.Group, name string) bool {
 		if !removed && name == "VL15_dropped" { // the first file listed
 			removed = true
 			for _, f := range []string{"counters/symbol_error", "counters/port_rcv_data", "hw_counters/out_of_buffer", "rate"} {
@@ -225,7 +227,7 @@ func TestFilesVanishBetweenReads(t *testing.T) {
 func TestNoInfiniBand(t *testing.T) {
 	c := newCollector(t, Options{SysFS: t.TempDir()})
 	err := c.Update(context.Background(), make(chan prometheus.Metric, 100))
-	if !errorsIs(err, collectors.ErrNoData) {
+	if !errors.Is(err, collectors.ErrNoData) {
 		t.Fatalf("Update without class/infiniband = %v, want ErrNoData", err)
 	}
 }

@@ -1,19 +1,12 @@
 package infiniband
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
-
-	"jobscope/collectors/infiniband/ibfs"
 )
-
-type ibfsGroup = ibfs.Group
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
