@@ -159,7 +159,7 @@ func (c *Collector) emitDevice(e *collectors.Emitter, dev *ibfs.Device) {
 		}
 	}
 	e.Gauge(c.d.deviceInfo, 1, dev.Name, dev.NodeGUID, dev.SysImageGUID, dev.BoardID,
-		dev.FirmwareVersion, dev.HCAType, pciAddress(c.devicePath(dev.Name)))
+		dev.FirmwareVersion, dev.HCAType, pciAddress(c.devicePlace(dev.Name).path))
 	for i := range dev.Ports {
 		p := &dev.Ports[i]
 		c.countErrors(dev.Name, p.Errors)
@@ -219,9 +219,6 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
-
-// devicePath returns the device's PCI path, resolved once per device.
-func (c *Collector) devicePath(name string) string { return c.devicePlace(name).path }
 
 // devicePlace returns the device's PCI path and NUMA node, resolved once
 // per device.
