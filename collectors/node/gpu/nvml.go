@@ -283,8 +283,9 @@ func (b *NVML) readGPU(i int) []Device {
 		d.UUID, d.Minor, d.PCIBusID, d.Model = id.uuid, id.minor, id.pci, id.model
 	}
 	if d.UUID != "" {
-		// Until read below: a GPU that stops answering keeps its XID
-		// counts (XID 79 is how it fell off the bus).
+		// A GPU that stops answering keeps its XID counts (XID 79 is how
+		// it fell off the bus). drainEvents ran before: they are this
+		// scrape's.
 		d.XIDs = copyXIDs(b.xids[d.UUID])
 	}
 	h, ret := b.lib.DeviceGetHandleByIndex(i)
@@ -301,8 +302,9 @@ func (b *NVML) readGPU(i int) []Device {
 		return []Device{d}
 	}
 	if d.UUID != uuid {
-		// Another GPU at this index (hot-swap, reordering): forget the old one.
-		d.Minor, d.PCIBusID, d.Model, d.XIDs = -1, "", "", nil
+		// Not the GPU known at this index (first read, hot-swap,
+		// reordering): forget the old identity, take this one's XIDs.
+		d.Minor, d.PCIBusID, d.Model, d.XIDs = -1, "", "", copyXIDs(b.xids[uuid])
 	}
 	d.UUID = uuid
 	if v, ret := h.GetMinorNumber(); r.ok("minor", ret) {
@@ -369,7 +371,6 @@ func (b *NVML) readGPU(i int) []Device {
 	}
 	d.NVLinkErrors = b.nvlinkErrors(r, h)
 	b.readGPM(r, h)
-	d.XIDs = copyXIDs(b.xids[uuid])
 
 	var out []Device
 	if cur, _, ret := h.GetMigMode(); r.ok("mig mode", ret) && cur == nvml.DEVICE_MIG_ENABLE {
