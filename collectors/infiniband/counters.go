@@ -47,28 +47,23 @@ func (c *Collector) portState(device string, port uint) *portState {
 	return st
 }
 
-// sweep forgets ports no scrape sees any more (a device removed, or
-// filtered out since).
-func (c *Collector) sweep() {
+// sweep forgets the ports and devices this scrape did not see (a device
+// removed, or filtered out since).
+func (c *Collector) sweep(devices []ibfs.Device) {
 	for k, st := range c.ports {
 		if st.gen != c.gen {
 			delete(c.ports, k)
 		}
 	}
+	seen := make(map[string]bool, len(devices))
+	for i := range devices {
+		seen[devices[i].Name] = true
+	}
 	for name := range c.devPlaces {
-		if !c.seenDevice(name) {
+		if !seen[name] {
 			delete(c.devPlaces, name)
 		}
 	}
-}
-
-func (c *Collector) seenDevice(name string) bool {
-	for k := range c.ports {
-		if k.device == name {
-			return true
-		}
-	}
-	return false
 }
 
 // observe folds a raw reading into the counter's total and returns it. The

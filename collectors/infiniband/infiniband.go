@@ -127,7 +127,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		devices = append(devices, dev)
 		c.emitDevice(e, &dev)
 	}
-	c.sweep()
+	c.sweep(devices)
 	c.emitErrors(e)
 	c.attribute(e, devices, now)
 	c.lastScrape = now
