@@ -252,7 +252,6 @@ func (b *NVML) registeredUUID(h nvml.Device) (uuid string) {
 // device and stops further reads, any other failure leaves that field unset.
 type reader struct {
 	d    *Device
-	b    *NVML
 	lost bool
 }
 
@@ -293,7 +292,7 @@ func (b *NVML) readGPU(i int) []Device {
 		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
 		return []Device{d}
 	}
-	r := &reader{d: &d, b: b}
+	r := &reader{d: &d}
 	uuid, ret := h.GetUUID()
 	if !r.ok("uuid", ret) {
 		if d.Err == nil {
@@ -451,7 +450,7 @@ func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
 		}
 		m := Device{Index: parent.Index, Minor: parent.Minor, PCIBusID: parent.PCIBusID,
 			Parent: parent.UUID, GPUInstanceID: -1}
-		r := &reader{d: &m, b: b}
+		r := &reader{d: &m}
 		uuid, ret := mh.GetUUID()
 		if !r.ok("mig uuid", ret) {
 			continue
