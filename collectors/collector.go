@@ -498,11 +498,12 @@ type Gathering struct {
 
 // Gather returns every family of the scrape, sorted by name.
 func (g *Gathering) Gather() ([]*dto.MetricFamily, error) {
-	mfs, sets, err := g.gather(false)
+	lists, sets, err := g.gather()
+	setLists := make([][]*dto.MetricFamily, 0, len(sets)+len(lists))
 	for _, set := range sets {
-		mfs = append(mfs, set.mfs)
+		setLists = append(setLists, set.mfs)
 	}
-	merged, mergeErr := mergeFamilies(mfs)
+	merged, mergeErr := mergeFamilies(append(setLists, lists...))
 	return merged, errors.Join(err, mergeErr)
 }
 
@@ -511,7 +512,7 @@ func (g *Gathering) Gather() ([]*dto.MetricFamily, error) {
 // with a family name that another collector also has is merged as Gather
 // does instead.
 func (g *Gathering) GatherPage() (*Page, error) {
-	lists, sets, err := g.gather(true)
+	lists, sets, err := g.gather()
 	count := map[string]int{}
 	for _, l := range lists {
 		for _, mf := range l {
@@ -538,12 +539,12 @@ func (g *Gathering) GatherPage() (*Page, error) {
 }
 
 // gather runs the scrape once. It returns the lists of families to merge
-// (the registry's and those of FamilyCollectors), and, when keepSets, the
-// FamilySets of FamilySetCollectors ordered by collector name.
-func (g *Gathering) gather(keepSets bool) ([][]*dto.MetricFamily, []*FamilySet, error) {
+// (those of FamilyCollectors, then the registry's), and the FamilySets of
+// FamilySetCollectors ordered by collector name.
+func (g *Gathering) gather() ([][]*dto.MetricFamily, []*FamilySet, error) {
 	s := g.s
 	s.mu.Lock()
-	s.prebuilt, s.sets, s.keepSets = nil, nil, keepSets
+	s.prebuilt, s.sets = nil, nil
 	s.mu.Unlock()
 	// Gather calls s.Collect, which returns once every collector has
 	// returned or been abandoned: s.prebuilt and s.sets are complete then.
@@ -632,14 +633,12 @@ type scrape struct {
 	logger     *slog.Logger
 	collectors map[string]Collector
 	// takeFamilies is set on Runner.Gatherer's path: the families of
-	// FamilyCollectors are collected in prebuilt instead of being sent.
+	// FamilyCollectors are collected in prebuilt, the FamilySets of
+	// FamilySetCollectors in sets, instead of being sent.
 	takeFamilies bool
 	mu           sync.Mutex
 	prebuilt     [][]*dto.MetricFamily
-	// keepSets: the FamilySets of FamilySetCollectors are kept in sets
-	// instead (Gathering.GatherPage).
-	keepSets bool
-	sets     []namedSet
+	sets         []namedSet
 }
 
 type namedSet struct {
@@ -697,9 +696,6 @@ func (s *scrape) families(name string, c FamilyCollector) error {
 		set *FamilySet
 		err error
 	}
-	s.mu.Lock()
-	keepSets := s.keepSets
-	s.mu.Unlock()
 	done := make(chan result, 1)
 	go func() {
 		defer func() {
@@ -712,7 +708,7 @@ func (s *scrape) families(name string, c FamilyCollector) error {
 			if set == nil {
 				set = &FamilySet{}
 			}
-			done <- result{set.mfs, set, err}
+			done <- result{set: set, err: err}
 			return
 		}
 		mfs, err := c.Families(s.ctx)
@@ -721,7 +717,7 @@ func (s *scrape) families(name string, c FamilyCollector) error {
 	select {
 	case r := <-done:
 		s.mu.Lock()
-		if r.set != nil && keepSets {
+		if r.set != nil {
 			s.sets = append(s.sets, namedSet{name, r.set})
 		} else {
 			s.prebuilt = append(s.prebuilt, r.mfs)
