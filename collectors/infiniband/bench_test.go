@@ -104,8 +104,7 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 		b.Skip("prometheus-node-exporter not installed: comparison skipped")
 	}
 	g := writeGenTree(b, b.TempDir(), benchHCAs)
-	url, _ := nodeExporter(b, bin, g.root)
-	pid := listenerPID(b, url)
+	url, pid, _ := nodeExporter(b, bin, g.root)
 	get := func() string {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -153,36 +152,6 @@ func selfCPUSeconds(tb testing.TB) float64 {
 		tb.Fatal(err)
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
-// listenerPID is the node_exporter started for url: the newest child of
-// this process.
-func listenerPID(tb testing.TB, url string) int {
-	tb.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	self := os.Getpid()
-	best := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue // gone meanwhile
-		}
-		f := statFields(string(stat))
-		if len(f) > 2 && f[1] == strconv.Itoa(self) && pid > best {
-			best = pid
-		}
-	}
-	if best == 0 {
-		tb.Fatalf("no child process serving %s", url)
-	}
-	return best
 }
 
 // statFields splits /proc/PID/stat after the command name (which may hold

@@ -33,8 +33,8 @@ func nodeExporterBinary() string {
 }
 
 // nodeExporter runs node_exporter's infiniband collector alone on sysfs and
-// returns its scrape URL and a function returning what it logged.
-func nodeExporter(tb testing.TB, bin, sysfs string) (string, func() string) {
+// returns its scrape URL, its pid and a function returning what it logged.
+func nodeExporter(tb testing.TB, bin, sysfs string) (url string, pid int, logged func() string) {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,18 +61,18 @@ func nodeExporter(tb testing.TB, bin, sysfs string) (string, func() string) {
 		cancel()
 		_ = cmd.Wait() // killed by the cancel: its exit status is expected
 	})
-	url := "http://" + addr + "/metrics"
+	url = "http://" + addr + "/metrics"
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get(url)
 		if err == nil {
 			if cerr := resp.Body.Close(); cerr != nil {
 				tb.Fatal(cerr)
 			}
-			return url, stderr.String
+			return url, cmd.Process.Pid, stderr.String
 		}
 	}
 	tb.Fatalf("node_exporter did not start on %s: %s", addr, stderr.String())
-	return "", nil
+	return "", 0, nil
 }
 
 // lockedBuilder collects a child's stderr, written by exec's copying
@@ -181,7 +181,7 @@ func TestSideBySideNodeExporter(t *testing.T) {
 	}
 	for name, sysfs := range trees {
 		t.Run(name, func(t *testing.T) {
-			url, logged := nodeExporter(t, bin, sysfs)
+			url, _, logged := nodeExporter(t, bin, sysfs)
 			theirs := scrapeText(t, url)
 			c := newCollector(t, Options{SysFS: sysfs})
 			reg, a := registry(t, c)
