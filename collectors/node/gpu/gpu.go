@@ -192,9 +192,6 @@ func NewCache(b Backend, maxAge time.Duration, now func() time.Time) *Cache {
 	return &Cache{backend: b, maxAge: maxAge, now: now}
 }
 
-// Backend is the wrapped backend.
-func (c *Cache) Backend() Backend { return c.backend }
-
 // Snapshot returns the cached reading or takes a new one. Callers must not
 // modify the result: it is shared.
 func (c *Cache) Snapshot(ctx context.Context) (*Snapshot, error) {
