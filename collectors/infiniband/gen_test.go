@@ -35,7 +35,6 @@ var pmaExtCounters = []string{
 // each behind its own PCIe switch together with one GPU.
 type genTree struct {
 	root string
-	n    int
 }
 
 func hcaBDF(i int) string { return fmt.Sprintf("0000:%02x:00.0", 0x18+i*0x10) }
@@ -60,7 +59,7 @@ func (g genTree) portDir(i int) string {
 
 func writeGenTree(tb testing.TB, root string, n int) genTree {
 	tb.Helper()
-	g := genTree{root: root, n: n}
+	g := genTree{root: root}
 	for i := 0; i < n; i++ {
 		writeHCA(tb, root, g.hcaDir(i), i)
 		writePCIFunction(tb, root, g.gpuDir(i))
