@@ -20,8 +20,6 @@ sb() {
   local u=$1; shift
   runuser -u "$u" -- env SLURM_CONF="$SLURM_CONF" sbatch --parsable --chdir="$J" --output="$J/%x-%j.out" "$@"
 }
-# jobs_in STATES NAME...: ids of the named jobs that are in one of STATES (squeue -t list)
-jobs_in() { local t=$1; shift; squeue -h -t "$t" -o %A -n "$(IFS=,; echo "$*")"; }
 
 finished_jobs() {
   sb alice -p cpu -J ok-alice --wrap 'echo hello; sleep 1' >/dev/null
