@@ -698,21 +698,19 @@ func (s *scrape) families(name string, c FamilyCollector) error {
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("collector panicked: %v", p)}
+		var r result
+		r.err = recovering(func() (err error) {
+			if sc, ok := c.(FamilySetCollector); ok {
+				r.set, err = sc.FamilySet(s.ctx)
+				if r.set == nil {
+					r.set = &FamilySet{}
+				}
+				return err
 			}
-		}()
-		if sc, ok := c.(FamilySetCollector); ok {
-			set, err := sc.FamilySet(s.ctx)
-			if set == nil {
-				set = &FamilySet{}
-			}
-			done <- result{set: set, err: err}
-			return
-		}
-		mfs, err := c.Families(s.ctx)
-		done <- result{mfs, nil, err}
+			r.mfs, err = c.Families(s.ctx)
+			return err
+		})
+		done <- r
 	}()
 	select {
 	case r := <-done:
@@ -725,8 +723,25 @@ func (s *scrape) families(name string, c FamilyCollector) error {
 		s.mu.Unlock()
 		return r.err
 	case <-s.ctx.Done():
-		return fmt.Errorf("abandoned after scrape deadline: %w", s.ctx.Err())
+		return s.abandoned()
 	}
+}
+
+// recovering calls f, turning a panic into an error: a collector's bug
+// fails that collector, not the exporter.
+func recovering(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("collector panicked: %v", p)
+		}
+	}()
+	return f()
+}
+
+// abandoned is the error of a collector still running at the scrape's
+// deadline.
+func (s *scrape) abandoned() error {
+	return fmt.Errorf("abandoned after scrape deadline: %w", s.ctx.Err())
 }
 
 // update runs a collector's Update. The collector writes to its own
@@ -739,12 +754,7 @@ func (s *scrape) update(c Collector, ch chan<- prometheus.Metric) error {
 	done := make(chan error, 1)
 	go func() {
 		defer close(sink)
-		defer func() {
-			if p := recover(); p != nil {
-				done <- fmt.Errorf("collector panicked: %v", p)
-			}
-		}()
-		done <- c.Update(s.ctx, sink)
+		done <- recovering(func() error { return c.Update(s.ctx, sink) })
 	}()
 
 	var err error
@@ -758,7 +768,7 @@ forward:
 			}
 			ch <- m
 		case <-s.ctx.Done():
-			err = fmt.Errorf("abandoned after scrape deadline: %w", s.ctx.Err())
+			err = s.abandoned()
 			go func() {
 				for range sink { //nolint:revive // drain the abandoned collector
 				}
