@@ -37,9 +37,7 @@ func (e *Emitter) Counter(d *prometheus.Desc, v float64, labels ...string) {
 
 func (e *Emitter) send(d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
 	for i, l := range labels {
-		if !utf8.ValidString(l) {
-			labels[i] = string([]rune(l)) // replaces invalid bytes with U+FFFD
-		}
+		labels[i] = validLabelValue(l)
 	}
 	m, err := prometheus.NewConstMetric(d, t, v, labels...)
 	if err != nil {
@@ -47,6 +45,16 @@ func (e *Emitter) send(d *prometheus.Desc, t prometheus.ValueType, v float64, la
 		return
 	}
 	e.ch <- m
+}
+
+// validLabelValue repairs a label value that is not valid UTF-8 by
+// replacing each invalid byte with U+FFFD, as Emitter and FamilyBuilder
+// promise.
+func validLabelValue(l string) string {
+	if utf8.ValidString(l) {
+		return l
+	}
+	return string([]rune(l))
 }
 
 func (e *Emitter) drop(err error) {
@@ -159,10 +167,7 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 		b.added = append(b.added, f)
 	}
 	for _, l := range labels {
-		if !utf8.ValidString(l) {
-			l = string([]rune(l)) // replaces invalid bytes with U+FFFD, as Emitter does
-		}
-		f.values = append(f.values, l)
+		f.values = append(f.values, validLabelValue(l))
 	}
 	f.samples = append(f.samples, v)
 }
