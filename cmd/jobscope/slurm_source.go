@@ -27,7 +27,6 @@ type sourceFlags struct {
 	version      *string
 	noUpdateTime *bool
 	cliBinDir    *string
-	cliTimeout   *time.Duration
 }
 
 func addSourceFlags(cmd *kingpin.CmdClause) *sourceFlags {
