@@ -95,21 +95,19 @@ func (t *Telemetry) PushMetrics(ctx context.Context, gather prometheus.Gatherer)
 	if *f.Endpoint == "" || !*f.Metrics {
 		return nil
 	}
-	{
-		opts := []otlpmetrichttp.Option{otlpmetrichttp.WithEndpoint(*f.Endpoint)}
-		if *f.Insecure {
-			opts = append(opts, otlpmetrichttp.WithInsecure())
-		}
-		exp, err := otlpmetrichttp.New(ctx, opts...)
-		if err != nil {
-			return fmt.Errorf("OTLP metric exporter: %w", err)
-		}
-		reader := sdkmetric.NewPeriodicReader(exp,
-			sdkmetric.WithInterval(*f.Interval),
-			sdkmetric.WithProducer(promBridge.NewMetricProducer(promBridge.WithGatherer(gather))))
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(t.res))
-		t.shutdowns = append(t.shutdowns, mp.Shutdown)
+	opts := []otlpmetrichttp.Option{otlpmetrichttp.WithEndpoint(*f.Endpoint)}
+	if *f.Insecure {
+		opts = append(opts, otlpmetrichttp.WithInsecure())
 	}
+	exp, err := otlpmetrichttp.New(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("OTLP metric exporter: %w", err)
+	}
+	reader := sdkmetric.NewPeriodicReader(exp,
+		sdkmetric.WithInterval(*f.Interval),
+		sdkmetric.WithProducer(promBridge.NewMetricProducer(promBridge.WithGatherer(gather))))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(t.res))
+	t.shutdowns = append(t.shutdowns, mp.Shutdown)
 	return nil
 }
 
