@@ -9,8 +9,8 @@ import (
 
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
-	"jobscope/collectors/node/kubelet"
-	"jobscope/collectors/node/kubelet/kubelettest"
+	"jobscope/kubelet"
+	"jobscope/kubelet/kubelettest"
 )
 
 func TestParseDeviceID(t *testing.T) {

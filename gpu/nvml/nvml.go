@@ -1,4 +1,4 @@
-package gpu
+package nvml
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"jobscope/gpu"
 )
 
 // maxEventsPerScrape bounds how many queued XID events one scrape drains, so
@@ -23,8 +25,8 @@ const initRetry = time.Minute
 // question failed without a definite answer.
 const gpmRetry = time.Minute
 
-// NVML reads GPUs through go-nvml.
-type NVML struct {
+// Backend reads GPUs through go-nvml.
+type Backend struct {
 	lib nvml.Interface
 	now func() time.Time
 
@@ -63,32 +65,32 @@ type gpmState struct {
 	prev    nvml.GpmSample
 }
 
-// NewNVML returns the nvml backend. lib nil means the real library
+// New returns the nvml backend. lib nil means the real library
 // (nvml.New()); tests pass go-nvml's mock. Init happens on first use and is
 // retried, so a host without a driver only makes the backend unavailable.
-func NewNVML(lib nvml.Interface, now func() time.Time) *NVML {
+func New(lib nvml.Interface, now func() time.Time) *Backend {
 	if lib == nil {
 		lib = nvml.New()
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &NVML{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, known: map[int]identity{},
+	return &Backend{lib: lib, now: now, xids: map[string]map[uint64]uint64{}, known: map[int]identity{},
 		gpm: map[string]*gpmState{}}
 }
 
-// Name implements Backend.
-func (b *NVML) Name() string { return "nvml" }
+// Name implements gpu.Backend.
+func (b *Backend) Name() string { return "nvml" }
 
 // Init initialises NVML now, so the command can log once at start-up
 // whether GPUs can be read. It returns an error wrapping ErrUnavailable.
-func (b *NVML) Init() error {
+func (b *Backend) Init() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.init()
 }
 
-func (b *NVML) init() error {
+func (b *Backend) init() error {
 	if b.ready {
 		return nil
 	}
@@ -97,7 +99,7 @@ func (b *NVML) init() error {
 	}
 	b.lastInit = b.now()
 	if ret := b.lib.Init(); ret != nvml.SUCCESS {
-		b.initErr = fmt.Errorf("%w: nvml init: %s", ErrUnavailable, b.errString(ret))
+		b.initErr = fmt.Errorf("%w: nvml init: %s", gpu.ErrUnavailable, b.errString(ret))
 		return b.initErr
 	}
 	b.ready, b.initErr = true, nil
@@ -110,7 +112,7 @@ func (b *NVML) init() error {
 
 // setupEvents registers every GPU that supports it for XID events. Without
 // an event set XIDs are not counted; nothing else changes.
-func (b *NVML) setupEvents() {
+func (b *Backend) setupEvents() {
 	b.evDevs = nil
 	set, ret := b.lib.EventSetCreate()
 	if ret != nvml.SUCCESS {
@@ -145,8 +147,8 @@ func (b *NVML) setupEvents() {
 	}
 }
 
-// Close implements Backend.
-func (b *NVML) Close() error {
+// Close implements gpu.Backend.
+func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.ready {
@@ -171,7 +173,7 @@ func (b *NVML) Close() error {
 	return nil
 }
 
-func (b *NVML) errString(ret nvml.Return) string {
+func (b *Backend) errString(ret nvml.Return) string {
 	// ErrorString needs the library; without it Return's own text serves.
 	if ret == nvml.ERROR_LIBRARY_NOT_FOUND || ret == nvml.ERROR_UNINITIALIZED {
 		return ret.Error()
@@ -179,8 +181,8 @@ func (b *NVML) errString(ret nvml.Return) string {
 	return b.lib.ErrorString(ret)
 }
 
-// Snapshot implements Backend.
-func (b *NVML) Snapshot(ctx context.Context) (*Snapshot, error) {
+// Snapshot implements gpu.Backend.
+func (b *Backend) Snapshot(ctx context.Context) (*gpu.Snapshot, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.init(); err != nil {
@@ -189,21 +191,21 @@ func (b *NVML) Snapshot(ctx context.Context) (*Snapshot, error) {
 	b.drainEvents()
 	n, ret := b.lib.DeviceGetCount()
 	if ret != nvml.SUCCESS {
-		return nil, fmt.Errorf("%w: nvml device count: %s", ErrUnavailable, b.errString(ret))
+		return nil, fmt.Errorf("%w: nvml device count: %s", gpu.ErrUnavailable, b.errString(ret))
 	}
-	snap := &Snapshot{Backend: b.Name(), DriverVersion: b.driver, Taken: b.now()}
+	snap := &gpu.Snapshot{Backend: b.Name(), DriverVersion: b.driver, Taken: b.now()}
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return snap, err
 		}
 		snap.Devices = append(snap.Devices, b.readGPU(i)...)
 	}
-	SortDevices(snap.Devices)
+	gpu.SortDevices(snap.Devices)
 	return snap, nil
 }
 
 // drainEvents takes every queued XID event without waiting.
-func (b *NVML) drainEvents() {
+func (b *Backend) drainEvents() {
 	if b.events == nil {
 		return
 	}
@@ -233,7 +235,7 @@ func (b *NVML) drainEvents() {
 
 // registeredUUID is the UUID a handle had when it was registered for
 // events, "" for a handle not registered.
-func (b *NVML) registeredUUID(h nvml.Device) (uuid string) {
+func (b *Backend) registeredUUID(h nvml.Device) (uuid string) {
 	defer func() {
 		// A handle type that cannot be compared: no match.
 		if recover() != nil {
@@ -251,7 +253,7 @@ func (b *NVML) registeredUUID(h nvml.Device) (uuid string) {
 // reader reads one device's fields; the first ERROR_GPU_IS_LOST marks the
 // device and stops further reads, any other failure leaves that field unset.
 type reader struct {
-	d    *Device
+	d    *gpu.Device
 	lost bool
 }
 
@@ -276,8 +278,8 @@ type identity struct {
 	minor            int
 }
 
-func (b *NVML) readGPU(i int) []Device {
-	d := Device{Index: i, Minor: -1, GPUInstanceID: -1}
+func (b *Backend) readGPU(i int) []gpu.Device {
+	d := gpu.Device{Index: i, Minor: -1, GPUInstanceID: -1}
 	if id, ok := b.known[i]; ok {
 		d.UUID, d.Minor, d.PCIBusID, d.Model = id.uuid, id.minor, id.pci, id.model
 	}
@@ -290,7 +292,7 @@ func (b *NVML) readGPU(i int) []Device {
 	h, ret := b.lib.DeviceGetHandleByIndex(i)
 	if ret != nvml.SUCCESS {
 		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
-		return []Device{d}
+		return []gpu.Device{d}
 	}
 	r := &reader{d: &d}
 	uuid, ret := h.GetUUID()
@@ -298,7 +300,7 @@ func (b *NVML) readGPU(i int) []Device {
 		if d.Err == nil {
 			d.Err = fmt.Errorf("nvml uuid of GPU %d: %s", i, b.errString(ret))
 		}
-		return []Device{d}
+		return []gpu.Device{d}
 	}
 	if d.UUID != uuid {
 		// Not the GPU known at this index (first read, hot-swap,
@@ -320,29 +322,29 @@ func (b *NVML) readGPU(i int) []Device {
 	}
 	b.readCommon(r, h)
 	if v, ret := h.GetUtilizationRates(); r.ok("utilization", ret) {
-		d.Utilization = R(float64(v.Gpu) / 100)
-		d.MemoryUtilization = R(float64(v.Memory) / 100)
+		d.Utilization = gpu.R(float64(v.Gpu) / 100)
+		d.MemoryUtilization = gpu.R(float64(v.Memory) / 100)
 	}
 	if v, ret := h.GetPowerUsage(); r.ok("power", ret) {
-		d.Power = R(float64(v) / 1000)
+		d.Power = gpu.R(float64(v) / 1000)
 	}
 	if v, ret := h.GetEnforcedPowerLimit(); r.ok("power limit", ret) {
-		d.PowerLimit = R(float64(v) / 1000)
+		d.PowerLimit = gpu.R(float64(v) / 1000)
 	}
 	if v, ret := h.GetTotalEnergyConsumption(); r.ok("energy", ret) {
-		d.Energy = R(float64(v) / 1000)
+		d.Energy = gpu.R(float64(v) / 1000)
 	}
 	if v, ret := h.GetTemperature(nvml.TEMPERATURE_GPU); r.ok("temperature", ret) {
-		d.TempGPU = R(float64(v))
+		d.TempGPU = gpu.R(float64(v))
 	}
 	if v, ret := h.GetClockInfo(nvml.CLOCK_SM); r.ok("sm clock", ret) {
-		d.ClockSM = R(float64(v) * 1e6)
+		d.ClockSM = gpu.R(float64(v) * 1e6)
 	}
 	if v, ret := h.GetClockInfo(nvml.CLOCK_MEM); r.ok("memory clock", ret) {
-		d.ClockMemory = R(float64(v) * 1e6)
+		d.ClockMemory = gpu.R(float64(v) * 1e6)
 	}
 	if v, ret := h.GetCurrentClocksEventReasons(); r.ok("clock event reasons", ret) {
-		d.Throttle = ThrottleStates(v)
+		d.Throttle = gpu.ThrottleStates(v)
 	}
 	for _, e := range []struct {
 		typ     string
@@ -356,41 +358,41 @@ func (b *NVML) readGPU(i int) []Device {
 		{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "aggregate", nvml.AGGREGATE_ECC},
 	} {
 		if v, ret := h.GetTotalEccErrors(e.mt, e.ct); r.ok("ecc", ret) {
-			d.ECC = append(d.ECC, ECCCount{Type: e.typ, Counter: e.counter, Count: float64(v)})
+			d.ECC = append(d.ECC, gpu.ECCCount{Type: e.typ, Counter: e.counter, Count: float64(v)})
 		}
 	}
 	if corr, unc, pending, failed, ret := h.GetRemappedRows(); r.ok("remapped rows", ret) {
-		d.RemappedRowsCorrectable = R(float64(corr))
-		d.RemappedRowsUncorrectable = R(float64(unc))
-		d.RemapPending = R(b2f(pending))
-		d.RemapFailure = R(b2f(failed))
+		d.RemappedRowsCorrectable = gpu.R(float64(corr))
+		d.RemappedRowsUncorrectable = gpu.R(float64(unc))
+		d.RemapPending = gpu.R(b2f(pending))
+		d.RemapFailure = gpu.R(b2f(failed))
 	}
 	if v, ret := h.GetPcieReplayCounter(); r.ok("pcie replay", ret) {
-		d.PCIeReplays = R(float64(v))
+		d.PCIeReplays = gpu.R(float64(v))
 	}
 	d.NVLinkErrors = b.nvlinkErrors(r, h)
 	b.readGPM(r, h)
 
-	var out []Device
+	var out []gpu.Device
 	if cur, _, ret := h.GetMigMode(); r.ok("mig mode", ret) && cur == nvml.DEVICE_MIG_ENABLE {
 		d.MIGEnabled = true
 		out = b.readMIG(r, h, &d)
 	} else if procs, ret := h.GetComputeRunningProcesses(); r.ok("processes", ret) {
 		d.Processes = processes(procs)
 	}
-	return append([]Device{d}, out...)
+	return append([]gpu.Device{d}, out...)
 }
 
 // readCommon reads what full GPUs and MIG instances both answer.
-func (b *NVML) readCommon(r *reader, h nvml.Device) {
+func (b *Backend) readCommon(r *reader, h nvml.Device) {
 	if v, ret := h.GetMemoryInfo(); r.ok("memory", ret) {
-		r.d.MemoryUsed = R(float64(v.Used))
-		r.d.MemoryTotal = R(float64(v.Total))
+		r.d.MemoryUsed = gpu.R(float64(v.Used))
+		r.d.MemoryTotal = gpu.R(float64(v.Total))
 	}
 }
 
 // nvlinkErrors sums each error counter over the GPU's active links.
-func (b *NVML) nvlinkErrors(r *reader, h nvml.Device) []NVLinkCount {
+func (b *Backend) nvlinkErrors(r *reader, h nvml.Device) []gpu.NVLinkCount {
 	counters := []struct {
 		typ string
 		c   nvml.NvLinkErrorCounter
@@ -429,26 +431,26 @@ func (b *NVML) nvlinkErrors(r *reader, h nvml.Device) []NVLinkCount {
 	if !found {
 		return nil
 	}
-	out := make([]NVLinkCount, len(counters))
+	out := make([]gpu.NVLinkCount, len(counters))
 	for i, c := range counters {
-		out[i] = NVLinkCount{Type: c.typ, Count: sums[i]}
+		out[i] = gpu.NVLinkCount{Type: c.typ, Count: sums[i]}
 	}
 	return out
 }
 
-func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
+func (b *Backend) readMIG(pr *reader, h nvml.Device, parent *gpu.Device) []gpu.Device {
 	max, ret := h.GetMaxMigDeviceCount()
 	if !pr.ok("mig count", ret) {
 		return nil
 	}
-	var out []Device
+	var out []gpu.Device
 	for j := 0; j < max; j++ {
 		mh, ret := h.GetMigDeviceHandleByIndex(j)
 		if ret != nvml.SUCCESS {
 			// ERROR_NOT_FOUND: no instance in this slot.
 			continue
 		}
-		m := Device{Index: parent.Index, Minor: parent.Minor, PCIBusID: parent.PCIBusID,
+		m := gpu.Device{Index: parent.Index, Minor: parent.Minor, PCIBusID: parent.PCIBusID,
 			Parent: parent.UUID, GPUInstanceID: -1}
 		r := &reader{d: &m}
 		uuid, ret := mh.GetUUID()
@@ -480,7 +482,7 @@ func (b *NVML) readMIG(pr *reader, h nvml.Device, parent *Device) []Device {
 // start has none. A GPU's support is asked until NVML answers definitely
 // (success, ERROR_NOT_SUPPORTED, or a library without the function); after
 // another error it is asked again at most once per gpmRetry.
-func (b *NVML) readGPM(r *reader, h nvml.Device) {
+func (b *Backend) readGPM(r *reader, h nvml.Device) {
 	uuid := r.d.UUID
 	st := b.gpm[uuid]
 	if st == nil || !st.retryAt.IsZero() && !b.now().Before(st.retryAt) {
@@ -520,10 +522,10 @@ func (b *NVML) readGPM(r *reader, h nvml.Device) {
 		if b.lib.GpmMetricsGet(m) == nvml.SUCCESS {
 			// GPM reports percentages.
 			if m.Metrics[0].NvmlReturn == uint32(nvml.SUCCESS) {
-				r.d.SMActive = R(m.Metrics[0].Value / 100)
+				r.d.SMActive = gpu.R(m.Metrics[0].Value / 100)
 			}
 			if m.Metrics[1].NvmlReturn == uint32(nvml.SUCCESS) {
-				r.d.TensorActive = R(m.Metrics[1].Value / 100)
+				r.d.TensorActive = gpu.R(m.Metrics[1].Value / 100)
 			}
 		}
 		_ = st.prev.Free() // see above
@@ -531,13 +533,13 @@ func (b *NVML) readGPM(r *reader, h nvml.Device) {
 	st.prev = cur
 }
 
-func processes(in []nvml.ProcessInfo) []Process {
-	out := make([]Process, 0, len(in))
+func processes(in []nvml.ProcessInfo) []gpu.Process {
+	out := make([]gpu.Process, 0, len(in))
 	for _, p := range in {
-		pr := Process{PID: p.Pid}
+		pr := gpu.Process{PID: p.Pid}
 		// NVML reports "not available" (e.g. without permission) as all ones.
 		if p.UsedGpuMemory != ^uint64(0) {
-			pr.MemoryUsed = R(float64(p.UsedGpuMemory))
+			pr.MemoryUsed = gpu.R(float64(p.UsedGpuMemory))
 		}
 		out = append(out, pr)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 // DefaultURL is where dcgm-exporter listens on a GPU node.

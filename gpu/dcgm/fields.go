@@ -7,7 +7,7 @@
 package dcgm
 
 import (
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 const mib = 1 << 20

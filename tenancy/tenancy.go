@@ -1,7 +1,7 @@
 // Package tenancy decides which Slurm job or Kubernetes pod holds each GPU
 // of the node, from the GPU backend's inventory and processes, the node's
 // Slurm jobs (slurm/nodelocal) and the kubelet's pod-resources
-// (collectors/node/kubelet). Typed data only: the collectors map it to the
+// (package kubelet). Typed data only: the collectors map it to the
 // join metric and per-job counters.
 package tenancy
 
@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/kubelet"
+	"jobscope/gpu"
+	"jobscope/kubelet"
 	"jobscope/slurm/nodelocal"
 )
 

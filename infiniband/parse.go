@@ -1,4 +1,4 @@
-package ibfs
+package infiniband
 
 import (
 	"bytes"

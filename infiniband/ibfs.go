@@ -1,4 +1,4 @@
-// Package ibfs reads the kernel's InfiniBand/RDMA sysfs tree
+// Package infiniband reads the kernel's InfiniBand/RDMA sysfs tree
 // (/sys/class/infiniband) into typed structs. It has no Prometheus code.
 //
 // Why not prometheus/procfs's sysfs.InfiniBandClass: it returns an error for
@@ -10,7 +10,7 @@
 // counters_ext/ and hw_counters/ is read, and the counter filter is applied
 // before the read, because each counters/ read is a MAD query to the HCA's
 // firmware.
-package ibfs
+package infiniband
 
 import (
 	"errors"

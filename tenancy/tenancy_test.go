@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/kubelet"
+	"jobscope/gpu"
+	"jobscope/kubelet"
 	"jobscope/slurm/nodelocal"
 )
 

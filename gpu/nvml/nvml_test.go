@@ -1,4 +1,4 @@
-package gpu_test
+package nvml_test
 
 import (
 	"context"
@@ -10,8 +10,9 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/gpu/gputest"
+	"jobscope/gpu"
+	"jobscope/gpu/gputest"
+	gpunvml "jobscope/gpu/nvml"
 )
 
 type clock struct{ t time.Time }
@@ -21,7 +22,7 @@ func (c *clock) now() time.Time { return c.t }
 func TestNVMLNoDriver(t *testing.T) {
 	n := gputest.NewNode("", nvml.ERROR_LIBRARY_NOT_FOUND, nil)
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	b := gpu.NewNVML(n.Lib, c.now)
+	b := gpunvml.New(n.Lib, c.now)
 	if err := b.Init(); !errors.Is(err, gpu.ErrUnavailable) {
 		t.Fatalf("Init() = %v, want ErrUnavailable", err)
 	}
@@ -46,7 +47,7 @@ func TestNVMLNoDriver(t *testing.T) {
 func TestNVMLDriverLoadedLater(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.ERROR_LIBRARY_NOT_FOUND, []gputest.GPU{{UUID: gputest.UUID(0)}})
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	b := gpu.NewNVML(n.Lib, c.now)
+	b := gpunvml.New(n.Lib, c.now)
 	if _, err := b.Snapshot(context.Background()); err == nil {
 		t.Fatal("want an error before the driver is there")
 	}
@@ -88,7 +89,7 @@ func fullNode() []gputest.GPU {
 
 func TestNVMLSnapshot(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, fullNode())
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	n.Queue(nvml.EventData{Device: n.Device(0), EventType: nvml.EventTypeXidCriticalError, EventData: 79},
 		nvml.EventData{Device: n.Device(0), EventType: nvml.EventTypeXidCriticalError, EventData: 79},
 		nvml.EventData{Device: n.Device(0), EventType: nvml.EventTypeXidCriticalError, EventData: 48},
@@ -175,7 +176,7 @@ func TestNVMLGPULost(t *testing.T) {
 	gpus := fullNode()
 	gpus = append(gpus, gputest.GPU{UUID: "never-read", NoUUID: true})
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, gpus)
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	snap, err := b.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +206,7 @@ func TestNVMLGPULost(t *testing.T) {
 func TestNVMLCountFails(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, fullNode())
 	n.Lib.DeviceGetCountFunc = func() (int, nvml.Return) { return 0, nvml.ERROR_UNKNOWN }
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	if _, err := b.Snapshot(context.Background()); !errors.Is(err, gpu.ErrUnavailable) {
 		t.Errorf("Snapshot() = %v, want ErrUnavailable", err)
 	}
@@ -216,7 +217,7 @@ func TestNVMLGPM(t *testing.T) {
 		{UUID: gputest.UUID(0), GPM: true, SMUtilPct: 75, TensorPct: 40},
 		{UUID: gputest.UUID(1)}, // no GPM (pre-Hopper)
 	})
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	snap, err := b.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +274,7 @@ func TestNVMLGPMSupportErrorRetried(t *testing.T) {
 		return nvml.GpmSupport{}, nvml.ERROR_NOT_SUPPORTED
 	}
 	c := &clock{t: time.Unix(1e9, 0)}
-	b := gpu.NewNVML(n.Lib, c.now)
+	b := gpunvml.New(n.Lib, c.now)
 	snap := func(after time.Duration) gpu.Device {
 		t.Helper()
 		c.t = c.t.Add(after)
@@ -315,7 +316,7 @@ func TestNVMLGPMSupportErrorRetried(t *testing.T) {
 
 func TestNVMLNoNVLinkAskedOnce(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0), NotSupported: true}})
-	if _, err := gpu.NewNVML(n.Lib, nil).Snapshot(context.Background()); err != nil {
+	if _, err := gpunvml.New(n.Lib, nil).Snapshot(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	d := n.Device(0).(interface{ GetNvLinkStateCalls() []struct{ N int } })
@@ -330,7 +331,7 @@ func TestNVMLNoNVLinkAskedOnce(t *testing.T) {
 // counted for that GPU.
 func TestNVMLXIDOfLostGPUCounted(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, fullNode())
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	if err := b.Init(); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 func parseFile(t *testing.T, name string) *gpu.Snapshot {
