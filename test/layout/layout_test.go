@@ -58,11 +58,14 @@ var testEdges = map[string][]string{
 	"kubelet":       {"kubelet/kubelettest"},
 }
 
-// promExempt are packages outside collectors/ and cmd/ that may import
-// client_golang: test/golden compares collectors' pages and lints their
-// metrics, so it needs the registry types; only tests import it.
+// promExempt are the test-only support packages outside collectors/ and
+// cmd/ that may import client_golang; only tests import them.
+// test/golden compares collectors' pages and lints their metrics, so it
+// needs the registry types; test/promtest queries a real Prometheus through
+// client_golang's HTTP API client.
 var promExempt = map[string]bool{
-	"test/golden": true,
+	"test/golden":   true,
+	"test/promtest": true,
 }
 
 // pkg is the part of `go list -json` the rules read.
