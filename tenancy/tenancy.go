@@ -110,24 +110,60 @@ type gpuIndex struct {
 	byUUID  map[string]int // index into View.GPUs
 	byMinor map[int]string // full GPUs only
 	devs    []gpu.Device
+	// firstMIGMinor is the lowest minor of a GPU with MIG on (or of a MIG
+	// instance's parent), -1 when none: where MIG is on, Slurm's GRES
+	// indices count MIG instances, not GPUs, so from that GPU on an index
+	// is no minor number.
+	firstMIGMinor int
 }
 
+// resolution is one resolve in progress: the view being built, the GPUs
+// it can name, and the Slurm jobs found so far in the order found.
+type resolution struct {
+	v     *View
+	idx   gpuIndex
+	jobs  map[string]*nodelocal.LocalJob
+	order []string
+}
+
+// resolve reads the GPUs, then who holds them according to Slurm (prolog
+// files, cgroups, processes) and the kubelet, and returns the joined view.
 func (r *Resolver) resolve(ctx context.Context) *View {
-	v := &View{Errors: map[string]error{}}
-	idx := gpuIndex{byUUID: map[string]int{}, byMinor: map[int]string{}}
-	if r.GPUs != nil {
-		snap, err := r.GPUs(ctx)
+	res := &resolution{v: &View{Errors: map[string]error{}}, jobs: map[string]*nodelocal.LocalJob{}}
+	res.readGPUs(ctx, r.GPUs)
+	if r.Discovery != nil {
+		res.slurmTenants(r.Discovery)
+	}
+	if r.Kubelet != nil {
+		res.kubeletTenants(ctx, r.Kubelet, r.kubeletTimeout(), r.SlurmdContainer)
+	}
+	res.finish()
+	return res.v
+}
+
+func (r *Resolver) kubeletTimeout() time.Duration {
+	if r.KubeletTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return r.KubeletTimeout
+}
+
+// readGPUs takes the backend's devices (none when read is nil or fails)
+// and indexes them by UUID and, for full GPUs, by minor number.
+func (res *resolution) readGPUs(ctx context.Context, read func(context.Context) (*gpu.Snapshot, error)) {
+	v := res.v
+	res.idx = gpuIndex{byUUID: map[string]int{}, byMinor: map[int]string{}, firstMIGMinor: -1}
+	idx := &res.idx
+	if read != nil {
+		snap, err := read(ctx)
 		v.Errors["gpu"] = err
 		if snap != nil {
 			idx.devs = snap.Devices
 		}
 	}
-	// Where MIG is on, Slurm's GRES indices count MIG instances, not GPUs:
-	// from the first MIG GPU on, an index is no minor number.
-	firstMIGMinor := -1
 	for _, d := range idx.devs {
-		if (d.MIGEnabled || d.Parent != "") && d.Minor >= 0 && (firstMIGMinor < 0 || d.Minor < firstMIGMinor) {
-			firstMIGMinor = d.Minor
+		if (d.MIGEnabled || d.Parent != "") && d.Minor >= 0 && (idx.firstMIGMinor < 0 || d.Minor < idx.firstMIGMinor) {
+			idx.firstMIGMinor = d.Minor
 		}
 	}
 	for _, d := range idx.devs {
@@ -140,118 +176,139 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 			idx.byMinor[d.Minor] = d.UUID
 		}
 	}
+}
 
-	jobs := map[string]*nodelocal.LocalJob{}
-	var order []string
-	addJobGPU := func(jobID, uuid, source string) {
-		j := jobs[jobID]
-		if j == nil {
-			return
-		}
-		if !slices.Contains(j.GPUUUIDs, uuid) {
-			j.GPUUUIDs = append(j.GPUUUIDs, uuid)
-		}
-		if i, ok := idx.byUUID[uuid]; ok {
-			v.GPUs[i].addTenant(Tenant{Kind: Slurm, JobID: jobID, Source: source})
+// addJob starts job id unless it is already known.
+func (res *resolution) addJob(id string, start time.Time) {
+	if res.jobs[id] == nil {
+		res.jobs[id] = &nodelocal.LocalJob{ID: id, Start: start}
+		res.order = append(res.order, id)
+	}
+}
+
+// addJobGPU records that job jobID holds GPU uuid, found by source; a job
+// not started by addJob is ignored.
+func (res *resolution) addJobGPU(jobID, uuid, source string) {
+	j := res.jobs[jobID]
+	if j == nil {
+		return
+	}
+	if !slices.Contains(j.GPUUUIDs, uuid) {
+		j.GPUUUIDs = append(j.GPUUUIDs, uuid)
+	}
+	if i, ok := res.idx.byUUID[uuid]; ok {
+		res.v.GPUs[i].addTenant(Tenant{Kind: Slurm, JobID: jobID, Source: source})
+	}
+}
+
+// slurmTenants adds the node's Slurm jobs with the GPUs their prolog files
+// and cgroups name, then the jobs whose processes run on a GPU.
+func (res *resolution) slurmTenants(disc *nodelocal.Discovery) {
+	found := disc.Discover()
+	res.v.Errors["prolog"] = found.PrologErr
+	res.v.Errors["cgroup"] = found.CgroupErr
+	res.v.StaleFiles = found.StaleFiles
+	for _, j := range found.Jobs {
+		res.jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
+		res.order = append(res.order, j.ID)
+		res.recordedGPUs(j)
+	}
+	res.processTenants(disc)
+}
+
+// recordedGPUs adds the GPUs job j's prolog file (UUIDs, then GRES
+// indices) and cgroup devices.list (minors) name.
+func (res *resolution) recordedGPUs(j nodelocal.Job) {
+	idx := &res.idx
+	byUUID := 0
+	for _, u := range j.GPUUUIDs {
+		// A UUID this node's backend does not know (a prolog and a
+		// backend that disagree, a dcgm MIG instance) would be a GPU
+		// no series describes; the indices below still map. Without
+		// any GPU reading, the prolog's word is all there is.
+		if _, ok := idx.byUUID[u]; ok || len(idx.byUUID) == 0 {
+			res.addJobGPU(j.ID, u, SourceProlog)
+			byUUID++
 		}
 	}
-
-	if r.Discovery != nil {
-		res := r.Discovery.Discover()
-		v.Errors["prolog"] = res.PrologErr
-		v.Errors["cgroup"] = res.CgroupErr
-		v.StaleFiles = res.StaleFiles
-		for _, j := range res.Jobs {
-			jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
-			order = append(order, j.ID)
-			byUUID := 0
-			for _, u := range j.GPUUUIDs {
-				// A UUID this node's backend does not know (a prolog and a
-				// backend that disagree, a dcgm MIG instance) would be a GPU
-				// no series describes; the indices below still map. Without
-				// any GPU reading, the prolog's word is all there is.
-				if _, ok := idx.byUUID[u]; ok || len(idx.byUUID) == 0 {
-					addJobGPU(j.ID, u, SourceProlog)
-					byUUID++
-				}
-			}
-			// Slurm's GRES indices (the order of gres.conf's File= lines,
-			// usually the /dev/nvidiaN minor) only stand in for UUIDs: where
-			// the UUIDs already named as many GPUs as the job holds, an
-			// index that is not the minor would add a GPU the job does not
-			// hold; at or past a MIG GPU it is not the minor.
-			for _, n := range j.GPUIndices {
-				if byUUID >= len(j.GPUIndices) {
-					break
-				}
-				if firstMIGMinor >= 0 && n >= firstMIGMinor {
-					continue
-				}
-				if u, ok := idx.byMinor[n]; ok {
-					addJobGPU(j.ID, u, SourceProlog)
-				}
-			}
-			for _, n := range j.GPUMinors {
-				if u, ok := idx.byMinor[n]; ok {
-					addJobGPU(j.ID, u, SourceCgroup)
-				}
-			}
+	// Slurm's GRES indices (the order of gres.conf's File= lines,
+	// usually the /dev/nvidiaN minor) only stand in for UUIDs: where
+	// the UUIDs already named as many GPUs as the job holds, an
+	// index that is not the minor would add a GPU the job does not
+	// hold; at or past a MIG GPU it is not the minor.
+	for _, n := range j.GPUIndices {
+		if byUUID >= len(j.GPUIndices) {
+			break
 		}
-		// Who actually runs on each GPU: a job using a GPU no prolog file
-		// or devices.list named (no prolog installed, cgroup v2).
-		for _, d := range idx.devs {
-			for _, p := range d.Processes {
-				if id, ok := r.Discovery.JobOfPID(p.PID); ok {
-					if jobs[id] == nil {
-						jobs[id] = &nodelocal.LocalJob{ID: id}
-						order = append(order, id)
-					}
-					addJobGPU(id, d.UUID, SourceProcess)
-				}
+		if idx.firstMIGMinor >= 0 && n >= idx.firstMIGMinor {
+			continue
+		}
+		if u, ok := idx.byMinor[n]; ok {
+			res.addJobGPU(j.ID, u, SourceProlog)
+		}
+	}
+	for _, n := range j.GPUMinors {
+		if u, ok := idx.byMinor[n]; ok {
+			res.addJobGPU(j.ID, u, SourceCgroup)
+		}
+	}
+}
+
+// processTenants adds who actually runs on each GPU: a job using a GPU no
+// prolog file or devices.list named (no prolog installed, cgroup v2).
+func (res *resolution) processTenants(disc *nodelocal.Discovery) {
+	for _, d := range res.idx.devs {
+		for _, p := range d.Processes {
+			if id, ok := disc.JobOfPID(p.PID); ok {
+				res.addJob(id, time.Time{})
+				res.addJobGPU(id, d.UUID, SourceProcess)
 			}
 		}
 	}
+}
 
-	if r.Kubelet != nil {
-		timeout := r.KubeletTimeout
-		if timeout <= 0 {
-			timeout = 5 * time.Second
+// kubeletTenants adds the pods the kubelet assigns GPUs to, within timeout
+// so a hung kubelet does not hold the resolver.
+func (res *resolution) kubeletTenants(ctx context.Context, l Lister, timeout time.Duration, slurmdContainer string) {
+	kctx, cancel := context.WithTimeout(ctx, timeout)
+	as, err := l.List(kctx)
+	cancel()
+	res.v.Errors["kubelet"] = err
+	for _, a := range as {
+		uuid := a.Device.UUID
+		if uuid == "" {
+			uuid = res.idx.byMinor[a.Device.Minor]
 		}
-		kctx, cancel := context.WithTimeout(ctx, timeout)
-		as, err := r.Kubelet.List(kctx)
-		cancel()
-		v.Errors["kubelet"] = err
-		for _, a := range as {
-			uuid := a.Device.UUID
-			if uuid == "" {
-				uuid = idx.byMinor[a.Device.Minor]
-			}
-			i, ok := idx.byUUID[uuid]
-			if !ok {
-				continue
-			}
-			if r.SlurmdContainer != "" && a.Container == r.SlurmdContainer {
-				// Slinky: the slurmd pod holds every GPU of the node; the
-				// Slurm job inside it (found above) is the tenant, and a GPU
-				// no job holds is free.
-				continue
-			}
-			v.GPUs[i].addTenant(Tenant{Kind: Kubernetes, Namespace: a.Namespace, Pod: a.Pod,
-				Container: a.Container, Source: SourceKubelet})
+		i, ok := res.idx.byUUID[uuid]
+		if !ok {
+			continue
 		}
+		if slurmdContainer != "" && a.Container == slurmdContainer {
+			// Slinky: the slurmd pod holds every GPU of the node; the
+			// Slurm job inside it (found above) is the tenant, and a GPU
+			// no job holds is free.
+			continue
+		}
+		res.v.GPUs[i].addTenant(Tenant{Kind: Kubernetes, Namespace: a.Namespace, Pod: a.Pod,
+			Container: a.Container, Source: SourceKubelet})
 	}
+}
 
-	for _, id := range order {
-		j := jobs[id]
+// finish lists the jobs in the order found, each with its GPUs sorted and
+// their PCI bus IDs, and sorts every GPU's tenants.
+func (res *resolution) finish() {
+	v := res.v
+	for _, id := range res.order {
+		j := res.jobs[id]
 		if j == nil {
 			continue
 		}
-		jobs[id] = nil // order may hold an ID twice
+		res.jobs[id] = nil // order may hold an ID twice
 		sort.Strings(j.GPUUUIDs)
 		j.GPUPCIBusIDs = make([]string, len(j.GPUUUIDs))
 		for k, u := range j.GPUUUIDs {
-			if i, ok := idx.byUUID[u]; ok {
-				j.GPUPCIBusIDs[k] = pciOf(idx.devs, v.GPUs[i].UUID)
+			if i, ok := res.idx.byUUID[u]; ok {
+				j.GPUPCIBusIDs[k] = pciOf(res.idx.devs, v.GPUs[i].UUID)
 			}
 		}
 		v.Jobs = append(v.Jobs, *j)
@@ -259,7 +316,6 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 	for i := range v.GPUs {
 		sortTenants(v.GPUs[i].Tenants)
 	}
-	return v
 }
 
 func pciOf(devs []gpu.Device, uuid string) string {
