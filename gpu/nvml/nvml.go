@@ -278,7 +278,35 @@ type identity struct {
 	minor            int
 }
 
+// readGPU reads GPU i and, when MIG is on, its instances. A GPU that
+// cannot be read is still returned, as last known, with its Err set.
 func (b *Backend) readGPU(i int) []gpu.Device {
+	d := b.lastKnown(i)
+	h, ret := b.lib.DeviceGetHandleByIndex(i)
+	if ret != nvml.SUCCESS {
+		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
+		return []gpu.Device{d}
+	}
+	r := &reader{d: &d}
+	if !b.readIdentity(r, h, i) {
+		return []gpu.Device{d}
+	}
+	b.readCommon(r, h)
+	readLoad(r, h)
+	readMemoryErrors(r, h)
+	if v, ret := h.GetPcieReplayCounter(); r.ok("pcie replay", ret) {
+		d.PCIeReplays = gpu.R(float64(v))
+	}
+	d.NVLinkErrors = b.nvlinkErrors(r, h)
+	b.readGPM(r, h)
+	// Instances first: reading them sets d's MIG mode or processes.
+	instances := b.readInstancesOrProcesses(r, h)
+	return append([]gpu.Device{d}, instances...)
+}
+
+// lastKnown is GPU i as the previous reads knew it, with the XIDs counted
+// for its UUID; a GPU never read has no identity yet.
+func (b *Backend) lastKnown(i int) gpu.Device {
 	d := gpu.Device{Index: i, Minor: -1, GPUInstanceID: -1}
 	if id, ok := b.known[i]; ok {
 		d.UUID, d.Minor, d.PCIBusID, d.Model = id.uuid, id.minor, id.pci, id.model
@@ -289,18 +317,20 @@ func (b *Backend) readGPU(i int) []gpu.Device {
 		// scrape's.
 		d.XIDs = copyXIDs(b.xids[d.UUID])
 	}
-	h, ret := b.lib.DeviceGetHandleByIndex(i)
-	if ret != nvml.SUCCESS {
-		d.Err = fmt.Errorf("nvml handle of GPU %d: %s", i, b.errString(ret))
-		return []gpu.Device{d}
-	}
-	r := &reader{d: &d}
+	return d
+}
+
+// readIdentity reads UUID, minor, PCI bus ID and model and remembers them
+// for index i. It returns false when the UUID cannot be read: without it
+// nothing else read could be told apart from another GPU's.
+func (b *Backend) readIdentity(r *reader, h nvml.Device, i int) bool {
+	d := r.d
 	uuid, ret := h.GetUUID()
 	if !r.ok("uuid", ret) {
 		if d.Err == nil {
 			d.Err = fmt.Errorf("nvml uuid of GPU %d: %s", i, b.errString(ret))
 		}
-		return []gpu.Device{d}
+		return false
 	}
 	if d.UUID != uuid {
 		// Not the GPU known at this index (first read, hot-swap,
@@ -320,7 +350,13 @@ func (b *Backend) readGPU(i int) []gpu.Device {
 	if !r.lost {
 		b.known[i] = identity{uuid: uuid, pci: d.PCIBusID, model: d.Model, minor: d.Minor}
 	}
-	b.readCommon(r, h)
+	return true
+}
+
+// readLoad reads utilization, power, energy, temperature, clocks and
+// clock-event reasons.
+func readLoad(r *reader, h nvml.Device) {
+	d := r.d
 	if v, ret := h.GetUtilizationRates(); r.ok("utilization", ret) {
 		d.Utilization = gpu.R(float64(v.Gpu) / 100)
 		d.MemoryUtilization = gpu.R(float64(v.Memory) / 100)
@@ -346,17 +382,25 @@ func (b *Backend) readGPU(i int) []gpu.Device {
 	if v, ret := h.GetCurrentClocksEventReasons(); r.ok("clock event reasons", ret) {
 		d.Throttle = gpu.ThrottleStates(v)
 	}
-	for _, e := range []struct {
-		typ     string
-		mt      nvml.MemoryErrorType
-		counter string
-		ct      nvml.EccCounterType
-	}{
-		{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "volatile", nvml.VOLATILE_ECC},
-		{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "volatile", nvml.VOLATILE_ECC},
-		{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "aggregate", nvml.AGGREGATE_ECC},
-		{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "aggregate", nvml.AGGREGATE_ECC},
-	} {
+}
+
+// eccCounters are the ECC counters read, in the order exported.
+var eccCounters = []struct {
+	typ     string
+	mt      nvml.MemoryErrorType
+	counter string
+	ct      nvml.EccCounterType
+}{
+	{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "volatile", nvml.VOLATILE_ECC},
+	{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "volatile", nvml.VOLATILE_ECC},
+	{"corrected", nvml.MEMORY_ERROR_TYPE_CORRECTED, "aggregate", nvml.AGGREGATE_ECC},
+	{"uncorrected", nvml.MEMORY_ERROR_TYPE_UNCORRECTED, "aggregate", nvml.AGGREGATE_ECC},
+}
+
+// readMemoryErrors reads the ECC counters and row remapping.
+func readMemoryErrors(r *reader, h nvml.Device) {
+	d := r.d
+	for _, e := range eccCounters {
 		if v, ret := h.GetTotalEccErrors(e.mt, e.ct); r.ok("ecc", ret) {
 			d.ECC = append(d.ECC, gpu.ECCCount{Type: e.typ, Counter: e.counter, Count: float64(v)})
 		}
@@ -367,20 +411,20 @@ func (b *Backend) readGPU(i int) []gpu.Device {
 		d.RemapPending = gpu.R(b2f(pending))
 		d.RemapFailure = gpu.R(b2f(failed))
 	}
-	if v, ret := h.GetPcieReplayCounter(); r.ok("pcie replay", ret) {
-		d.PCIeReplays = gpu.R(float64(v))
-	}
-	d.NVLinkErrors = b.nvlinkErrors(r, h)
-	b.readGPM(r, h)
+}
 
-	var out []gpu.Device
+// readInstancesOrProcesses returns the GPU's MIG instances when MIG is on
+// (their processes are theirs); otherwise it reads the GPU's own processes.
+func (b *Backend) readInstancesOrProcesses(r *reader, h nvml.Device) []gpu.Device {
+	d := r.d
 	if cur, _, ret := h.GetMigMode(); r.ok("mig mode", ret) && cur == nvml.DEVICE_MIG_ENABLE {
 		d.MIGEnabled = true
-		out = b.readMIG(r, h, &d)
-	} else if procs, ret := h.GetComputeRunningProcesses(); r.ok("processes", ret) {
+		return b.readMIG(r, h, d)
+	}
+	if procs, ret := h.GetComputeRunningProcesses(); r.ok("processes", ret) {
 		d.Processes = processes(procs)
 	}
-	return append([]gpu.Device{d}, out...)
+	return nil
 }
 
 // readCommon reads what full GPUs and MIG instances both answer.
