@@ -1,9 +1,3 @@
-// Package gpu is the node agent's typed GPU model and the backends that fill
-// it: nvml (go-nvml), simulated (demo only) and, in package dcgm, the
-// node's DCGM exporter. Every backend returns the same Snapshot in base units
-// (bytes, watts, joules, hertz, ratios 0..1), keyed by GPU UUID, so the
-// collectors, dashboards and rules never depend on the backend. No
-// Prometheus code lives here.
 package gpu
 
 import (

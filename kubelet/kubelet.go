@@ -1,6 +1,3 @@
-// Package kubelet asks the kubelet which pod holds which GPU, through its
-// pod-resources v1 gRPC API on a unix socket. Typed data only; the tenancy
-// join and metrics live elsewhere.
 package kubelet
 
 import (

@@ -1,8 +1,3 @@
-// Package tenancy decides which Slurm job or Kubernetes pod holds each GPU
-// of the node, from the GPU backend's inventory and processes, the node's
-// Slurm jobs (slurm/nodelocal) and the kubelet's pod-resources
-// (package kubelet). Typed data only: the collectors map it to the
-// join metric and per-job counters.
 package tenancy
 
 import (

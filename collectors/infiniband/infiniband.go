@@ -1,13 +1,3 @@
-// Package infiniband is the InfiniBand / RDMA collector of `jobscope node`.
-// It reads every port of every RDMA device in sysfs (ibfs does the reading)
-// and maps it to jobscope_infiniband_* metrics: link state, rate and width
-// against an expected link, every counters/, counters_ext/ and hw_counters/
-// file with data counters in octets, saturation of fixed-width PMA counters,
-// and per-job traffic for the Slurm jobs on the node.
-//
-// Counters are kept across scrapes: a decrease is a reset, counted, and the
-// exported _total series continue from where they were, so they stay
-// monotonic through perfquery -R, driver reloads and firmware resets.
 package infiniband
 
 import (

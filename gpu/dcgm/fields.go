@@ -1,9 +1,3 @@
-// Package dcgm is the dcgm GPU backend: it reads the node's DCGM exporter
-// page (NVIDIA's dcgm-exporter, as the GPU Operator installs it) and maps
-// its DCGM fields onto jobscope's typed GPU model, so dashboards and rules
-// see the same jobscope_gpu_* series whichever backend runs. The Go DCGM
-// binding cannot be obtained here, and sites already run the exporter.
-// No Prometheus metric code lives here; the exposition text is only parsed.
 package dcgm
 
 import (

@@ -1,5 +1,3 @@
-// Package kubelettest serves the kubelet's pod-resources v1 API on a real
-// unix socket, for tests of the node agent.
 package kubelettest
 
 import (
