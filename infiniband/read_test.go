@@ -11,7 +11,7 @@ import (
 func TestReaderFixtureTrees(t *testing.T) {
 	// node_exporter's tree: the iWARP device reads N/A everywhere, which
 	// costs its counters only; mlx4_0 is read whole.
-	r := New("../collectors/infiniband/testdata/trees/node_exporter").NewReader()
+	r := New("testdata/trees/node_exporter").NewReader()
 	names, err := r.Devices()
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestReaderFixtureTrees(t *testing.T) {
 
 	// procfs's tree: mlx4_0 has no unicast files but 64-bit values (the
 	// noietf table); the mlx5 node_guid has no trailing newline.
-	r = New("../collectors/infiniband/testdata/trees/procfs").NewReader()
+	r = New("testdata/trees/procfs").NewReader()
 	mlx4 := r.Device("mlx4_0")
 	if mlx4.Ports[0].DataBits() != 64 {
 		t.Errorf("procfs mlx4_0 data bits = %d, want 64", mlx4.Ports[0].DataBits())
@@ -56,11 +56,11 @@ func TestReaderFixtureTrees(t *testing.T) {
 	}
 
 	// A class entry that is a symlink into devices/, and a device link.
-	fsys := New("../collectors/infiniband/testdata/trees/yuuki_symlink")
+	fsys := New("testdata/trees/yuuki_symlink")
 	if p, err := fsys.DevicePath("mlx5_0"); err != nil || p != "devices/pci0000:00/0000:00:00.0" {
 		t.Errorf("DevicePath via class link = %q, %v", p, err)
 	}
-	fsys = New("../collectors/infiniband/testdata/trees/gcm_good")
+	fsys = New("testdata/trees/gcm_good")
 	if p, err := fsys.DevicePath("mlx5_0"); err != nil || p != "devices/pci0000:0c/0000:0c:00.0" {
 		t.Errorf("DevicePath via device link = %q, %v", p, err)
 	}
