@@ -27,7 +27,7 @@ SLURM_ENV := $(SLURMLOCAL_BASE)/env.sh
 
 # jobscope's own golden /metrics outputs, checked by promtool in `lint`: *.prom under a
 # testdata/ with "golden" in the path, and the binary's under cmd/*/testdata/. Other *.prom
-# (e.g. dcgm/testdata) are recorded third-party inputs, linted by nobody.
+# (e.g. gpu/dcgm/testdata) are recorded third-party inputs, linted by nobody.
 GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '*/testdata/*golden*' -o -path './cmd/*/testdata/*' \) -print | sort)
 
 .PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \

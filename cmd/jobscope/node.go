@@ -16,11 +16,13 @@ import (
 	"jobscope/collectors/exporter"
 	"jobscope/collectors/infiniband"
 	"jobscope/collectors/node"
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/kubelet"
-	"jobscope/collectors/node/tenancy"
-	"jobscope/dcgm"
+	"jobscope/gpu"
+	"jobscope/gpu/dcgm"
+	"jobscope/gpu/nvml"
+	"jobscope/gpu/simulated"
+	"jobscope/kubelet"
 	"jobscope/slurm/nodelocal"
+	"jobscope/tenancy"
 )
 
 // nodeFlags are the node command's own flags.
@@ -106,7 +108,7 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 	var backend gpu.Backend
 	switch f.backend {
 	case "nvml":
-		b := gpu.NewNVML(nil, nil)
+		b := nvml.New(nil, nil)
 		if err := b.Init(); err != nil {
 			logger.Warn("GPUs cannot be read; serving everything else (jobscope_gpu_backend_up is 0, init is retried every minute)", "err", err)
 		}
@@ -118,7 +120,7 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 		if err != nil {
 			host = "demo"
 		}
-		backend = gpu.NewSimulated(f.simulatedGPUs, host, nil)
+		backend = simulated.New(f.simulatedGPUs, host, nil)
 		logger.Warn("simulated GPUs: for demos only")
 	case "none":
 	default:

@@ -8,8 +8,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/kubelet/kubelettest"
+	"jobscope/gpu/simulated"
+	"jobscope/kubelet/kubelettest"
 )
 
 // startNodeAgent runs `jobscope node` in-process and returns its /metrics URL.
@@ -40,7 +40,7 @@ func TestNodeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(root, "prolog", "4"),
-		[]byte("job_id=4\nstart=1764400000\ngpu_uuids="+gpu.SimulatedUUID(host, 0)+"\ngpu_indices=0,1\n"), 0o644); err != nil {
+		[]byte("job_id=4\nstart=1764400000\ngpu_uuids="+simulated.UUID(host, 0)+"\ngpu_indices=0,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sock := kubelettest.Serve(t, &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{

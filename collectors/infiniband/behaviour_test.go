@@ -12,8 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
-	"jobscope/collectors/infiniband/ibfs"
 	"jobscope/collectors/node"
+	"jobscope/infiniband"
 	"jobscope/slurm/nodelocal"
 )
 
@@ -165,7 +165,7 @@ func TestFilesVanishBetweenReads(t *testing.T) {
 	// unload or a VF going away produces.
 	removed := false
 	inner := c.reader.Counter
-	c.reader.Counter = func(gr ibfs.Group, name string) bool {
+	c.reader.Counter = func(gr infiniband.Group, name string) bool {
 		if !removed && name == "VL15_dropped" { // the first file listed
 			removed = true
 			for _, f := range []string{"counters/symbol_error", "counters/port_rcv_data", "hw_counters/out_of_buffer", "rate"} {

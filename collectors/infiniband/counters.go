@@ -2,7 +2,7 @@ package infiniband
 
 import (
 	"jobscope/collectors"
-	"jobscope/collectors/infiniband/ibfs"
+	"jobscope/infiniband"
 )
 
 type portKey struct {
@@ -49,7 +49,7 @@ func (c *Collector) portState(device string, port uint) *portState {
 
 // sweep forgets the ports and devices this scrape did not see (a device
 // removed, or filtered out since).
-func (c *Collector) sweep(devices []ibfs.Device) {
+func (c *Collector) sweep(devices []infiniband.Device) {
 	for k, st := range c.ports {
 		if st.gen != c.gen {
 			delete(c.ports, k)
@@ -88,12 +88,12 @@ func (st *portState) observe(k counterKey, raw uint64) uint64 {
 	return cs.total
 }
 
-func (c *Collector) emitCounters(e *collectors.Emitter, dev string, st *portState, p *ibfs.Port) {
+func (c *Collector) emitCounters(e *collectors.Emitter, dev string, st *portState, p *infiniband.Port) {
 	dataBits := p.DataBits()
 	for i := range p.Counters {
 		ctr := &p.Counters[i]
 		k := counterKey{ctr.Group, ctr.Name}
-		if ctr.Group == ibfs.GroupHWCounters && ctr.Name == "lifespan" {
+		if ctr.Group == infiniband.GroupHWCounters && ctr.Name == "lifespan" {
 			// Not a counter: the driver's cache period, in milliseconds.
 			e.Gauge(c.d.lifespan, float64(ctr.Value)/1000, dev, st.label)
 			continue
@@ -125,9 +125,9 @@ func (c *Collector) emitCounters(e *collectors.Emitter, dev string, st *portStat
 // hw_counters/rx_bytes and tx_bytes (in octets) and rx_pkts and tx_pkts. A
 // value unreadable in this scrape keeps its last total: its growth shows up
 // in the next scrape that reads it.
-func (st *portState) trafficNow(p *ibfs.Port, dataBits uint8) {
+func (st *portState) trafficNow(p *infiniband.Port, dataBits uint8) {
 	order := func(ctr, ext, hw string) [3]counterKey {
-		ks := [3]counterKey{{ibfs.GroupCountersExt, ext}, {ibfs.GroupCounters, ctr}, {ibfs.GroupHWCounters, hw}}
+		ks := [3]counterKey{{infiniband.GroupCountersExt, ext}, {infiniband.GroupCounters, ctr}, {infiniband.GroupHWCounters, hw}}
 		if dataBits == 64 {
 			ks[0], ks[1] = ks[1], ks[0]
 		}
@@ -139,7 +139,7 @@ func (st *portState) trafficNow(p *ibfs.Port, dataBits uint8) {
 				continue
 			}
 			v := float64(st.counters[k].total)
-			if ibfs.IsWords(k.group, k.name) {
+			if infiniband.IsWords(k.group, k.name) {
 				v *= 4
 			}
 			*dst = v

@@ -22,12 +22,12 @@ func TestMetricsDoc(t *testing.T) {
 			}
 		}
 	}
-	trees, err := os.ReadDir("testdata/trees")
+	trees, err := os.ReadDir(treesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tree := range trees {
-		add(newCollector(t, Options{SysFS: filepath.Join("testdata/trees", tree.Name()), Config: goldenConfig[tree.Name()]}), 1)
+		add(newCollector(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: goldenConfig[tree.Name()]}), 1)
 	}
 	g := writeGenTree(t, t.TempDir(), 2)
 	// A counters_ext file without a named family of its own.

@@ -1,13 +1,3 @@
-// Package infiniband is the InfiniBand / RDMA collector of `jobscope node`.
-// It reads every port of every RDMA device in sysfs (ibfs does the reading)
-// and maps it to jobscope_infiniband_* metrics: link state, rate and width
-// against an expected link, every counters/, counters_ext/ and hw_counters/
-// file with data counters in octets, saturation of fixed-width PMA counters,
-// and per-job traffic for the Slurm jobs on the node.
-//
-// Counters are kept across scrapes: a decrease is a reset, counted, and the
-// exported _total series continue from where they were, so they stay
-// monotonic through perfquery -R, driver reloads and firmware resets.
 package infiniband
 
 import (
@@ -20,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
-	"jobscope/collectors/infiniband/ibfs"
+	"jobscope/infiniband"
 )
 
 // Job is a Slurm job on this node, as the attribution needs it.
@@ -44,8 +34,8 @@ type Options struct {
 // Collector is the InfiniBand collector. It keeps counter state between
 // scrapes, so one instance serves every scrape of a process.
 type Collector struct {
-	fs     ibfs.FS
-	reader *ibfs.Reader
+	fs     infiniband.FS
+	reader *infiniband.Reader
 	cfg    compiled
 	d      *descs
 	jobs   func() []Job
@@ -77,7 +67,7 @@ func New(o Options) (*Collector, error) {
 		now = time.Now
 	}
 	c := &Collector{
-		fs:         ibfs.New(o.SysFS),
+		fs:         infiniband.New(o.SysFS),
 		cfg:        cfg,
 		d:          newDescs(),
 		jobs:       o.Jobs,
@@ -90,7 +80,7 @@ func New(o Options) (*Collector, error) {
 		jobState:   map[string]*jobState{},
 	}
 	c.reader = c.fs.NewReader()
-	c.reader.Counter = func(_ ibfs.Group, name string) bool { return c.cfg.counter(name) }
+	c.reader.Counter = func(_ infiniband.Group, name string) bool { return c.cfg.counter(name) }
 	return c, nil
 }
 
@@ -106,7 +96,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	defer func() { <-c.sem }()
 
 	names, err := c.reader.Devices()
-	if errors.Is(err, ibfs.ErrNoClass) {
+	if errors.Is(err, infiniband.ErrNoClass) {
 		return fmt.Errorf("%w: %v", collectors.ErrNoData, err)
 	}
 	if err != nil {
@@ -115,7 +105,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	now := c.now()
 	c.gen++
 	e := collectors.NewEmitter(ch)
-	devices := make([]ibfs.Device, 0, len(names))
+	devices := make([]infiniband.Device, 0, len(names))
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -137,7 +127,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	return e.Err()
 }
 
-func (c *Collector) countErrors(device string, errs []ibfs.FileError) {
+func (c *Collector) countErrors(device string, errs []infiniband.FileError) {
 	for _, fe := range errs {
 		c.readErrors[errKey{device, fe.Reason()}]++
 	}
@@ -149,7 +139,7 @@ func (c *Collector) emitErrors(e *collectors.Emitter) {
 	}
 }
 
-func (c *Collector) emitDevice(e *collectors.Emitter, dev *ibfs.Device) {
+func (c *Collector) emitDevice(e *collectors.Emitter, dev *infiniband.Device) {
 	c.countErrors(dev.Name, dev.Errors)
 	// "Every reason" gets a series from the first scrape on, so an alert
 	// on increase() sees the first error too.
@@ -169,7 +159,7 @@ func (c *Collector) emitDevice(e *collectors.Emitter, dev *ibfs.Device) {
 	}
 }
 
-func (c *Collector) emitLink(e *collectors.Emitter, dev, port string, p *ibfs.Port) {
+func (c *Collector) emitLink(e *collectors.Emitter, dev, port string, p *infiniband.Port) {
 	speed := ""
 	if p.HasRate {
 		speed = p.Rate.Speed

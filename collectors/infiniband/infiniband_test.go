@@ -57,6 +57,10 @@ func newCollector(t testing.TB, o Options) *Collector {
 	return c
 }
 
+// treesDir holds the recorded sysfs trees, one --path.sysfs root each; they
+// live with the reader that parses them.
+const treesDir = "../../infiniband/testdata/trees"
+
 // goldenConfig gives the trees that have a known expected link their
 // expectation, so the golden pages show degraded and healthy links.
 var goldenConfig = map[string]Config{
@@ -66,13 +70,13 @@ var goldenConfig = map[string]Config{
 }
 
 func TestGolden(t *testing.T) {
-	trees, err := os.ReadDir("testdata/trees")
+	trees, err := os.ReadDir(treesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tree := range trees {
 		t.Run(tree.Name(), func(t *testing.T) {
-			c := newCollector(t, Options{SysFS: filepath.Join("testdata/trees", tree.Name()), Config: goldenConfig[tree.Name()]})
+			c := newCollector(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: goldenConfig[tree.Name()]})
 			reg, a := registry(t, c)
 			got := scrape(t, reg, a)
 			golden.Check(t, filepath.Join("testdata/golden", tree.Name()+".prom"), []byte(got))

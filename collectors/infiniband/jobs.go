@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"jobscope/collectors"
-	"jobscope/collectors/infiniband/ibfs"
+	"jobscope/infiniband"
 )
 
 // Attribution label values.
@@ -36,7 +36,7 @@ type jobState struct {
 // interval's traffic that falls after its start (traffic assumed even over
 // the interval); one already running when first seen (the agent restarted)
 // starts from 0 at that scrape.
-func (c *Collector) attribute(e *collectors.Emitter, devices []ibfs.Device, now time.Time) {
+func (c *Collector) attribute(e *collectors.Emitter, devices []infiniband.Device, now time.Time) {
 	if c.jobs == nil {
 		return
 	}
@@ -115,9 +115,9 @@ func firstShare(start, last, now time.Time) float64 {
 // same root complex), else (b) one on the GPU's NUMA node, else (c) none:
 // traffic of an HCA on another root complex and socket is not guessed to be
 // the job's. Ties go to the first device by name (devices are in name
-// order, as ibfs.Reader.Devices lists them). nil when no GPU has an HCA
+// order, as infiniband.Reader.Devices lists them). nil when no GPU has an HCA
 // found this way.
-func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
+func (c *Collector) nearestHCAs(j Job, devices []infiniband.Device) map[string]bool {
 	var out map[string]bool
 	for _, bus := range j.GPUPCIBusIDs {
 		if bus == "" {
@@ -134,7 +134,7 @@ func (c *Collector) nearestHCAs(j Job, devices []ibfs.Device) map[string]bool {
 			if hca.path == "" {
 				continue
 			}
-			if s := ibfs.SameRootComplexElements(hca.path, gpu.path); s > bestScore {
+			if s := infiniband.SameRootComplexElements(hca.path, gpu.path); s > bestScore {
 				best, bestScore = name, s
 			}
 			if sameNUMA == "" && gpu.numa >= 0 && hca.numa == gpu.numa {

@@ -3,7 +3,7 @@ package infiniband
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"jobscope/collectors/infiniband/ibfs"
+	"jobscope/infiniband"
 )
 
 // Namespace and subsystem of every metric here: jobscope_infiniband_*.
@@ -19,7 +19,7 @@ func newDesc(name, help string, labels ...string) *prometheus.Desc {
 var portLabels = []string{"device", "port"}
 
 type counterKey struct {
-	group ibfs.Group
+	group infiniband.Group
 	name  string
 }
 
@@ -47,26 +47,26 @@ type descs struct {
 func newDescs() *descs {
 	d := &descs{named: map[counterKey]family{}}
 	for _, n := range []struct {
-		group      ibfs.Group
+		group      infiniband.Group
 		file, name string
 		help       string
 	}{
-		{ibfs.GroupCounters, "port_rcv_data", "port_received_bytes_total", "Data octets received on the port (counters/port_rcv_data, which counts 4-octet words, times 4)."},
-		{ibfs.GroupCounters, "port_xmit_data", "port_transmitted_bytes_total", "Data octets transmitted on the port (counters/port_xmit_data times 4)."},
-		{ibfs.GroupCounters, "port_rcv_packets", "port_received_packets_total", "Packets received on the port, errors included (counters/port_rcv_packets)."},
-		{ibfs.GroupCounters, "port_xmit_packets", "port_transmitted_packets_total", "Packets transmitted on the port (counters/port_xmit_packets)."},
-		{ibfs.GroupCounters, "unicast_rcv_packets", "port_unicast_received_packets_total", "Unicast packets received (counters/unicast_rcv_packets)."},
-		{ibfs.GroupCounters, "unicast_xmit_packets", "port_unicast_transmitted_packets_total", "Unicast packets transmitted (counters/unicast_xmit_packets)."},
-		{ibfs.GroupCounters, "multicast_rcv_packets", "port_multicast_received_packets_total", "Multicast packets received (counters/multicast_rcv_packets)."},
-		{ibfs.GroupCounters, "multicast_xmit_packets", "port_multicast_transmitted_packets_total", "Multicast packets transmitted (counters/multicast_xmit_packets)."},
-		{ibfs.GroupCountersExt, "port_rcv_data_64", "port_ext_received_bytes_total", "Data octets received, from the 64-bit counters_ext/port_rcv_data_64 of older mlx4 kernels (4-octet words times 4)."},
-		{ibfs.GroupCountersExt, "port_xmit_data_64", "port_ext_transmitted_bytes_total", "Data octets transmitted, from counters_ext/port_xmit_data_64 (4-octet words times 4)."},
-		{ibfs.GroupCountersExt, "port_rcv_packets_64", "port_ext_received_packets_total", "Packets received, from counters_ext/port_rcv_packets_64."},
-		{ibfs.GroupCountersExt, "port_xmit_packets_64", "port_ext_transmitted_packets_total", "Packets transmitted, from counters_ext/port_xmit_packets_64."},
-		{ibfs.GroupCountersExt, "port_unicast_rcv_packets", "port_ext_unicast_received_packets_total", "Unicast packets received, from counters_ext/port_unicast_rcv_packets."},
-		{ibfs.GroupCountersExt, "port_unicast_xmit_packets", "port_ext_unicast_transmitted_packets_total", "Unicast packets transmitted, from counters_ext/port_unicast_xmit_packets."},
-		{ibfs.GroupCountersExt, "port_multicast_rcv_packets", "port_ext_multicast_received_packets_total", "Multicast packets received, from counters_ext/port_multicast_rcv_packets."},
-		{ibfs.GroupCountersExt, "port_multicast_xmit_packets", "port_ext_multicast_transmitted_packets_total", "Multicast packets transmitted, from counters_ext/port_multicast_xmit_packets."},
+		{infiniband.GroupCounters, "port_rcv_data", "port_received_bytes_total", "Data octets received on the port (counters/port_rcv_data, which counts 4-octet words, times 4)."},
+		{infiniband.GroupCounters, "port_xmit_data", "port_transmitted_bytes_total", "Data octets transmitted on the port (counters/port_xmit_data times 4)."},
+		{infiniband.GroupCounters, "port_rcv_packets", "port_received_packets_total", "Packets received on the port, errors included (counters/port_rcv_packets)."},
+		{infiniband.GroupCounters, "port_xmit_packets", "port_transmitted_packets_total", "Packets transmitted on the port (counters/port_xmit_packets)."},
+		{infiniband.GroupCounters, "unicast_rcv_packets", "port_unicast_received_packets_total", "Unicast packets received (counters/unicast_rcv_packets)."},
+		{infiniband.GroupCounters, "unicast_xmit_packets", "port_unicast_transmitted_packets_total", "Unicast packets transmitted (counters/unicast_xmit_packets)."},
+		{infiniband.GroupCounters, "multicast_rcv_packets", "port_multicast_received_packets_total", "Multicast packets received (counters/multicast_rcv_packets)."},
+		{infiniband.GroupCounters, "multicast_xmit_packets", "port_multicast_transmitted_packets_total", "Multicast packets transmitted (counters/multicast_xmit_packets)."},
+		{infiniband.GroupCountersExt, "port_rcv_data_64", "port_ext_received_bytes_total", "Data octets received, from the 64-bit counters_ext/port_rcv_data_64 of older mlx4 kernels (4-octet words times 4)."},
+		{infiniband.GroupCountersExt, "port_xmit_data_64", "port_ext_transmitted_bytes_total", "Data octets transmitted, from counters_ext/port_xmit_data_64 (4-octet words times 4)."},
+		{infiniband.GroupCountersExt, "port_rcv_packets_64", "port_ext_received_packets_total", "Packets received, from counters_ext/port_rcv_packets_64."},
+		{infiniband.GroupCountersExt, "port_xmit_packets_64", "port_ext_transmitted_packets_total", "Packets transmitted, from counters_ext/port_xmit_packets_64."},
+		{infiniband.GroupCountersExt, "port_unicast_rcv_packets", "port_ext_unicast_received_packets_total", "Unicast packets received, from counters_ext/port_unicast_rcv_packets."},
+		{infiniband.GroupCountersExt, "port_unicast_xmit_packets", "port_ext_unicast_transmitted_packets_total", "Unicast packets transmitted, from counters_ext/port_unicast_xmit_packets."},
+		{infiniband.GroupCountersExt, "port_multicast_rcv_packets", "port_ext_multicast_received_packets_total", "Multicast packets received, from counters_ext/port_multicast_rcv_packets."},
+		{infiniband.GroupCountersExt, "port_multicast_xmit_packets", "port_ext_multicast_transmitted_packets_total", "Multicast packets transmitted, from counters_ext/port_multicast_xmit_packets."},
 	} {
 		d.named[counterKey{n.group, n.file}] = family{desc: newDesc(n.name, n.help+" Survives counter resets.", portLabels...)}
 	}
@@ -114,9 +114,9 @@ func (d *descs) family(k counterKey) family {
 		return f
 	}
 	switch k.group {
-	case ibfs.GroupCountersExt:
+	case infiniband.GroupCountersExt:
 		return d.extCounter
-	case ibfs.GroupHWCounters:
+	case infiniband.GroupHWCounters:
 		return d.hwCounter
 	}
 	return d.counter

@@ -169,7 +169,7 @@ func TestSideBySideNodeExporter(t *testing.T) {
 		{"node_infiniband_legacy_packets_received_total", "jobscope_infiniband_port_ext_received_packets_total"},
 		{"node_infiniband_legacy_packets_transmitted_total", "jobscope_infiniband_port_ext_transmitted_packets_total"},
 	}
-	entries, err := os.ReadDir("testdata/trees")
+	entries, err := os.ReadDir(treesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSideBySideNodeExporter(t *testing.T) {
 	// the generated 8-HCA node is one it reads completely.
 	trees := map[string]string{"generated_8hca": writeGenTree(t, t.TempDir(), 8).root}
 	for _, e := range entries {
-		trees[e.Name()] = filepath.Join("testdata/trees", e.Name())
+		trees[e.Name()] = filepath.Join(treesDir, e.Name())
 	}
 	for name, sysfs := range trees {
 		t.Run(name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"jobscope/collectors/infiniband/ibfs"
+	"jobscope/infiniband"
 )
 
 // writeTwoSocketTree writes a 2-socket node whose GPUs and HCAs sit under
@@ -74,7 +74,7 @@ func writeTwoSocketTree(t *testing.T) string {
 func TestJobAttributionTopology(t *testing.T) {
 	root := writeTwoSocketTree(t)
 	c := newCollector(t, Options{SysFS: root, Now: time.Now})
-	devs := make([]ibfs.Device, 6)
+	devs := make([]infiniband.Device, 6)
 	for i := range devs {
 		devs[i].Name = "mlx5_" + strconv.Itoa(i)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 // backendCollector says whether GPUs can be read at all, so "no GPU

@@ -19,10 +19,11 @@ import (
 
 	"jobscope/collectors"
 	"jobscope/collectors/node"
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/gpu/gputest"
-	"jobscope/collectors/node/tenancy"
+	"jobscope/gpu"
+	"jobscope/gpu/gputest"
+	gpunvml "jobscope/gpu/nvml"
 	"jobscope/slurm/nodelocal"
+	"jobscope/tenancy"
 )
 
 // Benchmark node: 8 GPUs, 16 Slurm jobs (8 holding one GPU each through a
@@ -99,7 +100,7 @@ func newBenchAgent(b *testing.B) *benchAgent {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, benchGPUSet())
 	now := time.Unix(1764400500, 0)
 	clock := func() time.Time { return now }
-	cache := gpu.NewCache(gpu.NewNVML(n.Lib, clock), time.Second, clock)
+	cache := gpu.NewCache(gpunvml.New(n.Lib, clock), time.Second, clock)
 	r := &tenancy.Resolver{GPUs: cache.Snapshot, MaxAge: time.Second, Now: clock,
 		Discovery: nodelocal.New(nodelocal.Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
 			PrologDir: filepath.Join(root, "prolog"), FullWalkEvery: time.Minute, PIDTTL: time.Minute, Now: clock})}
@@ -174,7 +175,7 @@ func BenchmarkTenancyResolve(b *testing.B) {
 	root := b.TempDir()
 	writeBenchTree(b, root)
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, benchGPUSet())
-	snap, err := gpu.NewNVML(n.Lib, nil).Snapshot(context.Background())
+	snap, err := gpunvml.New(n.Lib, nil).Snapshot(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

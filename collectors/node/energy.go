@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 // jobEnergyCollector exports, per Slurm job on this node, the GPU energy

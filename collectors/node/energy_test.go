@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/tenancy"
+	"jobscope/gpu"
 	"jobscope/slurm/nodelocal"
+	"jobscope/tenancy"
 )
 
 // jobEnergy runs one Update and returns job_gpu_energy_joules_total by job.

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
-	"jobscope/collectors/node/gpu"
+	"jobscope/gpu"
 )
 
 // gpuCollector exports every GPU's telemetry keyed by {uuid, gpu}. No job

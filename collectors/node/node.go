@@ -1,12 +1,3 @@
-// Package node holds the collectors of `jobscope node`, the agent that runs
-// on every GPU node: per-GPU telemetry keyed by GPU UUID, one join series
-// per GPU naming the Slurm job or Kubernetes pod that holds it, and per-job
-// node-local counters. The collectors only map typed data (collectors/node/gpu,
-// slurm/nodelocal, collectors/node/kubelet) to metrics.
-//
-// Other node collectors (InfiniBand, issue 4) register into the same Set
-// with their own Register(set *collectors.Set[node.Deps]) and read the host
-// through Deps.Paths and the local jobs through Deps.Jobs.
 package node
 
 import (
@@ -17,9 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jobscope/collectors"
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/tenancy"
+	"jobscope/gpu"
 	"jobscope/slurm/nodelocal"
+	"jobscope/tenancy"
 )
 
 // Namespace prefixes every metric of the node command.

@@ -19,13 +19,14 @@ import (
 
 	"jobscope/collectors"
 	"jobscope/collectors/node"
-	"jobscope/collectors/node/gpu"
-	"jobscope/collectors/node/gpu/gputest"
-	"jobscope/collectors/node/kubelet"
-	"jobscope/collectors/node/kubelet/kubelettest"
-	"jobscope/collectors/node/tenancy"
-	"jobscope/dcgm"
+	"jobscope/gpu"
+	"jobscope/gpu/dcgm"
+	"jobscope/gpu/gputest"
+	gpunvml "jobscope/gpu/nvml"
+	"jobscope/kubelet"
+	"jobscope/kubelet/kubelettest"
 	"jobscope/slurm/nodelocal"
+	"jobscope/tenancy"
 	"jobscope/test/golden"
 )
 
@@ -186,7 +187,7 @@ func (a *agent) page(t testing.TB) (string, *prometheus.Registry) {
 // GPU's energy counter moves on.
 func scrapeMockNode(t testing.TB) (*agent, string, *prometheus.Registry) {
 	n, gpus := mockNode()
-	b := gpu.NewNVML(n.Lib, nil)
+	b := gpunvml.New(n.Lib, nil)
 	a := newAgent(t, b, n, true)
 	a.page(t)
 
@@ -220,7 +221,7 @@ func TestGoldenMockNode(t *testing.T) {
 func TestGoldenDCGMPages(t *testing.T) {
 	for _, name := range []string{"dcgm-exporter-L4-kops.prom", "dcgm-exporter-L40S-upcloud.prom", "dcgm-exporter-GRID-A100-10C-vgpu-vks.prom"} {
 		t.Run(name, func(t *testing.T) {
-			a := newAgent(t, fileBackend(t, "../../dcgm/testdata/"+name), nil, false)
+			a := newAgent(t, fileBackend(t, "../../gpu/dcgm/testdata/"+name), nil, false)
 			page, reg := a.page(t)
 			golden.Check(t, filepath.Join("testdata", "golden", "dcgm-"+strings.TrimPrefix(name, "dcgm-exporter-")), []byte(page))
 			golden.LintGatherer(t, reg)
@@ -254,7 +255,7 @@ func (f fileSnap) Snapshot(context.Context) (*gpu.Snapshot, error) {
 // gpu collector reports no data, and Slurm tenants and jobs still come out.
 func TestNoDriver(t *testing.T) {
 	n := gputest.NewNode("", nvml.ERROR_LIBRARY_NOT_FOUND, nil)
-	a := newAgent(t, gpu.NewNVML(n.Lib, nil), n, true)
+	a := newAgent(t, gpunvml.New(n.Lib, nil), n, true)
 	page, reg := a.page(t)
 	for _, want := range []string{
 		`jobscope_gpu_backend_up{backend="nvml"} 0`,
@@ -286,7 +287,7 @@ func TestMetricsDoc(t *testing.T) {
 	}
 	_, page, _ := scrapeMockNode(t)
 	add(page)
-	p, _ := newAgent(t, fileBackend(t, "../../dcgm/testdata/dcgm-exporter-L4-kops.prom"), nil, false).page(t)
+	p, _ := newAgent(t, fileBackend(t, "../../gpu/dcgm/testdata/dcgm-exporter-L4-kops.prom"), nil, false).page(t)
 	add(p)
 	p, _ = newAgent(t, dcgmMIGBackend{}, nil, false).page(t)
 	add(p)
@@ -310,7 +311,7 @@ DCGM_FI_PROF_SM_ACTIVE{gpu="0",uuid="GPU-aaaa"} 0.5
 // still visible as down, by index, and the other GPU is exported.
 func TestGPUNeverRead(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0)}, {NoUUID: true}})
-	a := newAgent(t, gpu.NewNVML(n.Lib, nil), n, false)
+	a := newAgent(t, gpunvml.New(n.Lib, nil), n, false)
 	page, reg := a.page(t)
 	for _, want := range []string{
 		`jobscope_gpu_up{gpu="1",uuid=""} 0`,

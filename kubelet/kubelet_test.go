@@ -1,0 +1,114 @@
+package kubelet_test
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
+
+	"jobscope/kubelet"
+	"jobscope/kubelet/kubelettest"
+)
+
+func TestParseDeviceID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want kubelet.Device
+		ok   bool
+	}{
+		{"GPU-c2f76b33-7953-256e-8f33-1343419b1a1c", kubelet.Device{UUID: "GPU-c2f76b33-7953-256e-8f33-1343419b1a1c", Minor: -1, Replica: -1}, true},
+		{"GPU-c2f76b33-7953-256e-8f33-1343419b1a1c::3", kubelet.Device{UUID: "GPU-c2f76b33-7953-256e-8f33-1343419b1a1c", Minor: -1, Replica: 3}, true},
+		{"MIG-5c89852c-d268-c3f3-1b07-005d5ae1dc3f", kubelet.Device{UUID: "MIG-5c89852c-d268-c3f3-1b07-005d5ae1dc3f", Minor: -1, Replica: -1}, true},
+		{"nvidia0", kubelet.Device{Minor: 0, Replica: -1}, true},
+		{"nvidia7", kubelet.Device{Minor: 7, Replica: -1}, true},
+		{"nvidia07", kubelet.Device{}, false},
+		{"nvidia255", kubelet.Device{}, false},
+		{"nvidiactl", kubelet.Device{}, false},
+		{"GPU-", kubelet.Device{}, false},
+		{"GPU-x::", kubelet.Device{}, false},
+		{"GPU-x::-1", kubelet.Device{}, false},
+		{"0000:3b:00.0", kubelet.Device{}, false}, // SR-IOV NIC in the same API
+		{"", kubelet.Device{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := kubelet.ParseDeviceID(tt.id)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("kubelet.ParseDeviceID(%q) = %+v, %v; want %+v, %v", tt.id, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseDeviceID(f *testing.F) {
+	for _, s := range []string{"GPU-c2f76b33-7953-256e-8f33-1343419b1a1c::3", "MIG-5c89852c", "nvidia0", "GPU-::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := kubelet.ParseDeviceID(s)
+		if !ok {
+			return
+		}
+		if (d.UUID == "") == (d.Minor < 0) {
+			t.Fatalf("%q: exactly one of UUID and minor must be set: %+v", s, d)
+		}
+	})
+}
+
+func TestListOverUnixSocket(t *testing.T) {
+	resp := &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
+		{Name: "train-0", Namespace: "ml", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "main", Devices: []*podresourcesv1.ContainerDevices{
+				{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"GPU-bbbb", "GPU-aaaa"}},
+				{ResourceName: "example.com/nic", DeviceIds: []string{"0000:3b:00.0"}},
+			}},
+			{Name: "sidecar"},
+		}},
+		{Name: "infer-1", Namespace: "serve", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "server", Devices: []*podresourcesv1.ContainerDevices{
+				{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"GPU-cccc::1"}},
+				{ResourceName: "nvidia.com/mig-3g.40gb", DeviceIds: []string{"MIG-dddd"}},
+			}},
+		}},
+		{Name: "gke-job", Namespace: "default", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "c", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"nvidia3"}}}},
+		}},
+	}}
+	sock := kubelettest.Serve(t, resp)
+	c := kubelet.NewClient(sock)
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kubelet.Assignment{
+		{Namespace: "default", Pod: "gke-job", Container: "c", Resource: "nvidia.com/gpu", Device: kubelet.Device{Minor: 3, Replica: -1}},
+		{Namespace: "ml", Pod: "train-0", Container: "main", Resource: "nvidia.com/gpu", Device: kubelet.Device{UUID: "GPU-aaaa", Minor: -1, Replica: -1}},
+		{Namespace: "ml", Pod: "train-0", Container: "main", Resource: "nvidia.com/gpu", Device: kubelet.Device{UUID: "GPU-bbbb", Minor: -1, Replica: -1}},
+		{Namespace: "serve", Pod: "infer-1", Container: "server", Resource: "nvidia.com/gpu", Device: kubelet.Device{UUID: "GPU-cccc", Minor: -1, Replica: 1}},
+		{Namespace: "serve", Pod: "infer-1", Container: "server", Resource: "nvidia.com/mig-3g.40gb", Device: kubelet.Device{UUID: "MIG-dddd", Minor: -1, Replica: -1}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	// The connection is reused.
+	if _, err := c.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListKubeletDown(t *testing.T) {
+	c := kubelet.NewClient(filepath.Join(t.TempDir(), "absent.sock"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.List(ctx); err == nil {
+		t.Error("want an error when the kubelet is not there")
+	}
+}
