@@ -136,7 +136,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // metricsHandler gathers per scrape: the scrape's collectors get the
 // deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
 // scrape to some collectors (as node_exporter's collect[] does). The
-// Runner's Gatherer serves ready-built families of FamilyCollectors as they
+// Runner's Gatherer serves ready-built families of FamilySetCollectors as they
 // are (the slurm collectors build theirs once per poll), and the cached
 // encoding of FamilySets (Page): only the small part gathered afresh is
 // encoded per scrape. The format and compression are negotiated as

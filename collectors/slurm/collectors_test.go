@@ -303,14 +303,14 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := c.(collectors.FamilyCollector)
+	fc := c.(collectors.FamilySetCollector)
 	families := func() []*dto.MetricFamily {
 		t.Helper()
-		mfs, err := fc.Families(context.Background())
+		set, err := fc.FamilySet(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return mfs
+		return set.Families()
 	}
 	first := families()
 	if second := families(); len(first) == 0 || &second[0] != &first[0] {
@@ -322,8 +322,8 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 		t.Error("a new snapshot was served the previous one's families")
 	}
 	now = pollTime.Add(time.Hour)
-	if mfs, err := fc.Families(context.Background()); len(mfs) != 0 || !errors.Is(err, collectors.ErrNoData) {
-		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(mfs), err)
+	if set, err := fc.FamilySet(context.Background()); len(set.Families()) != 0 || !errors.Is(err, collectors.ErrNoData) {
+		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(set.Families()), err)
 	}
 }
 
