@@ -25,8 +25,8 @@ import (
 )
 
 var (
-	plainDesc  = prometheus.NewDesc("test_plain", "A plain collector's value.", nil, nil)
-	setDesc    = collectors.NewGaugeDesc("test_set", "A FamilySetCollector's value.", "node")
+	plainDesc = prometheus.NewDesc("test_plain", "A plain collector's value.", nil, nil)
+	setDesc   = collectors.NewGaugeDesc("test_set", "A FamilySetCollector's value.", "node")
 )
 
 // newServer serves a plain collector, a FamilySetCollector and one that blocks until release is closed (entered
