@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sort"
 
-	"github.com/alecthomas/kingpin/v2"
+	"jobscope/internal/flagvalue"
 )
 
 // Factory builds a collector once flags are parsed. D is whatever the command
@@ -44,9 +44,7 @@ func (s *Set[D]) Register(name string, enabledByDefault bool, help string, f Fac
 }
 
 // FlagGroup is what both *kingpin.Application and *kingpin.CmdClause offer.
-type FlagGroup interface {
-	Flag(name, help string) *kingpin.FlagClause
-}
+type FlagGroup = flagvalue.Group
 
 // AddFlags adds --collector.NAME (and kingpin's --no-collector.NAME) for
 // every registered collector.
