@@ -154,6 +154,13 @@ type result struct {
 	apply    func(*slurm.Snapshot)
 }
 
+// sourceCall is one Source method: it returns how to apply its value to a
+// snapshot.
+type sourceCall struct {
+	name slurm.Resource
+	fn   func(context.Context) (func(*slurm.Snapshot), error)
+}
+
 // PollNow runs one poll synchronously and publishes its snapshot.
 func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 	p.pollMu.Lock()
@@ -164,10 +171,19 @@ func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 	ctx, span := p.tracer.Start(ctx, "slurm.poll", trace.WithAttributes(attribute.String("slurm.source", p.src.Name())))
 	defer span.End()
 
-	calls := []struct {
-		name slurm.Resource
-		fn   func(context.Context) (func(*slurm.Snapshot), error)
-	}{
+	results := p.fetch(ctx, p.calls())
+	next, failed := p.apply(results)
+	if failed > 0 {
+		span.SetStatus(codes.Error, "some Slurm requests failed")
+	}
+	span.SetAttributes(attribute.Int("slurm.failed_requests", failed))
+	p.snap.Store(next)
+	return next
+}
+
+// calls lists the Source methods of one poll, one per resource.
+func (p *Poller) calls() []sourceCall {
+	return []sourceCall{
 		{slurm.ResourceInfo, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Info(ctx)
 			return func(s *slurm.Snapshot) { s.Info = v }, err
@@ -193,11 +209,17 @@ func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 			return func(s *slurm.Snapshot) { s.Shares = v }, err
 		}},
 	}
+}
 
-	// Results come back over a buffered channel rather than a WaitGroup so
-	// that a Source ignoring its context cannot hold the poll (and the next
-	// one) hostage: after the deadline the poll is published without it and
-	// the straggler's late send lands in the buffer and is dropped.
+// fetch runs the calls, at most Options.Concurrency at once, and returns
+// their results in the calls' order; a call without an answer by ctx's
+// deadline gets a deadline error.
+//
+// Results come back over a buffered channel rather than a WaitGroup so
+// that a Source ignoring its context cannot hold the poll (and the next
+// one) hostage: after the deadline the poll is published without it and
+// the straggler's late send lands in the buffer and is dropped.
+func (p *Poller) fetch(ctx context.Context, calls []sourceCall) []result {
 	ch := make(chan result, len(calls))
 	sem := make(chan struct{}, p.opts.Concurrency)
 	for _, c := range calls {
@@ -209,17 +231,7 @@ func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 				return
 			}
 			defer func() { <-sem }()
-			cctx, cspan := p.tracer.Start(ctx, "slurm."+string(c.name), trace.WithAttributes(attribute.String("slurm.resource", string(c.name))))
-			start := p.opts.Now()
-			apply, err := p.call(cctx, c.fn)
-			d := p.opts.Now().Sub(start)
-			cspan.SetAttributes(attribute.Float64("slurm.duration_seconds", d.Seconds()))
-			if err != nil && !errors.Is(err, slurm.ErrNotSupported) {
-				cspan.RecordError(err)
-				cspan.SetStatus(codes.Error, err.Error())
-			}
-			cspan.End()
-			ch <- result{name: c.name, err: err, duration: d, apply: apply}
+			ch <- p.traced(ctx, c)
 		}()
 	}
 	byName := make(map[slurm.Resource]result, len(calls))
@@ -241,7 +253,28 @@ collect:
 		}
 		results = append(results, r)
 	}
+	return results
+}
 
+// traced runs one call in its own span and times it.
+func (p *Poller) traced(ctx context.Context, c sourceCall) result {
+	cctx, cspan := p.tracer.Start(ctx, "slurm."+string(c.name), trace.WithAttributes(attribute.String("slurm.resource", string(c.name))))
+	defer cspan.End()
+	start := p.opts.Now()
+	apply, err := p.call(cctx, c.fn)
+	d := p.opts.Now().Sub(start)
+	cspan.SetAttributes(attribute.Float64("slurm.duration_seconds", d.Seconds()))
+	if err != nil && !errors.Is(err, slurm.ErrNotSupported) {
+		cspan.RecordError(err)
+		cspan.SetStatus(codes.Error, err.Error())
+	}
+	return result{name: c.name, err: err, duration: d, apply: apply}
+}
+
+// apply builds the next snapshot from the previous one and the results: a
+// failed resource keeps its previous value. It logs each resource's change
+// of health and returns how many requests failed (not-supported aside).
+func (p *Poller) apply(results []result) (*slurm.Snapshot, int) {
 	prev := p.snap.Load()
 	next := *prev // shallow copy: failed resources keep their previous value
 	next.Source = p.src.Name()
@@ -263,12 +296,7 @@ collect:
 		next.Resources[r.name] = st
 		p.logTransition(r)
 	}
-	if failed > 0 {
-		span.SetStatus(codes.Error, "some Slurm requests failed")
-	}
-	span.SetAttributes(attribute.Int("slurm.failed_requests", failed))
-	p.snap.Store(&next)
-	return &next
+	return &next, failed
 }
 
 // call runs one Source method, turning a panic in it into an error so one
