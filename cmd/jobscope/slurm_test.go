@@ -122,7 +122,7 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 	return startJobscope(t, "slurm", append([]string{
 		"--slurm.rest-url=" + restdURL,
 		"--slurm.token-file=" + tokenFile,
-		"--slurm.poll-interval=200ms",
+		"--slurm.poll-interval=1s", // the shortest accepted
 		"--slurm.request-timeout=1s",
 		"--log.level=error",
 	}, extra...)...)
@@ -301,7 +301,7 @@ func TestSlurmWrongToken(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("expired"), 0o600)
 	url := startJobscope(t, "slurm", "--slurm.rest-url="+restd.URL,
-		"--slurm.token-file="+tokenFile, "--slurm.poll-interval=100ms", "--log.level=error")
+		"--slurm.token-file="+tokenFile, "--slurm.poll-interval=1s", "--log.level=error")
 	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool {
 		v, ok := value(m, "slurm_poll_success", "resource", "ping")
 		d, _ := value(m, "slurm_poll_duration_seconds", "resource", "ping")

@@ -44,8 +44,8 @@ func open(t testing.TB, name string) *os.File {
 // into a snapshot as the poller would build it.
 func snapshotFrom(t testing.TB, prefix string, shares func() ([]slurm.Share, error)) *slurm.Snapshot {
 	t.Helper()
-	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[string]slurm.ResourceStatus{}}
-	ok := func(r string, err error) {
+	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[slurm.Resource]slurm.ResourceStatus{}}
+	ok := func(r slurm.Resource, err error) {
 		if err != nil {
 			t.Fatalf("%s: %v", r, err)
 		}
@@ -191,22 +191,12 @@ func TestStaleDataIsWithdrawn(t *testing.T) {
 }
 
 func TestEmptySnapshotBeforeFirstPoll(t *testing.T) {
-	snap := &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{
+	snap := &slurm.Snapshot{Resources: map[slurm.Resource]slurm.ResourceStatus{
 		ResourceJobs: {Err: io.EOF},
 	}}
 	got := string(render(t, gatherAll(t, snap, time.Minute)))
 	if !strings.Contains(got, "slurm_up 0\n") {
 		t.Errorf("slurm_up not 0 before the first poll:\n%s", got)
-	}
-}
-
-func TestCountArrayTasks(t *testing.T) {
-	for expr, want := range map[string]int{
-		"2-9%2": 8, "1,3,5-7": 5, "0-10:2": 6, "x": 1, "": 0, "5-3": 1,
-	} {
-		if got := countArrayTasks(expr); got != want {
-			t.Errorf("countArrayTasks(%q) = %d, want %d", expr, got, want)
-		}
 	}
 }
 
@@ -240,7 +230,7 @@ func TestGathererEqualsPedanticScrape(t *testing.T) {
 		{"debian-v0.0.38", debianSnapshot(t), 0},
 		{"specgen-v0.0.44", v44Snapshot(t), 0},
 		{"stale-nodes", stale, 5 * time.Minute},
-		{"before-first-poll", &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{}}, time.Minute},
+		{"before-first-poll", &slurm.Snapshot{Resources: map[slurm.Resource]slurm.ResourceStatus{}}, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := render(t, gatherAll(t, tc.snap, tc.maxStale))
@@ -313,14 +303,14 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := c.(collectors.FamilyCollector)
+	fc := c.(collectors.FamilySetCollector)
 	families := func() []*dto.MetricFamily {
 		t.Helper()
-		mfs, err := fc.Families(context.Background())
+		set, err := fc.FamilySet(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return mfs
+		return set.Families()
 	}
 	first := families()
 	if second := families(); len(first) == 0 || &second[0] != &first[0] {
@@ -332,8 +322,8 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 		t.Error("a new snapshot was served the previous one's families")
 	}
 	now = pollTime.Add(time.Hour)
-	if mfs, err := fc.Families(context.Background()); len(mfs) != 0 || !errors.Is(err, collectors.ErrNoData) {
-		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(mfs), err)
+	if set, err := fc.FamilySet(context.Background()); len(set.Families()) != 0 || !errors.Is(err, collectors.ErrNoData) {
+		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(set.Families()), err)
 	}
 }
 

@@ -60,7 +60,7 @@ func newNodesCollector(d Deps) (collectors.Collector, error) {
 	return newSnapshotCollector(d, c.build, ResourceNodes), nil
 }
 
-func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceNodes) {
 		return errStale(ResourceNodes)
 	}

@@ -59,7 +59,7 @@ func holdsResources(j *slurm.Job) bool {
 	return j.State == "RUNNING" || j.State == "SUSPENDED"
 }
 
-func (c *runningJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *runningJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceJobs) {
 		return errStale(ResourceJobs)
 	}
