@@ -28,7 +28,7 @@ type nodesCollector struct {
 func newNodesCollector(d Deps) (collectors.Collector, error) {
 	c := &nodesCollector{
 		byState: desc("", "nodes",
-			"Number of nodes by base state (idle, mixed, allocated, down, ...); flags such as drain are in slurm_node_state_flag.", "state"),
+			"Number of nodes by base state (idle, mixed, allocated, down, ...); flags such as drain are in jobscope_slurm_node_state_flag.", "state"),
 		info: desc("node", "info",
 			"Node metadata: host, address, slurmd version, partitions and features (comma-separated).",
 			"node", "hostname", "address", "slurmd_version", "partitions", "features"),
