@@ -439,3 +439,61 @@ func TestFairshareDuplicateAssociations(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesSinfoState: nodes counted under sinfo's state word, each once, and
+// not-responding nodes counted apart, whatever suffix sinfo would show.
+func TestNodesSinfoState(t *testing.T) {
+	snap := debianSnapshot(t)
+	base := snap.Nodes[0]
+	node := func(name, state string) slurm.Node {
+		n := base
+		n.Name = name
+		n.State, n.Flags = slurm.ParseNodeState(state)
+		return n
+	}
+	snap.Nodes = []slurm.Node{
+		node("a", "IDLE+DRAIN"),
+		node("b", "IDLE+DRAIN+NOT_RESPONDING"),
+		node("c", "MIXED+DRAIN"),
+		node("d", "ALLOCATED+DRAIN+COMPLETING"),
+		node("e", "IDLE+MAINTENANCE+NOT_RESPONDING"),
+		node("f", "DOWN+POWERED_DOWN+NOT_RESPONDING"),
+		node("g", "IDLE+RESERVED"),
+		node("h", "ALLOCATED+COMPLETING"),
+		node("i", "MIXED"),
+	}
+	got := string(render(t, gatherAll(t, snap, 0)))
+	for _, line := range []string{
+		`jobscope_slurm_nodes_sinfo_state{state="drained"} 2`,
+		`jobscope_slurm_nodes_sinfo_state{state="draining"} 2`,
+		`jobscope_slurm_nodes_sinfo_state{state="maint"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="down"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="reserved"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="allocated"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="mixed"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="idle"} 0`,
+		`jobscope_slurm_nodes_sinfo_state{state="failing"} 0`,
+		`jobscope_slurm_nodes_not_responding 3`,
+		// the base-state count is unchanged: drained idle nodes are idle there
+		`jobscope_slurm_nodes{state="idle"} 4`,
+	} {
+		if !strings.Contains(got, "\n"+line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+	var sum float64
+	mfs, err := gatherAll(t, snap, 0).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "jobscope_slurm_nodes_sinfo_state" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	if sum != float64(len(snap.Nodes)) {
+		t.Errorf("sinfo states sum to %v nodes, want %d", sum, len(snap.Nodes))
+	}
+}
