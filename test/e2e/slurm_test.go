@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,6 +295,13 @@ func sanity(tr *truth) error {
 	if tr.Nodes["node4"] == nil || tr.Nodes["node4"].Reason == "" {
 		return errors.New("node4 is not drained with a reason")
 	}
+	// both sides of sinfo's drain: node4 drained while idle, node2 while it runs jobs
+	if n := tr.Nodes["node4"]; sinfoWord(n.Sinfo) != "drained" {
+		return fmt.Errorf("node4: sinfo says %q, want drained", n.Sinfo)
+	}
+	if n := tr.Nodes["node2"]; n == nil || sinfoWord(n.Sinfo) != "draining" {
+		return errors.New("node2 is not draining (drained while it runs mn-root)")
+	}
 	return nil
 }
 
@@ -342,8 +350,16 @@ func expectations(tr *truth, shares bool) []*want {
 	partGPUs := family("jobscope_slurm_partition_gpus", "partition")
 	partGPUs.zerosOK = true
 	partCPUs := family("jobscope_slurm_partition_cpus", "partition")
+	sinfo := family("jobscope_slurm_nodes_sinfo_state", "state")
+	sinfo.zerosOK = true
+	notResponding := family("jobscope_slurm_nodes_not_responding")
+	notResponding.set(0)
 	for _, n := range tr.Nodes {
 		nodes.set(1, n.State)
+		sinfo.set(1, sinfoWord(n.Sinfo))
+		if slices.Contains(n.Flags, "not_responding") {
+			notResponding.set(1)
+		}
 		state.set(1, n.Name, n.State)
 		for _, f := range n.Flags {
 			flag.set(1, n.Name, f)
@@ -411,7 +427,7 @@ func expectations(tr *truth, shares bool) []*want {
 		}
 	}
 
-	all := []*want{up, nodes, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
+	all := []*want{up, nodes, sinfo, notResponding, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
 		jobs, pending, arrayTasks, info, jobCPUs, jobGPUs, nodeCPUs, nodeGPUs, gpuAlloc}
 	if shares {
 		fs := family("jobscope_slurm_fairshare_factor", "account", "user")
@@ -423,6 +439,12 @@ func expectations(tr *truth, shares bool) []*want {
 		all = append(all, fs)
 	}
 	return all
+}
+
+// sinfoWord is sinfo's %T without the one-character suffix it may append ("idle*",
+// "drained~", "allocated+").
+func sinfoWord(s string) string {
+	return strings.TrimRight(s, "*~#!%$@^-+")
 }
 
 // compare lists every series that is missing, extra or different.
