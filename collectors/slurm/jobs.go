@@ -80,7 +80,7 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 	pending := desc("", "jobs_pending",
 		"Pending jobs by partition and the reason they wait (Resources, Priority, Dependency, ...).", "partition", "reason")
 	pendingArrays := desc("", "jobs_pending_array_tasks",
-		"Array tasks not yet split off their pending array record, by partition (each counts as one job in slurm_jobs).", "partition")
+		"Array tasks not yet split off their pending array record, by partition (each counts as one job in jobscope_slurm_jobs).", "partition")
 	c.extra = func(b *collectors.FamilyBuilder, jobs []slurm.Job) {
 		type key struct{ partition, reason string }
 		counts := map[key]float64{}

@@ -39,7 +39,7 @@ func newPollCollector(d Deps) (collectors.Collector, error) {
 	return newSnapshotCollector(d, c.build, ResourceInfo), nil
 }
 
-// coreResources must all succeed for slurm_up to be 1; diag and shares are
+// coreResources must all succeed for jobscope_slurm_up to be 1; diag and shares are
 // reported on their own and do not make the cluster look down.
 var coreResources = []slurm.Resource{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions}
 

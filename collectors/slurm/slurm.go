@@ -27,7 +27,7 @@ import (
 )
 
 // Namespace prefixes every metric of these collectors.
-const Namespace = "slurm"
+const Namespace = "jobscope_slurm"
 
 // Deps is what the slurm collectors need.
 type Deps struct {
@@ -52,7 +52,7 @@ const (
 
 // Register adds every slurm collector to set.
 func Register(set *collectors.Set[Deps]) {
-	set.Register("poll", true, "slurm_up, controller info and per-resource poll status", newPollCollector)
+	set.Register("poll", true, "jobscope_slurm_up, controller info and per-resource poll status", newPollCollector)
 	set.Register("nodes", true, "Nodes by state, per-node CPUs, memory and GPUs", newNodesCollector)
 	set.Register("partitions", true, "Per-partition nodes, CPUs and GPUs", newPartitionsCollector)
 	set.Register("jobs", true, "Jobs by partition and state, pending jobs by reason", newJobsCollector)
@@ -87,7 +87,7 @@ func (d Deps) fresh(snap *slurm.Snapshot, resource slurm.Resource) bool {
 type errStale slurm.Resource
 
 func (e errStale) Error() string {
-	return "no fresh " + string(e) + " data from slurmctld (see slurm_poll_success)"
+	return "no fresh " + string(e) + " data from slurmctld (see jobscope_slurm_poll_success)"
 }
 
 func (e errStale) Unwrap() error { return collectors.ErrNoData }
