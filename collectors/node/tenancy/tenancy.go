@@ -162,7 +162,7 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 		v.Errors["cgroup"] = res.CgroupErr
 		v.StaleFiles = res.StaleFiles
 		for _, j := range res.Jobs {
-			jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
+			jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start, Cgroup: j.Cgroup}
 			order = append(order, j.ID)
 			byUUID := 0
 			for _, u := range j.GPUUUIDs {
