@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -327,13 +328,20 @@ func BenchmarkHostRead16(b *testing.B) {
 			r := NewHostReader(root)
 			r.MemoryStat = memStat
 			b.ReportAllocs()
+			var before, after syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+			n := 0
 			for b.Loop() {
 				for _, c := range cgroups {
-					if _, err := r.Read(c); err != nil {
-						b.Fatal(err)
+					if s, err := r.Read(c); err != nil || !s.CPUSeconds.OK {
+						b.Fatal(s, err)
 					}
 				}
+				n++
 			}
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+			cpu := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
+			b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
 		})
 	}
 }
