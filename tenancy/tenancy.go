@@ -204,7 +204,7 @@ func (res *resolution) slurmTenants(disc *nodelocal.Discovery) {
 	res.v.Errors["cgroup"] = found.CgroupErr
 	res.v.StaleFiles = found.StaleFiles
 	for _, j := range found.Jobs {
-		res.jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start}
+		res.jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start, Cgroup: j.Cgroup}
 		res.order = append(res.order, j.ID)
 		res.recordedGPUs(j)
 	}

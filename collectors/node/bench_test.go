@@ -62,6 +62,15 @@ func writeBenchTree(t testing.TB, root string) {
 			write(fmt.Sprintf("cgroup/%s/job_%d/%s/slurm/cgroup.procs", scope, 1000+j, step), "")
 			write(fmt.Sprintf("cgroup/%s/job_%d/%s/user/task_0/cgroup.procs", scope, 1000+j, step), "")
 		}
+		// The job-host collector's files, recorded values (job_4 of the
+		// nodelocal v2 tree).
+		for _, f := range []string{"cpu.stat", "cpuset.cpus.effective", "memory.current", "memory.peak", "memory.max", "memory.events", "memory.stat"} {
+			b, err := os.ReadFile("../../slurm/nodelocal/testdata/v2/cgroup/system.slice/slurmstepd.scope/job_4/" + f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(fmt.Sprintf("cgroup/%s/job_%d/%s", scope, 1000+j, f), string(b))
+		}
 		if j <= benchGPUs {
 			write(fmt.Sprintf("prolog/%d", 1000+j), fmt.Sprintf("job_id=%d\nuid=1000\nstart=1764400000\ngpu_uuids=%s\ngpu_indices=%d\n", 1000+j, gputest.UUID(j-1), j-1))
 		}
@@ -104,7 +113,8 @@ func newBenchAgent(b *testing.B) *benchAgent {
 	r := &tenancy.Resolver{GPUs: cache.Snapshot, MaxAge: time.Second, Now: clock,
 		Discovery: nodelocal.New(nodelocal.Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"),
 			PrologDir: filepath.Join(root, "prolog"), FullWalkEvery: time.Minute, PIDTTL: time.Minute, Now: clock})}
-	deps := node.Deps{Now: clock, GPUBackend: "nvml", GPUs: cache.Snapshot, Tenancy: r.Resolve, Jobs: r.Jobs}
+	paths := node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"), CgroupFS: filepath.Join(root, "cgroup"), RootFS: root}
+	deps := node.Deps{Paths: paths, Now: clock, GPUBackend: "nvml", GPUs: cache.Snapshot, Tenancy: r.Resolve, Jobs: r.Jobs}
 	set := collectors.NewSet[node.Deps]()
 	node.Register(set)
 	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -157,6 +167,9 @@ func BenchmarkNodeScrape(b *testing.B) {
 	}
 	if got := strings.Count(buf.String(), "\njobscope_job_gpus{"); got != benchJobs {
 		b.Fatalf("%d jobs, want %d", got, benchJobs)
+	}
+	if got := strings.Count(buf.String(), "\njobscope_job_cpu_seconds_total{"); got != benchJobs {
+		b.Fatalf("%d jobs with CPU seconds, want %d", got, benchJobs)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

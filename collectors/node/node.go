@@ -69,6 +69,7 @@ func Register(set *collectors.Set[Deps]) {
 	set.Register("gpu", true, "Per-GPU inventory, load, power, energy, clocks, throttling, ECC, XID, PCIe and NVLink errors, keyed by GPU UUID", newGPUCollector)
 	set.Register("gpu-tenants", true, "One join series per GPU naming the Slurm job or Kubernetes pod that holds it", newTenantsCollector)
 	set.Register("job-energy", true, "Per Slurm job on this node: GPUs held, start time and GPU energy used", newJobEnergyCollector)
+	set.Register("job-host", true, "Per Slurm job on this node, from its cgroup: CPU seconds, CPUs, memory used, peak and limit, OOM kills", newJobHostCollector)
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {

@@ -26,4 +26,8 @@ type LocalJob struct {
 	// GPUPCIBusIDs are the PCI bus IDs of those GPUs in NVML's form
 	// ("00000000:31:00.0"), in the order of GPUUUIDs; "" where unknown.
 	GPUPCIBusIDs []string
+	// Cgroup is the job's cgroup directory (Job.Cgroup: below the v2 root,
+	// or below each v1 controller), for HostReader; "" when the job was
+	// only seen through a prolog file or a process.
+	Cgroup string
 }
