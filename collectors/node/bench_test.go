@@ -106,7 +106,7 @@ func newBenchAgent(b *testing.B) *benchAgent {
 			PrologDir: filepath.Join(root, "prolog"), FullWalkEvery: time.Minute, PIDTTL: time.Minute, Now: clock})}
 	deps := node.Deps{Now: clock, GPUBackend: "nvml", GPUs: cache.Snapshot, Tenancy: r.Resolve, Jobs: r.Jobs}
 	set := collectors.NewSet[node.Deps]()
-	node.Register(set)
+	node.Register(set, nil)
 	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
