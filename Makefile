@@ -16,7 +16,7 @@ FUZZTIME  ?= 10s
 DEMO_ADDR ?= 127.0.0.1:9850
 DEMO_NODE_ADDR ?= 127.0.0.1:9851
 DEMO_NODE_FAMILIES := ^jobscope_(gpu_(backend_up|info|utilization_ratio|power_watts|memory_used_bytes|tenant_info)|job_(gpus|gpu_energy_joules_total))[{ ]
-DEMO_FAMILIES := ^slurm_(up|nodes|node_state|node_state_flag|node_reason_info|node_gpus|node_gpus_allocated|jobs|jobs_pending|job_info|job_gpu_allocated|fairshare_factor)[{ ]
+DEMO_FAMILIES := ^jobscope_slurm_(up|nodes|node_state|node_state_flag|node_reason_info|node_gpus|node_gpus_allocated|jobs|jobs_pending|job_info|job_gpu_allocated|fairshare_factor)[{ ]
 
 # go-nvml's headers warn about deprecated declarations
 export CGO_CFLAGS := -Wno-deprecated-declarations
@@ -110,7 +110,7 @@ demo: slurm-up slurm-workload build
 	  --kubelet.pod-resources-socket= --no-collector.infiniband --log.level=warn & node=$$!; \
 	trap 'kill $$node 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	( for i in $$(seq 1 100); do \
-	    curl -sf http://$(DEMO_ADDR)/metrics | grep -q '^slurm_up 1' && break; sleep 0.3; done; \
+	    curl -sf http://$(DEMO_ADDR)/metrics | grep -q '^jobscope_slurm_up 1' && break; sleep 0.3; done; \
 	  echo "\$$ curl -s http://$(DEMO_ADDR)/metrics | grep -E '$(DEMO_FAMILIES)'"; \
 	  curl -s http://$(DEMO_ADDR)/metrics | \
 	    grep -E '$(DEMO_FAMILIES)' || true; \

@@ -46,21 +46,9 @@ func newTestSet(t *testing.T, extra map[string]Factory[struct{}]) *Runner {
 	return r
 }
 
-// testFamilyDesc is testDesc for FamilyCollectors: the same family, so
+// testMergedDesc is testDesc for FamilySetCollectors: the same family, so
 // that Runner.Gatherer has to merge it with the plain collectors' one.
-var testFamilyDesc = NewGaugeDesc("test_value", "A test value.", "from")
-
-// familyCollector is a FamilyCollector with one sample and the given error.
-func familyCollector(from string, v float64, err error) Factory[struct{}] {
-	return func(struct{}) (Collector, error) {
-		return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
-			b := NewFamilyBuilder()
-			b.Add(testFamilyDesc, v, from)
-			mfs, berr := b.Build()
-			return mfs, errors.Join(err, berr)
-		}), nil
-	}
-}
+var testMergedDesc = NewGaugeDesc("test_value", "A test value.", "from")
 
 // testSetDesc is a family of FamilySetCollectors alone, so that its
 // cached encoding is written as it is.
@@ -204,38 +192,28 @@ func TestFailingCollectorDoesNotBlankOthers(t *testing.T) {
 		"absent": func(struct{}) (Collector, error) {
 			return CollectorFunc(func(context.Context, chan<- prometheus.Metric) error { return ErrNoData }), nil
 		},
-		"families":        familyCollector("families", 3, nil),
-		"families-broken": familyCollector("families-partial", 4, errors.New("source exploded")),
-		"families-panics": func(struct{}) (Collector, error) {
-			return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) { panic("bug") }), nil
-		},
 		"set":        setCollector(testSetDesc, "set", 5, nil),
 		"set-broken": setCollector(testSetDesc, "set-partial", 6, errors.New("source exploded")),
-		"set-merged": setCollector(testFamilyDesc, "set-merged", 8, nil),
+		"set-merged": setCollector(testMergedDesc, "set-merged", 8, nil),
 		"set-panics": func(struct{}) (Collector, error) {
 			return FamilySetFunc(func(context.Context) (*FamilySet, error) { panic("bug") }), nil
 		},
 	})
 	got := scrapeValues(t, r, time.Minute)
 	want := map[string]float64{
-		"test_value|good":                                   1,
-		"test_value|broken-partial":                         7, // partial data is kept
-		"test_value|families":                               3,
-		"test_value|families-partial":                       4,
-		"jobscope_scrape_collector_success|good":            1,
-		"jobscope_scrape_collector_success|broken":          0,
-		"jobscope_scrape_collector_success|panics":          0,
-		"jobscope_scrape_collector_success|absent":          0,
-		"jobscope_scrape_collector_success|families":        1,
-		"jobscope_scrape_collector_success|families-broken": 0,
-		"jobscope_scrape_collector_success|families-panics": 0,
-		"test_set_value|set":                                5,
-		"test_set_value|set-partial":                        6,
-		"test_value|set-merged":                             8, // merged with the other collectors' test_value
-		"jobscope_scrape_collector_success|set":             1,
-		"jobscope_scrape_collector_success|set-broken":      0,
-		"jobscope_scrape_collector_success|set-merged":      1,
-		"jobscope_scrape_collector_success|set-panics":      0,
+		"test_value|good":                              1,
+		"test_value|broken-partial":                    7, // partial data is kept
+		"jobscope_scrape_collector_success|good":       1,
+		"jobscope_scrape_collector_success|broken":     0,
+		"jobscope_scrape_collector_success|panics":     0,
+		"jobscope_scrape_collector_success|absent":     0,
+		"test_set_value|set":                           5,
+		"test_set_value|set-partial":                   6,
+		"test_value|set-merged":                        8, // merged with the other collectors' test_value
+		"jobscope_scrape_collector_success|set":        1,
+		"jobscope_scrape_collector_success|set-broken": 0,
+		"jobscope_scrape_collector_success|set-merged": 1,
+		"jobscope_scrape_collector_success|set-panics": 0,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -258,12 +236,6 @@ func TestHungCollectorIsAbandonedAtDeadline(t *testing.T) {
 				return nil
 			}), nil
 		},
-		"hung-families": func(struct{}) (Collector, error) {
-			return FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
-				<-release
-				return nil, nil
-			}), nil
-		},
 		"hung-set": func(struct{}) (Collector, error) {
 			return FamilySetFunc(func(context.Context) (*FamilySet, error) {
 				<-release
@@ -276,20 +248,19 @@ func TestHungCollectorIsAbandonedAtDeadline(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("scrapes waited %v for hung collectors", took)
 	}
-	if got["jobscope_scrape_collector_success|hung"] != 0 || got["jobscope_scrape_collector_success|hung-families"] != 0 ||
-		got["jobscope_scrape_collector_success|hung-set"] != 0 ||
+	if got["jobscope_scrape_collector_success|hung"] != 0 || got["jobscope_scrape_collector_success|hung-set"] != 0 ||
 		got["test_value|good"] != 1 {
 		t.Errorf("unexpected values %v", got)
 	}
 }
 
 func TestScrapeSelection(t *testing.T) {
-	r := newTestSet(t, map[string]Factory[struct{}]{"families": familyCollector("families", 3, nil)})
+	r := newTestSet(t, map[string]Factory[struct{}]{"set": setCollector(testSetDesc, "set", 5, nil)})
 	got := scrapeValues(t, r, time.Minute, "good")
 	if got["test_value|good"] != 1 {
 		t.Errorf("selected collector missing: %v", got)
 	}
-	if _, ok := got["test_value|families"]; ok {
+	if _, ok := got["test_set_value|set"]; ok {
 		t.Errorf("collector not selected ran: %v", got)
 	}
 	if _, err := r.Scrape(context.Background(), "off"); err == nil {

@@ -116,7 +116,7 @@ func newFamilyDesc(name, help string, typ dto.MetricType, labels []string) *Fami
 }
 
 // FamilyBuilder builds metric families directly as client_model objects,
-// for a FamilyCollector. It is the fast counterpart of Emitter: no
+// for a FamilySetCollector. It is the fast counterpart of Emitter: no
 // prometheus.Metric per sample, no channel send, no Metric.Write; samples
 // are collected in flat slices and turned into dto objects in bulk, label
 // pairs with the same name and value are shared (the families are read-only

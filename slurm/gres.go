@@ -2,7 +2,6 @@ package slurm
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -165,61 +164,6 @@ func parseGRESDetail(d string) ([]int, error) {
 	return nil, nil
 }
 
-// ParseIndexList expands "0-3,5" into [0 1 2 3 5]. Sizes are bounded.
-func ParseIndexList(s string) ([]int, error) {
-	var out []int
-	for _, r := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(r, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("bad index %q", r)
-		}
-		b := a
-		if isRange {
-			b, err = strconv.Atoi(hi)
-			if err != nil || b < a {
-				return nil, fmt.Errorf("bad index range %q", r)
-			}
-		}
-		if b-a >= maxGRESIndices || len(out)+(b-a+1) > maxGRESIndices {
-			return nil, fmt.Errorf("index list %q exceeds %d entries", s, maxGRESIndices)
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out, nil
-}
-
-// parseGRESCount reads a GRES count, which Slurm may print with a binary
-// suffix (shard:1K).
-func parseGRESCount(s string) (uint64, error) {
-	mult := uint64(1)
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k', 'K':
-			mult = 1 << 10
-		case 'm', 'M':
-			mult = 1 << 20
-		case 'g', 'G':
-			mult = 1 << 30
-		case 't', 'T':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			s = s[:n-1]
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad count %q", s)
-	}
-	if n > math.MaxUint64/mult {
-		return 0, fmt.Errorf("count %q overflows", s)
-	}
-	return n * mult, nil
-}
-
 // GPUCount sums the Count of the "gpu" entries of gres.
 func GPUCount(gres []GRES) uint64 {
 	var n uint64
@@ -297,49 +241,4 @@ func ParseTRES(s string) (TRES, error) {
 		t.GPUs = typedGPUs
 	}
 	return t, nil
-}
-
-// ParseMemory converts a Slurm memory size ("4G", "62.50G", "1000M", "16000")
-// to bytes. A bare number is MiB, as everywhere in Slurm.
-func ParseMemory(s string) (uint64, error) {
-	if s == "" {
-		return 0, fmt.Errorf("empty memory size")
-	}
-	mult := float64(1 << 20)
-	switch c := s[len(s)-1]; c {
-	case 'K', 'k':
-		mult = 1 << 10
-	case 'M', 'm':
-		mult = 1 << 20
-	case 'G', 'g':
-		mult = 1 << 30
-	case 'T', 't':
-		mult = 1 << 40
-	case 'P', 'p':
-		mult = 1 << 50
-	default:
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("bad memory size %q", s)
-		}
-	}
-	if c := s[len(s)-1]; c < '0' || c > '9' {
-		s = s[:len(s)-1]
-	}
-	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-		// Integers stay exact; floats would round above 2^53.
-		m := uint64(mult)
-		if n > math.MaxUint64/m {
-			return 0, fmt.Errorf("memory size %q overflows", s)
-		}
-		return n * m, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("bad memory size %q", s)
-	}
-	b := f * mult
-	if b >= math.MaxUint64 {
-		return 0, fmt.Errorf("memory size %q overflows", s)
-	}
-	return uint64(math.Round(b)), nil
 }

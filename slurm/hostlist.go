@@ -64,32 +64,25 @@ func expandHostItem(out []string, prefix, item string) ([]string, error) {
 	if strings.IndexByte(head, ']') >= 0 || strings.IndexByte(ranges, '[') >= 0 {
 		return out, fmt.Errorf("nested or unbalanced brackets")
 	}
-	for _, r := range strings.Split(ranges, ",") {
-		lo, hi, isRange := strings.Cut(r, "-")
-		if !isRange {
-			hi = lo
+	err := eachRange(ranges, false, func(r indexRange) error {
+		if r.hi-r.lo >= MaxHostlistHosts {
+			return fmt.Errorf("range %d-%d expands to more than %d hosts", r.lo, r.hi, MaxHostlistHosts)
 		}
-		a, errA := strconv.ParseUint(lo, 10, 63)
-		b, errB := strconv.ParseUint(hi, 10, 63)
-		if lo == "" || hi == "" || errA != nil || errB != nil || b < a {
-			return out, fmt.Errorf("bad range %q", r)
-		}
-		if b-a >= MaxHostlistHosts {
-			return out, fmt.Errorf("range %q expands to more than %d hosts", r, MaxHostlistHosts)
-		}
-		// Slurm pads to the width of the lower bound: [01-10] -> 01..10.
-		width := len(lo)
-		for i := a; i <= b; i++ {
+		for i := r.lo; i <= r.hi; i++ {
+			// Slurm pads to the width of the lower bound: [01-10] -> 01..10.
 			s := strconv.FormatUint(i, 10)
-			if len(s) < width {
-				s = strings.Repeat("0", width-len(s)) + s
+			if len(s) < r.width {
+				s = strings.Repeat("0", r.width-len(s)) + s
 			}
 			var err error
-			out, err = expandHostItem(out, prefix+head+s, tail)
-			if err != nil {
-				return out, err
+			if out, err = expandHostItem(out, prefix+head+s, tail); err != nil {
+				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
 	return out, nil
 }

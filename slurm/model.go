@@ -30,10 +30,27 @@ type Snapshot struct {
 	// Shares is nil when fairshare is not available (no slurmdbd).
 	Shares []Share
 
-	// Resources records, per resource ("ping", "jobs", "nodes", ...), how
-	// its last fetch went.
-	Resources map[string]ResourceStatus
+	// Resources records, per resource, how its last fetch went.
+	Resources map[Resource]ResourceStatus
 }
+
+// Resource names one kind of data a poll fetches from slurmctld (one Source
+// method). The names appear in logs and as the resource label of the poll
+// metrics, so they are part of the output.
+type Resource string
+
+// The resources of one poll.
+const (
+	ResourceInfo       Resource = "ping"
+	ResourceJobs       Resource = "jobs"
+	ResourceNodes      Resource = "nodes"
+	ResourcePartitions Resource = "partitions"
+	ResourceDiag       Resource = "diag"
+	ResourceShares     Resource = "shares"
+)
+
+// Resources lists every resource one poll fetches, in a fixed order.
+var Resources = []Resource{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions, ResourceDiag, ResourceShares}
 
 // ResourceStatus is how the last fetch of one resource went.
 type ResourceStatus struct {

@@ -33,6 +33,21 @@ func main() {
 
 // run parses args and runs the chosen command until ctx is done.
 func run(ctx context.Context, args []string) int {
+	selected, fn, err := parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "jobscope: error: %v\n", err)
+		return 2
+	}
+	if err := fn(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "jobscope %s: %v\n", selected, err)
+		return 1
+	}
+	return 0
+}
+
+// parse registers every command and parses args, refusing bad flag values
+// with the flag's name. It returns the selected command and what runs it.
+func parse(args []string) (string, func(context.Context) error, error) {
 	app := kingpin.New("jobscope", "Observability for GPU clusters run by Slurm, on bare metal or in Kubernetes.")
 	app.Version(version.Print("jobscope"))
 	app.HelpFlag.Short('h')
@@ -43,12 +58,7 @@ func run(ctx context.Context, args []string) int {
 	}
 	selected, err := app.Parse(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "jobscope: %v\n", err)
-		return 2
+		return "", nil, err
 	}
-	if err := runs[selected](ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "jobscope %s: %v\n", selected, err)
-		return 1
-	}
-	return 0
+	return selected, runs[selected], nil
 }

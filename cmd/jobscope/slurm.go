@@ -16,6 +16,7 @@ import (
 	"jobscope/collectors/otlp"
 	slurmcollectors "jobscope/collectors/slurm"
 	"jobscope/slurm/poller"
+	"jobscope/slurm/source"
 )
 
 // slurmCommand is `jobscope slurm`: one per cluster. It polls slurmctld in
@@ -23,26 +24,42 @@ import (
 func slurmCommand(app *kingpin.Application) (string, func(context.Context) error) {
 	cmd := app.Command("slurm", "Export the state of one Slurm cluster: jobs, nodes, partitions, scheduler, fairshare, GPU allocation.")
 	web := exporter.AddFlags(cmd, ":9850")
-	src := addSourceFlags(cmd)
-	interval := cmd.Flag("slurm.poll-interval", "How often to poll slurmctld; scrapes in between serve the last poll.").
-		Default("30s").Duration()
-	pollTimeout := cmd.Flag("slurm.poll-timeout", "Deadline of one whole poll (every request). Default: the poll interval.").
-		Duration()
-	staleness := cmd.Flag("slurm.max-staleness", "Withdraw a resource's series when its last successful poll is older than this; 0 serves stale data forever.").
-		Default("5m").Duration()
+	src := source.AddFlags(cmd)
+	poll := poller.AddFlags(cmd)
+	staleness := slurmcollectors.AddFlags(cmd)
 	telemetry := otlp.AddFlags(cmd)
 	set := jscollectors.NewSet[slurmcollectors.Deps]()
 	slurmcollectors.Register(set)
 	set.AddFlags(cmd)
+	cmd.Validate(func(*kingpin.CmdClause) error {
+		// Withdrawn before the next poll could refresh them, every
+		// resource's series would flap.
+		if *staleness != 0 && *staleness < *poll.Interval {
+			return fmt.Errorf("--slurm.max-staleness: %s is shorter than --slurm.poll-interval (%s)", staleness, poll.Interval)
+		}
+		return nil
+	})
 
 	return cmd.FullCommand(), func(ctx context.Context) error {
 		logger := web.Logger()
-		source, err := src.build(logger)
+		// Bound first: an address in use is the one error to report.
+		listeners, err := web.Listen(logger)
 		if err != nil {
+			return err
+		}
+		closeListeners := func() {
+			for _, l := range listeners {
+				l.Close()
+			}
+		}
+		source, err := src.Build(logger)
+		if err != nil {
+			closeListeners()
 			return err
 		}
 		tel, err := telemetry.Start(ctx, "jobscope-slurm", logger)
 		if err != nil {
+			closeListeners()
 			return err
 		}
 		defer func() {
@@ -51,12 +68,13 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 			}
 		}()
 
-		p := poller.New(source, *interval, logger, poller.Options{
-			Timeout:        *pollTimeout,
+		p := poller.New(source, *poll.Interval, logger, poller.Options{
+			Timeout:        *poll.Timeout,
 			TracerProvider: tel.TracerProvider,
 		})
 		runner, err := set.Build(slurmcollectors.Deps{Snapshot: p.Snapshot, MaxStaleness: *staleness}, logger)
 		if err != nil {
+			closeListeners()
 			return err
 		}
 		static := []prometheus.Collector{
@@ -74,21 +92,27 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 				}
 				return nil
 			},
+			Listeners: listeners,
 		})
 		if err != nil {
+			closeListeners()
 			return err
 		}
 		if err := tel.PushMetrics(ctx, otlp.RunnerGatherer(runner, 10*time.Second, static...)); err != nil {
+			closeListeners()
 			return err
 		}
-		logger.Info("starting jobscope slurm", "slurm_source", source.Name(), "poll_interval", interval.String())
+		logger.Info("starting jobscope slurm", "slurm_source", source.Name(), "poll_interval", poll.Interval.String())
 
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { p.Run(ctx); return nil })
 		// The collectors build their families, and the encoded (gzipped)
 		// page part scrapes ask for, once per snapshot; build them right
 		// after each poll instead of in the first scrape after it.
-		g.Go(func() error { slurmcollectors.Prebuild(ctx, runner, p.Snapshot, time.Second, *interval); return nil })
+		g.Go(func() error {
+			slurmcollectors.Prebuild(ctx, runner, p.Snapshot, time.Second, *poll.Interval)
+			return nil
+		})
 		g.Go(func() error { return srv.Serve(ctx) })
 		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("serving: %w", err)

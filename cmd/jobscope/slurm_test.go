@@ -122,7 +122,7 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 	return startJobscope(t, "slurm", append([]string{
 		"--slurm.rest-url=" + restdURL,
 		"--slurm.token-file=" + tokenFile,
-		"--slurm.poll-interval=200ms",
+		"--slurm.poll-interval=1s", // the shortest accepted
 		"--slurm.request-timeout=1s",
 		"--log.level=error",
 	}, extra...)...)
@@ -194,7 +194,7 @@ next:
 
 func allPolled(mfs map[string]*dto.MetricFamily, resources ...string) bool {
 	for _, r := range resources {
-		if v, ok := value(mfs, "slurm_poll_success", "resource", r); !ok || v != 1 {
+		if v, ok := value(mfs, "jobscope_slurm_poll_success", "resource", r); !ok || v != 1 {
 			return false
 		}
 	}
@@ -204,7 +204,7 @@ func allPolled(mfs map[string]*dto.MetricFamily, resources ...string) bool {
 // volatile families change from run to run (timings, process and Go
 // runtime state, build details) and are left out of golden pages; they are
 // still listed in docs/metrics.md.
-var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|jobscope_build_info$|jobscope_scrape_collector_duration_seconds$|slurm_poll_duration_seconds$|slurm_poll_last_success_timestamp_seconds$)`)
+var volatile = regexp.MustCompile(`^(go_|process_|promhttp_|jobscope_build_info$|jobscope_scrape_collector_duration_seconds$|jobscope_slurm_poll_duration_seconds$|jobscope_slurm_poll_last_success_timestamp_seconds$)`)
 
 func stablePage(t *testing.T, mfs map[string]*dto.MetricFamily) []byte {
 	t.Helper()
@@ -232,7 +232,7 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 		if !allPolled(m, resources...) {
 			return false
 		}
-		for _, metric := range m["slurm_info"].GetMetric() {
+		for _, metric := range m["jobscope_slurm_info"].GetMetric() {
 			for _, l := range metric.GetLabel() {
 				if l.GetName() == "cluster" && l.GetValue() != "" {
 					return true
@@ -252,7 +252,7 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 func TestSlurmFullPageV0038(t *testing.T) {
 	mfs := fullPage(t, "v0.0.38", []string{"ping", "jobs", "nodes", "partitions", "diag"})
 	golden.Check(t, filepath.Join("testdata", "slurm-rest-v0.0.38.prom"), stablePage(t, mfs))
-	if v, _ := value(mfs, "slurm_poll_supported", "resource", "shares"); v != 0 {
+	if v, _ := value(mfs, "jobscope_slurm_poll_supported", "resource", "shares"); v != 0 {
 		t.Errorf("shares should be unsupported on v0.0.38, got supported=%v", v)
 	}
 }
@@ -262,7 +262,7 @@ func TestSlurmFullPageV0044(t *testing.T) {
 	golden.Check(t, filepath.Join("testdata", "slurm-rest-v0.0.44.prom"), stablePage(t, mfs))
 }
 
-// TestSlurmBadServer: every failure mode gives slurm_up 0 and a fast scrape,
+// TestSlurmBadServer: every failure mode gives jobscope_slurm_up 0 and a fast scrape,
 // other data is kept, and the exporter recovers by itself.
 func TestSlurmBadServer(t *testing.T) {
 	fake := &fakeRestd{dir: filepath.Join("testdata", "rest-v0.0.38"), version: "v0.0.38"}
@@ -271,7 +271,7 @@ func TestSlurmBadServer(t *testing.T) {
 	url := startSlurmExporter(t, restd.URL, "--slurm.max-staleness=1h")
 	up := func(want float64) func(map[string]*dto.MetricFamily) bool {
 		return func(m map[string]*dto.MetricFamily) bool {
-			v, ok := value(m, "slurm_up")
+			v, ok := value(m, "jobscope_slurm_up")
 			return ok && v == want
 		}
 	}
@@ -286,7 +286,7 @@ func TestSlurmBadServer(t *testing.T) {
 		if took := time.Since(start); took > time.Second {
 			t.Errorf("%s: scrape took %v; it must not wait on slurmrestd", mode, took)
 		}
-		if _, ok := value(mfs, "slurm_node_cpus", "node", "node1"); !ok {
+		if _, ok := value(mfs, "jobscope_slurm_node_cpus", "node", "node1"); !ok {
 			t.Errorf("%s: last good node data was dropped", mode)
 		}
 		fake.setMode("")
@@ -294,22 +294,22 @@ func TestSlurmBadServer(t *testing.T) {
 	}
 }
 
-// TestSlurmWrongToken: a rejected token is slurm_up 0, not a crash.
+// TestSlurmWrongToken: a rejected token is jobscope_slurm_up 0, not a crash.
 func TestSlurmWrongToken(t *testing.T) {
 	restd := httptest.NewServer(&fakeRestd{dir: filepath.Join("testdata", "rest-v0.0.38"), version: "v0.0.38"})
 	defer restd.Close()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("expired"), 0o600)
 	url := startJobscope(t, "slurm", "--slurm.rest-url="+restd.URL,
-		"--slurm.token-file="+tokenFile, "--slurm.poll-interval=100ms", "--log.level=error")
+		"--slurm.token-file="+tokenFile, "--slurm.poll-interval=1s", "--log.level=error")
 	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool {
-		v, ok := value(m, "slurm_poll_success", "resource", "ping")
-		d, _ := value(m, "slurm_poll_duration_seconds", "resource", "ping")
+		v, ok := value(m, "jobscope_slurm_poll_success", "resource", "ping")
+		d, _ := value(m, "jobscope_slurm_poll_duration_seconds", "resource", "ping")
 		return ok && v == 0 && d > 0
 	})
 	// The token file is re-read: fixing it recovers without a restart.
 	os.WriteFile(tokenFile, []byte(testToken), 0o600)
-	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { v, _ := value(m, "slurm_up"); return v == 1 })
+	waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { v, _ := value(m, "jobscope_slurm_up"); return v == 1 })
 }
 
 // TestMetricsDoc keeps docs/metrics.md equal to what the slurm command

@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,6 +27,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"jobscope/collectors"
+	"jobscope/internal/flagvalue"
 )
 
 // Flags are one command's web and logging flags.
@@ -40,28 +44,78 @@ type Flags struct {
 
 // AddFlags registers the web and logging flags on one command; nothing is
 // global, so each command picks its own default port.
-func AddFlags(cmd collectors.FlagGroup, defaultAddress string) *Flags {
+func AddFlags(cmd flagvalue.Group, defaultAddress string) *Flags {
 	f := &Flags{
 		Web: kingpinflag.AddFlags(cmd, defaultAddress),
 		TelemetryPath: cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").
 			Default("/metrics").String(),
-		MaxRequests: cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. 0 disables the limit.").
-			Default("40").Int(),
-		TimeoutOffset: cmd.Flag("web.timeout-offset", "Taken off the scrape timeout Prometheus sends, so the answer arrives in time.").
-			Default("500ms").Duration(),
-		DefaultTimeout: cmd.Flag("web.scrape-timeout", "Deadline of a scrape whose request names none (X-Prometheus-Scrape-Timeout-Seconds).").
-			Default("10s").Duration(),
+		MaxRequests: flagvalue.NonNegative(cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. 0 disables the limit.").
+			Default("40")),
+		TimeoutOffset: flagvalue.DurationOrZero(cmd.Flag("web.timeout-offset", "Taken off the scrape timeout Prometheus sends, so the answer arrives in time.").
+			Default("500ms"), time.Millisecond),
+		DefaultTimeout: flagvalue.Duration(cmd.Flag("web.scrape-timeout", "Deadline of a scrape whose request names none (X-Prometheus-Scrape-Timeout-Seconds).").
+			Default("10s"), 10*time.Millisecond),
 		Log: &promslog.Config{},
 	}
 	// promslog/flag only accepts an *kingpin.Application; these are its
-	// two flags, registered on the command instead.
+	// two flags, registered on the command instead, their errors naming
+	// the flag.
 	f.Log.Level = promslog.NewLevel()
-	cmd.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
-		Default("info").HintOptions(promslog.LevelFlagOptions...).SetValue(f.Log.Level)
+	flagvalue.Named(cmd.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").
+		Default("info").HintOptions(promslog.LevelFlagOptions...), f.Log.Level)
 	f.Log.Format = promslog.NewFormat()
-	cmd.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").
-		Default("logfmt").HintOptions(promslog.FormatFlagOptions...).SetValue(f.Log.Format)
+	flagvalue.Named(cmd.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").
+		Default("logfmt").HintOptions(promslog.FormatFlagOptions...), f.Log.Format)
 	return f
+}
+
+// Listen binds the listen addresses (or takes systemd's sockets) and reads
+// --web.config.file, so that an address in use or a bad config file is
+// reported before the command starts anything else (with the address
+// taken, a slurm command that started polling first logged poll-deadline
+// warnings and collector errors before the one true line). Pass the
+// listeners in Config.Listeners; Serve closes them when it returns.
+func (f *Flags) Listen(logger *slog.Logger) ([]net.Listener, error) {
+	if path := *f.Web.WebConfigFile; path != "" {
+		if err := web.Validate(path); err != nil {
+			return nil, fmt.Errorf("--web.config.file=%s: %w", path, err)
+		}
+	}
+	if f.Web.WebSystemdSocket != nil && *f.Web.WebSystemdSocket {
+		logger.Info("Listening on systemd activated listeners instead of port listeners.")
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, err
+		}
+		if len(ls) == 0 {
+			return nil, errors.New("no socket activation file descriptors found")
+		}
+		return ls, nil
+	}
+	if len(*f.Web.WebListenAddresses) == 0 {
+		return nil, errors.New("--web.listen-address: no address given")
+	}
+	var ls []net.Listener
+	for _, addr := range *f.Web.WebListenAddresses {
+		var l net.Listener
+		var err error
+		if port, ok := strings.CutPrefix(addr, "vsock://:"); ok {
+			var p uint64
+			if p, err = strconv.ParseUint(port, 10, 32); err == nil {
+				l, err = vsock.Listen(uint32(p), nil)
+			}
+		} else {
+			l, err = net.Listen("tcp", addr)
+		}
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return nil, fmt.Errorf("--web.listen-address=%s: %w", addr, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
 }
 
 // Logger builds the command's logger from its flags.
@@ -75,6 +129,8 @@ type Server struct {
 	static  []prometheus.Collector
 	ready   func() error
 	handler http.Handler
+	// listeners are bound already (Flags.Listen), or nil.
+	listeners []net.Listener
 }
 
 // Config describes what a Server serves.
@@ -88,11 +144,13 @@ type Config struct {
 	Static []prometheus.Collector
 	// Ready reports whether the exporter has data to serve (/-/ready).
 	Ready func() error
+	// Listeners are those Flags.Listen bound; nil: Serve binds them.
+	Listeners []net.Listener
 }
 
 // New builds the HTTP handler tree.
 func New(flags *Flags, logger *slog.Logger, cfg Config) (*Server, error) {
-	s := &Server{flags: flags, logger: logger, runner: cfg.Runner, ready: cfg.Ready}
+	s := &Server{flags: flags, logger: logger, runner: cfg.Runner, ready: cfg.Ready, listeners: cfg.Listeners}
 	s.static = append([]prometheus.Collector{versioncollector.NewCollector(collectors.Namespace)}, cfg.Static...)
 
 	mux := http.NewServeMux()
@@ -136,7 +194,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // metricsHandler gathers per scrape: the scrape's collectors get the
 // deadline Prometheus sent, and collect[]=NAME / exclude[]=NAME narrow a
 // scrape to some collectors (as node_exporter's collect[] does). The
-// Runner's Gatherer serves ready-built families of FamilyCollectors as they
+// Runner's Gatherer serves ready-built families of FamilySetCollectors as they
 // are (the slurm collectors build theirs once per poll), and the cached
 // encoding of FamilySets (Page): only the small part gathered afresh is
 // encoded per scrape. The format and compression are negotiated as
@@ -279,7 +337,13 @@ func (s *Server) selectCollectors(r *http.Request) ([]string, error) {
 func (s *Server) Serve(ctx context.Context) error {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, s.flags.Web, s.logger) }()
+	go func() {
+		if s.listeners != nil {
+			errc <- web.ServeMultiple(s.listeners, srv, s.flags.Web, s.logger)
+			return
+		}
+		errc <- web.ListenAndServe(srv, s.flags.Web, s.logger)
+	}()
 	select {
 	case err := <-errc:
 		return err

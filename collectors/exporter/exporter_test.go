@@ -25,13 +25,11 @@ import (
 )
 
 var (
-	plainDesc  = prometheus.NewDesc("test_plain", "A plain collector's value.", nil, nil)
-	familyDesc = collectors.NewGaugeDesc("test_family", "A FamilyCollector's value.", "node")
-	setDesc    = collectors.NewGaugeDesc("test_set", "A FamilySetCollector's value.", "node")
+	plainDesc = prometheus.NewDesc("test_plain", "A plain collector's value.", nil, nil)
+	setDesc   = collectors.NewGaugeDesc("test_set", "A FamilySetCollector's value.", "node")
 )
 
-// newServer serves a plain collector, a FamilyCollector, a
-// FamilySetCollector and one that blocks until release is closed (entered
+// newServer serves a plain collector, a FamilySetCollector and one that blocks until release is closed (entered
 // is signalled when it starts).
 func newServer(t *testing.T, maxRequests int, entered chan<- struct{}, release <-chan struct{}) *Server {
 	t.Helper()
@@ -40,13 +38,6 @@ func newServer(t *testing.T, maxRequests int, entered chan<- struct{}, release <
 		return collectors.CollectorFunc(func(_ context.Context, ch chan<- prometheus.Metric) error {
 			collectors.NewEmitter(ch).Gauge(plainDesc, 1)
 			return nil
-		}), nil
-	})
-	set.Register("family", true, "", func(struct{}) (collectors.Collector, error) {
-		return collectors.FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
-			b := collectors.NewFamilyBuilder()
-			b.Add(familyDesc, 2, "n1")
-			return b.Build()
 		}), nil
 	})
 	set.Register("set", true, "", func(struct{}) (collectors.Collector, error) {
@@ -59,7 +50,7 @@ func newServer(t *testing.T, maxRequests int, entered chan<- struct{}, release <
 		return collectors.FamilySetFunc(func(context.Context) (*collectors.FamilySet, error) { return fs, nil }), err
 	})
 	set.Register("slow", false, "", func(struct{}) (collectors.Collector, error) {
-		return collectors.FamiliesFunc(func(context.Context) ([]*dto.MetricFamily, error) {
+		return collectors.FamilySetFunc(func(context.Context) (*collectors.FamilySet, error) {
 			entered <- struct{}{}
 			<-release
 			return nil, nil
@@ -116,8 +107,8 @@ func TestMetricsServesBothKindsOfCollector(t *testing.T) {
 		t.Fatalf("status %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 	}
 	for _, line := range []string{
-		"test_plain 1", `test_family{node="n1"} 2`, `test_set{node="n2"} 3`,
-		`jobscope_scrape_collector_success{collector="family"} 1`,
+		"test_plain 1", `test_set{node="n2"} 3`,
+		`jobscope_scrape_collector_success{collector="set"} 1`,
 		`jobscope_scrape_collector_success{collector="plain"} 1`,
 		`jobscope_build_info{`,
 	} {
@@ -127,10 +118,10 @@ func TestMetricsServesBothKindsOfCollector(t *testing.T) {
 	}
 
 	_, body = get(t, h, "/metrics?exclude[]=plain")
-	if strings.Contains(body, "test_plain") || !strings.Contains(body, "test_family") {
+	if strings.Contains(body, "test_plain") || !strings.Contains(body, "test_set") {
 		t.Errorf("exclude[]=plain:\n%s", body)
 	}
-	for _, q := range []string{"collect[]=nope", "collect[]=plain&exclude[]=family", "exclude[]=plain&exclude[]=family&exclude[]=set"} {
+	for _, q := range []string{"collect[]=nope", "collect[]=plain&exclude[]=set", "exclude[]=plain&exclude[]=set"} {
 		if resp, _ := get(t, h, "/metrics?"+q); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", q, resp.StatusCode)
 		}

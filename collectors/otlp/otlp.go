@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"jobscope/collectors"
+	"jobscope/internal/flagvalue"
 )
 
 // Flags are the OTLP flags of one command.
@@ -36,14 +37,14 @@ type Flags struct {
 }
 
 // AddFlags registers the OTLP flags on a command.
-func AddFlags(cmd collectors.FlagGroup) *Flags {
+func AddFlags(cmd flagvalue.Group) *Flags {
 	return &Flags{
 		Endpoint: cmd.Flag("otlp.endpoint", "OTLP/HTTP endpoint (host:port) to push metrics and traces to; empty disables OTLP.").
 			Default("").String(),
 		Insecure: cmd.Flag("otlp.insecure", "Use plain HTTP instead of HTTPS for the OTLP endpoint.").
 			Default("false").Bool(),
-		Interval: cmd.Flag("otlp.interval", "How often metrics are pushed over OTLP.").
-			Default("60s").Duration(),
+		Interval: flagvalue.Duration(cmd.Flag("otlp.interval", "How often metrics are pushed over OTLP. At least 1s.").
+			Default("60s"), time.Second),
 		Metrics: cmd.Flag("otlp.metrics", "Push the same metrics /metrics serves over OTLP.").
 			Default("true").Bool(),
 		Traces: cmd.Flag("otlp.traces", "Export a trace span per Slurm poll with the timing of each request.").

@@ -77,7 +77,7 @@ func TestPushMetricsAndTraces(t *testing.T) {
 	defer srv.Close()
 
 	reg := prometheus.NewRegistry()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "slurm_up", Help: "test"})
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "jobscope_slurm_up", Help: "test"})
 	g.Set(1)
 	reg.MustRegister(g)
 
@@ -95,11 +95,11 @@ func TestPushMetricsAndTraces(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		recv.mu.Lock()
-		v, ok := recv.metrics["slurm_up"]
+		v, ok := recv.metrics["jobscope_slurm_up"]
 		recv.mu.Unlock()
 		if ok {
 			if v != 1 {
-				t.Errorf("slurm_up pushed as %v", v)
+				t.Errorf("jobscope_slurm_up pushed as %v", v)
 			}
 			break
 		}

@@ -28,9 +28,9 @@ import (
 func loadgenSnapshot(b *testing.B, nodes, jobs int) *slurm.Snapshot {
 	b.Helper()
 	cfg := loadgen.Config{Seed: 1, Nodes: nodes, Jobs: jobs}
-	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[string]slurm.ResourceStatus{},
+	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[slurm.Resource]slurm.ResourceStatus{},
 		Info: slurm.Info{Release: "25.05.1", APIVersion: "v0.0.44", Cluster: "loadgen"}}
-	ok := func(r string, err error) {
+	ok := func(r slurm.Resource, err error) {
 		if err != nil {
 			b.Fatalf("%s: %v", r, err)
 		}

@@ -44,8 +44,8 @@ func open(t testing.TB, name string) *os.File {
 // into a snapshot as the poller would build it.
 func snapshotFrom(t testing.TB, prefix string, shares func() ([]slurm.Share, error)) *slurm.Snapshot {
 	t.Helper()
-	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[string]slurm.ResourceStatus{}}
-	ok := func(r string, err error) {
+	snap := &slurm.Snapshot{Taken: pollTime, Source: "rest", Resources: map[slurm.Resource]slurm.ResourceStatus{}}
+	ok := func(r slurm.Resource, err error) {
 		if err != nil {
 			t.Fatalf("%s: %v", r, err)
 		}
@@ -147,17 +147,17 @@ func TestGoldenV0044(t *testing.T) {
 func TestDebianValues(t *testing.T) {
 	reg := gatherAll(t, debianSnapshot(t), 0)
 	expect := `
-# HELP slurm_job_gpu_allocated One series per GPU a running job holds: Slurm's GRES index of the GPU on that node. Slurm's index may differ from NVML's; the node agent maps it to a GPU UUID.
-# TYPE slurm_job_gpu_allocated gauge
+# HELP jobscope_slurm_job_gpu_allocated One series per GPU a running job holds: Slurm's GRES index of the GPU on that node. Slurm's index may differ from NVML's; the node agent maps it to a GPU UUID.
+# TYPE jobscope_slurm_job_gpu_allocated gauge
 `
 	got := string(render(t, reg))
 	for _, line := range []string{
-		`slurm_job_gpu_allocated{gres_index="1",job_id="4",node="node2",type="h100"} 1`,
-		`slurm_job_gpu_allocated{gres_index="2",job_id="4",node="node2",type="h100"} 1`,
-		`slurm_job_node_memory_bytes{job_id="4",node="node2"} 4.294967296e+09`,
-		`slurm_node_gpus{node="node1",type="h100"} 4`,
-		`slurm_node_memory_bytes{node="node1"} 1.6777216e+10`,
-		`slurm_up 1`,
+		`jobscope_slurm_job_gpu_allocated{gres_index="1",job_id="4",node="node2",type="h100"} 1`,
+		`jobscope_slurm_job_gpu_allocated{gres_index="2",job_id="4",node="node2",type="h100"} 1`,
+		`jobscope_slurm_job_node_memory_bytes{job_id="4",node="node2"} 4.294967296e+09`,
+		`jobscope_slurm_node_gpus{node="node1",type="h100"} 4`,
+		`jobscope_slurm_node_memory_bytes{node="node1"} 1.6777216e+10`,
+		`jobscope_slurm_up 1`,
 	} {
 		if !strings.Contains(got, line+"\n") {
 			t.Errorf("missing %q", line)
@@ -173,16 +173,16 @@ func TestStaleDataIsWithdrawn(t *testing.T) {
 	snap.Resources[ResourceJobs] = st
 	reg := gatherAll(t, snap, 5*time.Minute)
 	got := string(render(t, reg))
-	for _, absent := range []string{"slurm_job_info{", "slurm_jobs{", "slurm_user_jobs{"} {
+	for _, absent := range []string{"jobscope_slurm_job_info{", "jobscope_slurm_jobs{", "jobscope_slurm_user_jobs{"} {
 		if strings.Contains(got, absent) {
 			t.Errorf("stale jobs still served: found %s", absent)
 		}
 	}
 	for _, line := range []string{
-		`slurm_up 0`,
+		`jobscope_slurm_up 0`,
 		`jobscope_scrape_collector_success{collector="running-jobs"} 0`,
 		`jobscope_scrape_collector_success{collector="nodes"} 1`,
-		`slurm_poll_success{resource="jobs"} 0`,
+		`jobscope_slurm_poll_success{resource="jobs"} 0`,
 	} {
 		if !strings.Contains(got, line+"\n") {
 			t.Errorf("missing %q", line)
@@ -191,22 +191,12 @@ func TestStaleDataIsWithdrawn(t *testing.T) {
 }
 
 func TestEmptySnapshotBeforeFirstPoll(t *testing.T) {
-	snap := &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{
+	snap := &slurm.Snapshot{Resources: map[slurm.Resource]slurm.ResourceStatus{
 		ResourceJobs: {Err: io.EOF},
 	}}
 	got := string(render(t, gatherAll(t, snap, time.Minute)))
-	if !strings.Contains(got, "slurm_up 0\n") {
-		t.Errorf("slurm_up not 0 before the first poll:\n%s", got)
-	}
-}
-
-func TestCountArrayTasks(t *testing.T) {
-	for expr, want := range map[string]int{
-		"2-9%2": 8, "1,3,5-7": 5, "0-10:2": 6, "x": 1, "": 0, "5-3": 1,
-	} {
-		if got := countArrayTasks(expr); got != want {
-			t.Errorf("countArrayTasks(%q) = %d, want %d", expr, got, want)
-		}
+	if !strings.Contains(got, "jobscope_slurm_up 0\n") {
+		t.Errorf("jobscope_slurm_up not 0 before the first poll:\n%s", got)
 	}
 }
 
@@ -214,10 +204,10 @@ func TestFairshareNaNAndInf(t *testing.T) {
 	snap := debianSnapshot(t)
 	snap.Shares = []slurm.Share{{Account: "a", FairShare: math.NaN(), LevelFS: math.Inf(1)}}
 	got := string(render(t, gatherAll(t, snap, 0)))
-	if strings.Contains(got, `slurm_fairshare_factor{account="a"`) {
+	if strings.Contains(got, `jobscope_slurm_fairshare_factor{account="a"`) {
 		t.Error("NaN fairshare factor exported")
 	}
-	if !strings.Contains(got, `slurm_fairshare_level{account="a",user=""} +Inf`) {
+	if !strings.Contains(got, `jobscope_slurm_fairshare_level{account="a",user=""} +Inf`) {
 		t.Error("+Inf level fairshare missing")
 	}
 }
@@ -240,7 +230,7 @@ func TestGathererEqualsPedanticScrape(t *testing.T) {
 		{"debian-v0.0.38", debianSnapshot(t), 0},
 		{"specgen-v0.0.44", v44Snapshot(t), 0},
 		{"stale-nodes", stale, 5 * time.Minute},
-		{"before-first-poll", &slurm.Snapshot{Resources: map[string]slurm.ResourceStatus{}}, time.Minute},
+		{"before-first-poll", &slurm.Snapshot{Resources: map[slurm.Resource]slurm.ResourceStatus{}}, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := render(t, gatherAll(t, tc.snap, tc.maxStale))
@@ -313,14 +303,14 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := c.(collectors.FamilyCollector)
+	fc := c.(collectors.FamilySetCollector)
 	families := func() []*dto.MetricFamily {
 		t.Helper()
-		mfs, err := fc.Families(context.Background())
+		set, err := fc.FamilySet(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return mfs
+		return set.Families()
 	}
 	first := families()
 	if second := families(); len(first) == 0 || &second[0] != &first[0] {
@@ -332,8 +322,8 @@ func TestFamiliesBuiltOncePerSnapshot(t *testing.T) {
 		t.Error("a new snapshot was served the previous one's families")
 	}
 	now = pollTime.Add(time.Hour)
-	if mfs, err := fc.Families(context.Background()); len(mfs) != 0 || !errors.Is(err, collectors.ErrNoData) {
-		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(mfs), err)
+	if set, err := fc.FamilySet(context.Background()); len(set.Families()) != 0 || !errors.Is(err, collectors.ErrNoData) {
+		t.Errorf("stale nodes: %d families, err %v; want none and ErrNoData", len(set.Families()), err)
 	}
 }
 
@@ -379,7 +369,9 @@ func TestPrebuildOnNewSnapshot(t *testing.T) {
 }
 
 // TestHelpNamesExistingMetrics: a help text that points the reader to
-// another slurm_* metric must name one these collectors export.
+// another jobscope_slurm_* metric must name one these collectors export. A
+// bare slurm_* name is matched too, so a help text left on a pre-rename name
+// (or one pointing at Slurm's own /metrics families) fails.
 func TestHelpNamesExistingMetrics(t *testing.T) {
 	mfs, err := gatherAll(t, debianSnapshot(t), 0).Gather()
 	if err != nil {
@@ -389,11 +381,11 @@ func TestHelpNamesExistingMetrics(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	ref := regexp.MustCompile(`\bslurm_[a-z_]+\*?`)
+	ref := regexp.MustCompile(`\b(?:jobscope_)?slurm_[a-z_]+\*?`)
 	for _, mf := range mfs {
 		for _, n := range ref.FindAllString(mf.GetHelp(), -1) {
 			if strings.HasSuffix(n, "*") {
-				continue // a prefix: slurm_job_*
+				continue // a prefix: jobscope_slurm_job_*
 			}
 			if !names[n] {
 				t.Errorf("%s: help names %s, which is not exported", mf.GetName(), n)
@@ -407,12 +399,12 @@ func TestHelpNamesExistingMetrics(t *testing.T) {
 // (sdiag's text of the same cluster says "Last depth cycle: 3").
 func TestUnreportedDiagStatsAbsent(t *testing.T) {
 	got := string(render(t, gatherAll(t, debianSnapshot(t), 0)))
-	for _, absent := range []string{"slurm_backfill_last_depth ", "slurm_backfill_last_depth_try "} {
+	for _, absent := range []string{"jobscope_slurm_backfill_last_depth ", "jobscope_slurm_backfill_last_depth_try "} {
 		if strings.Contains(got, "\n"+absent) {
 			t.Errorf("%s exported although v0.0.38 does not report it", absent)
 		}
 	}
-	for _, line := range []string{"slurm_backfill_cycle_max_seconds 0.005215", "slurm_backfill_queue_length 3"} {
+	for _, line := range []string{"jobscope_slurm_backfill_cycle_max_seconds 0.005215", "jobscope_slurm_backfill_queue_length 3"} {
 		if !strings.Contains(got, "\n"+line+"\n") {
 			t.Errorf("missing %q", line)
 		}
@@ -429,11 +421,69 @@ func TestFairshareDuplicateAssociations(t *testing.T) {
 	}
 	got := string(render(t, gatherAll(t, snap, 0)))
 	for _, line := range []string{
-		`slurm_fairshare_raw_shares{account="physics",user="alice"} 2`,
+		`jobscope_slurm_fairshare_raw_shares{account="physics",user="alice"} 2`,
 		`jobscope_scrape_collector_success{collector="fairshare"} 1`,
 	} {
 		if !strings.Contains(got, line+"\n") {
 			t.Errorf("missing %q", line)
 		}
+	}
+}
+
+// TestNodesSinfoState: nodes counted under sinfo's state word, each once, and
+// not-responding nodes counted apart, whatever suffix sinfo would show.
+func TestNodesSinfoState(t *testing.T) {
+	snap := debianSnapshot(t)
+	base := snap.Nodes[0]
+	node := func(name, state string) slurm.Node {
+		n := base
+		n.Name = name
+		n.State, n.Flags = slurm.ParseNodeState(state)
+		return n
+	}
+	snap.Nodes = []slurm.Node{
+		node("a", "IDLE+DRAIN"),
+		node("b", "IDLE+DRAIN+NOT_RESPONDING"),
+		node("c", "MIXED+DRAIN"),
+		node("d", "ALLOCATED+DRAIN+COMPLETING"),
+		node("e", "IDLE+MAINTENANCE+NOT_RESPONDING"),
+		node("f", "DOWN+POWERED_DOWN+NOT_RESPONDING"),
+		node("g", "IDLE+RESERVED"),
+		node("h", "ALLOCATED+COMPLETING"),
+		node("i", "MIXED"),
+	}
+	got := string(render(t, gatherAll(t, snap, 0)))
+	for _, line := range []string{
+		`jobscope_slurm_nodes_sinfo_state{state="drained"} 2`,
+		`jobscope_slurm_nodes_sinfo_state{state="draining"} 2`,
+		`jobscope_slurm_nodes_sinfo_state{state="maint"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="down"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="reserved"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="allocated"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="mixed"} 1`,
+		`jobscope_slurm_nodes_sinfo_state{state="idle"} 0`,
+		`jobscope_slurm_nodes_sinfo_state{state="failing"} 0`,
+		`jobscope_slurm_nodes_not_responding 3`,
+		// the base-state count is unchanged: drained idle nodes are idle there
+		`jobscope_slurm_nodes{state="idle"} 4`,
+	} {
+		if !strings.Contains(got, "\n"+line+"\n") {
+			t.Errorf("missing %q", line)
+		}
+	}
+	var sum float64
+	mfs, err := gatherAll(t, snap, 0).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "jobscope_slurm_nodes_sinfo_state" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	if sum != float64(len(snap.Nodes)) {
+		t.Errorf("sinfo states sum to %v nodes, want %d", sum, len(snap.Nodes))
 	}
 }

@@ -33,7 +33,7 @@ func newFairshareCollector(d Deps) (collectors.Collector, error) {
 	return newSnapshotCollector(d, c.build, ResourceShares), nil
 }
 
-func (c *fairshareCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *fairshareCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceShares) {
 		return errStale(ResourceShares)
 	}

@@ -38,7 +38,7 @@ func newGroupedJobsCollector(subsystem, label, what string, group func(*slurm.Jo
 	}
 }
 
-func (c *groupedJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *groupedJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceJobs) {
 		return errStale(ResourceJobs)
 	}
@@ -80,7 +80,7 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 	pending := desc("", "jobs_pending",
 		"Pending jobs by partition and the reason they wait (Resources, Priority, Dependency, ...).", "partition", "reason")
 	pendingArrays := desc("", "jobs_pending_array_tasks",
-		"Array tasks not yet split off their pending array record, by partition (each counts as one job in slurm_jobs).", "partition")
+		"Array tasks not yet split off their pending array record, by partition (each counts as one job in jobscope_slurm_jobs).", "partition")
 	c.extra = func(b *collectors.FamilyBuilder, jobs []slurm.Job) {
 		type key struct{ partition, reason string }
 		counts := map[key]float64{}
@@ -97,7 +97,7 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 			}
 			counts[k]++
 			if j.ArrayTaskString != "" {
-				tasks[j.Partition] += float64(countArrayTasks(j.ArrayTaskString))
+				tasks[j.Partition] += float64(slurm.CountArrayTasks(j.ArrayTaskString))
 			}
 		}
 		sortKeys(order, func(k key) string { return k.partition + "\x00" + k.reason })
@@ -121,20 +121,4 @@ func newAccountsCollector(d Deps) (collectors.Collector, error) {
 	c := newGroupedJobsCollector("account", "account", "account",
 		func(j *slurm.Job) string { return j.Account })
 	return newSnapshotCollector(d, c.build, ResourceJobs), nil
-}
-
-// countArrayTasks counts the tasks in a pending array expression such as
-// "2-9%2" or "1,3,5-7"; the "%N" throttle is not a count. Unparseable parts
-// count as one, so a strange expression never inflates the total.
-func countArrayTasks(expr string) int {
-	n := 0
-	for _, part := range splitNonEmpty(stripThrottle(expr), ',') {
-		lo, hi, step, ok := parseRange(part)
-		if !ok || hi < lo {
-			n++
-			continue
-		}
-		n += (hi-lo)/step + 1
-	}
-	return n
 }

@@ -1,6 +1,7 @@
 package slurm
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +11,8 @@ import (
 
 type nodesCollector struct {
 	byState    *collectors.FamilyDesc
+	bySinfo    *collectors.FamilyDesc
+	noResp     *collectors.FamilyDesc
 	info       *collectors.FamilyDesc
 	state      *collectors.FamilyDesc
 	flag       *collectors.FamilyDesc
@@ -28,7 +31,11 @@ type nodesCollector struct {
 func newNodesCollector(d Deps) (collectors.Collector, error) {
 	c := &nodesCollector{
 		byState: desc("", "nodes",
-			"Number of nodes by base state (idle, mixed, allocated, down, ...); flags such as drain are in slurm_node_state_flag.", "state"),
+			"Number of nodes by base state (idle, mixed, allocated, down, ...); flags such as drain are in jobscope_slurm_node_state_flag.", "state"),
+		bySinfo: desc("", "nodes_sinfo_state",
+			"Number of nodes by the state sinfo's %T prints for them (drained, draining, idle, mixed, down, maint, ...), lower case without sinfo's suffix; each node counts once.", "state"),
+		noResp: desc("", "nodes_not_responding",
+			"Number of nodes slurmctld marks not responding (sinfo's * suffix, unless another suffix takes its place)."),
 		info: desc("node", "info",
 			"Node metadata: host, address, slurmd version, partitions and features (comma-separated).",
 			"node", "hostname", "address", "slurmd_version", "partitions", "features"),
@@ -60,14 +67,26 @@ func newNodesCollector(d Deps) (collectors.Collector, error) {
 	return newSnapshotCollector(d, c.build, ResourceNodes), nil
 }
 
-func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceNodes) {
 		return errStale(ResourceNodes)
 	}
 	byState := map[string]int{}
+	// The states an on-call asks about are always there, 0 included, so
+	// "how many nodes are drained" reads 0 rather than no data.
+	bySinfo := map[string]int{}
+	for _, s := range alwaysSinfoStates {
+		bySinfo[s] = 0
+	}
+	noResp := 0
 	for _, n := range snap.Nodes {
 		state := lower(n.State)
 		byState[state]++
+		sinfo, _ := slurm.SinfoState(n)
+		bySinfo[sinfo]++
+		if slices.Contains(n.Flags, "NOT_RESPONDING") {
+			noResp++
+		}
 		b.Add(c.info, 1, n.Name, n.Hostname, n.Address, n.SlurmdVersion,
 			strings.Join(n.Partitions, ","), strings.Join(n.Features, ","))
 		b.Add(c.state, 1, n.Name, state)
@@ -102,8 +121,15 @@ func (c *nodesCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot
 	for _, s := range sortedKeys(byState) {
 		b.Add(c.byState, float64(byState[s]), s)
 	}
+	for _, s := range sortedKeys(bySinfo) {
+		b.Add(c.bySinfo, float64(bySinfo[s]), s)
+	}
+	b.Add(c.noResp, float64(noResp))
 	return nil
 }
+
+// alwaysSinfoStates are exported even when no node is in them.
+var alwaysSinfoStates = []string{"allocated", "completing", "down", "drained", "draining", "fail", "failing", "idle", "mixed"}
 
 // sortedKeys returns the union of the maps' keys, sorted, so output order is
 // stable for golden tests and diffs.

@@ -41,7 +41,7 @@ type partitionTotals struct {
 	gpus, gpusAlloc uint64
 }
 
-func (c *partitionsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *partitionsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourcePartitions) {
 		return errStale(ResourcePartitions)
 	}

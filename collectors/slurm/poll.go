@@ -2,7 +2,7 @@ package slurm
 
 import (
 	"errors"
-	"sort"
+	"slices"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -39,11 +39,11 @@ func newPollCollector(d Deps) (collectors.Collector, error) {
 	return newSnapshotCollector(d, c.build, ResourceInfo), nil
 }
 
-// coreResources must all succeed for slurm_up to be 1; diag and shares are
+// coreResources must all succeed for jobscope_slurm_up to be 1; diag and shares are
 // reported on their own and do not make the cluster look down.
-var coreResources = []string{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions}
+var coreResources = []slurm.Resource{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions}
 
-func (c *pollCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *pollCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 
 	up := 1.0
 	for _, r := range coreResources {
@@ -67,13 +67,14 @@ func (c *pollCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot,
 		}
 	}
 
-	names := make([]string, 0, len(snap.Resources))
+	names := make([]slurm.Resource, 0, len(snap.Resources))
 	for r := range snap.Resources {
 		names = append(names, r)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, r := range names {
 		st := snap.Resources[r]
+		label := string(r)
 		ok, supported := 0.0, 1.0
 		if st.OK {
 			ok = 1
@@ -81,11 +82,11 @@ func (c *pollCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot,
 		if errors.Is(st.Err, slurm.ErrNotSupported) {
 			supported = 0
 		}
-		b.Add(c.success, ok, r)
-		b.Add(c.supported, supported, r)
-		b.Add(c.duration, st.Duration.Seconds(), r)
+		b.Add(c.success, ok, label)
+		b.Add(c.supported, supported, label)
+		b.Add(c.duration, st.Duration.Seconds(), label)
 		if !st.LastSuccess.IsZero() {
-			b.Add(c.lastSuccess, unixSeconds(st.LastSuccess), r)
+			b.Add(c.lastSuccess, unixSeconds(st.LastSuccess), label)
 		}
 	}
 	return nil

@@ -27,7 +27,7 @@ type runningJobsCollector struct {
 func newRunningJobsCollector(d Deps) (collectors.Collector, error) {
 	c := &runningJobsCollector{
 		info: desc("job", "info",
-			"One series per running job naming who runs it where; join other slurm_job_* series on job_id. Array ids are empty for non-array jobs.",
+			"One series per running job naming who runs it where; join other jobscope_slurm_job_* series on job_id. Array ids are empty for non-array jobs.",
 			"job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id"),
 		start: desc("job", "start_timestamp_seconds",
 			"When the running job started, as a Unix time.", "job_id"),
@@ -59,7 +59,7 @@ func holdsResources(j *slurm.Job) bool {
 	return j.State == "RUNNING" || j.State == "SUSPENDED"
 }
 
-func (c *runningJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *runningJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceJobs) {
 		return errStale(ResourceJobs)
 	}

@@ -93,7 +93,7 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func (c *schedulerCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(string) bool) error {
+func (c *schedulerCollector) build(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(slurm.Resource) bool) error {
 	if !fresh(ResourceDiag) || snap.Diag == nil {
 		return errStale(ResourceDiag)
 	}

@@ -24,11 +24,10 @@ import (
 
 	"jobscope/collectors"
 	"jobscope/slurm"
-	"jobscope/slurm/poller"
 )
 
 // Namespace prefixes every metric of these collectors.
-const Namespace = "slurm"
+const Namespace = "jobscope_slurm"
 
 // Deps is what the slurm collectors need.
 type Deps struct {
@@ -43,17 +42,17 @@ type Deps struct {
 
 // Resource names as the poller records them in Snapshot.Resources.
 const (
-	ResourceInfo       = poller.ResourceInfo
-	ResourceJobs       = poller.ResourceJobs
-	ResourceNodes      = poller.ResourceNodes
-	ResourcePartitions = poller.ResourcePartitions
-	ResourceDiag       = poller.ResourceDiag
-	ResourceShares     = poller.ResourceShares
+	ResourceInfo       = slurm.ResourceInfo
+	ResourceJobs       = slurm.ResourceJobs
+	ResourceNodes      = slurm.ResourceNodes
+	ResourcePartitions = slurm.ResourcePartitions
+	ResourceDiag       = slurm.ResourceDiag
+	ResourceShares     = slurm.ResourceShares
 )
 
 // Register adds every slurm collector to set.
 func Register(set *collectors.Set[Deps]) {
-	set.Register("poll", true, "slurm_up, controller info and per-resource poll status", newPollCollector)
+	set.Register("poll", true, "jobscope_slurm_up, controller info and per-resource poll status", newPollCollector)
 	set.Register("nodes", true, "Nodes by state, per-node CPUs, memory and GPUs", newNodesCollector)
 	set.Register("partitions", true, "Per-partition nodes, CPUs and GPUs", newPartitionsCollector)
 	set.Register("jobs", true, "Jobs by partition and state, pending jobs by reason", newJobsCollector)
@@ -66,7 +65,7 @@ func Register(set *collectors.Set[Deps]) {
 
 // fresh reports whether resource may be served from snap: it was fetched
 // at least once and not longer ago than MaxStaleness.
-func (d Deps) fresh(snap *slurm.Snapshot, resource string) bool {
+func (d Deps) fresh(snap *slurm.Snapshot, resource slurm.Resource) bool {
 	st, ok := snap.Resources[resource]
 	if !ok || st.LastSuccess.IsZero() {
 		return false
@@ -85,10 +84,10 @@ func (d Deps) fresh(snap *slurm.Snapshot, resource string) bool {
 // framework then reports the collector as failed, which is the truth. It
 // wraps collectors.ErrNoData so it is logged at debug level: the poller has
 // already logged why the data is missing, once, not once per scrape.
-type errStale string
+type errStale slurm.Resource
 
 func (e errStale) Error() string {
-	return "no fresh " + string(e) + " data from slurmctld (see slurm_poll_success)"
+	return "no fresh " + string(e) + " data from slurmctld (see jobscope_slurm_poll_success)"
 }
 
 func (e errStale) Unwrap() error { return collectors.ErrNoData }
@@ -103,7 +102,7 @@ func counterDesc(subsystem, name, help string, labels ...string) *collectors.Fam
 
 // buildFunc adds one collector's samples for snap to b. fresh tells whether
 // one of the collector's resources may be served (Deps.fresh).
-type buildFunc func(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(resource string) bool) error
+type buildFunc func(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh func(resource slurm.Resource) bool) error
 
 // snapshotCollector runs a buildFunc once per snapshot and freshness of the
 // resources it reads, and serves the built families, as one FamilySet with
@@ -112,7 +111,7 @@ type buildFunc func(b *collectors.FamilyBuilder, snap *slurm.Snapshot, fresh fun
 // next scrape.
 type snapshotCollector struct {
 	deps      Deps
-	resources []string // whose freshness the output depends on
+	resources []slurm.Resource // whose freshness the output depends on
 	build     buildFunc
 
 	mu   sync.Mutex // held during a build
@@ -126,7 +125,7 @@ type builtFamilies struct {
 	err   error
 }
 
-func newSnapshotCollector(d Deps, build buildFunc, resources ...string) collectors.Collector {
+func newSnapshotCollector(d Deps, build buildFunc, resources ...slurm.Resource) collectors.Collector {
 	c := &snapshotCollector{deps: d, resources: resources, build: build}
 	return collectors.FamilySetFunc(c.families)
 }
@@ -157,13 +156,13 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 	if b := current(); b != nil {
 		return b.set, b.err
 	}
-	isFresh := func(resource string) bool {
+	isFresh := func(resource slurm.Resource) bool {
 		for i, r := range c.resources {
 			if r == resource {
 				return fresh&(1<<i) != 0
 			}
 		}
-		panic("slurm collector reads resource " + resource + " it did not declare")
+		panic("slurm collector reads resource " + string(resource) + " it did not declare")
 	}
 	fb := collectors.NewFamilyBuilder()
 	var prevSet *collectors.FamilySet

@@ -25,19 +25,6 @@ import (
 	"jobscope/slurm"
 )
 
-// Resource names used as keys of Snapshot.Resources.
-const (
-	ResourceInfo       = "ping"
-	ResourceJobs       = "jobs"
-	ResourceNodes      = "nodes"
-	ResourcePartitions = "partitions"
-	ResourceDiag       = "diag"
-	ResourceShares     = "shares"
-)
-
-// Resources lists every resource one poll fetches, in a fixed order.
-var Resources = []string{ResourceInfo, ResourceJobs, ResourceNodes, ResourcePartitions, ResourceDiag, ResourceShares}
-
 // Options tunes a Poller; the zero value is usable.
 type Options struct {
 	// Timeout bounds one whole poll (all requests). Default: the interval,
@@ -73,10 +60,10 @@ type Poller struct {
 	pollMu sync.Mutex
 	// lastErr is the error text last logged per resource: a repeat of the
 	// same error is not logged again. Guarded by pollMu.
-	lastErr map[string]string
+	lastErr map[slurm.Resource]string
 	// notSupportedLogged records resources already reported as not
 	// supported. Guarded by pollMu.
-	notSupportedLogged map[string]bool
+	notSupportedLogged map[slurm.Resource]bool
 }
 
 // New returns a Poller whose Snapshot is an empty snapshot with every
@@ -108,12 +95,12 @@ func New(src slurm.Source, interval time.Duration, logger *slog.Logger, opts Opt
 		opts:               opts,
 		tracer:             opts.TracerProvider.Tracer("jobscope/slurm/poller"),
 		trigger:            make(chan chan struct{}),
-		lastErr:            map[string]string{},
-		notSupportedLogged: map[string]bool{},
+		lastErr:            map[slurm.Resource]string{},
+		notSupportedLogged: map[slurm.Resource]bool{},
 	}
-	empty := &slurm.Snapshot{Source: src.Name(), Resources: map[string]slurm.ResourceStatus{}}
+	empty := &slurm.Snapshot{Source: src.Name(), Resources: map[slurm.Resource]slurm.ResourceStatus{}}
 	notYet := errors.New("not polled yet")
-	for _, r := range Resources {
+	for _, r := range slurm.Resources {
 		empty.Resources[r] = slurm.ResourceStatus{OK: false, Err: notYet}
 	}
 	p.snap.Store(empty)
@@ -161,10 +148,17 @@ func (p *Poller) Trigger(ctx context.Context) error {
 
 // result is what one Source call produced.
 type result struct {
-	name     string
+	name     slurm.Resource
 	err      error
 	duration time.Duration
 	apply    func(*slurm.Snapshot)
+}
+
+// sourceCall is one Source method: it returns how to apply its value to a
+// snapshot.
+type sourceCall struct {
+	name slurm.Resource
+	fn   func(context.Context) (func(*slurm.Snapshot), error)
 }
 
 // PollNow runs one poll synchronously and publishes its snapshot.
@@ -177,40 +171,55 @@ func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 	ctx, span := p.tracer.Start(ctx, "slurm.poll", trace.WithAttributes(attribute.String("slurm.source", p.src.Name())))
 	defer span.End()
 
-	calls := []struct {
-		name string
-		fn   func(context.Context) (func(*slurm.Snapshot), error)
-	}{
-		{ResourceInfo, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+	results := p.fetch(ctx, p.calls())
+	next, failed := p.apply(results)
+	if failed > 0 {
+		span.SetStatus(codes.Error, "some Slurm requests failed")
+	}
+	span.SetAttributes(attribute.Int("slurm.failed_requests", failed))
+	p.snap.Store(next)
+	return next
+}
+
+// calls lists the Source methods of one poll, one per resource.
+func (p *Poller) calls() []sourceCall {
+	return []sourceCall{
+		{slurm.ResourceInfo, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Info(ctx)
 			return func(s *slurm.Snapshot) { s.Info = v }, err
 		}},
-		{ResourceJobs, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+		{slurm.ResourceJobs, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Jobs(ctx)
 			return func(s *slurm.Snapshot) { s.Jobs = v }, err
 		}},
-		{ResourceNodes, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+		{slurm.ResourceNodes, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Nodes(ctx)
 			return func(s *slurm.Snapshot) { s.Nodes = v }, err
 		}},
-		{ResourcePartitions, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+		{slurm.ResourcePartitions, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Partitions(ctx)
 			return func(s *slurm.Snapshot) { s.Partitions = v }, err
 		}},
-		{ResourceDiag, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+		{slurm.ResourceDiag, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Diag(ctx)
 			return func(s *slurm.Snapshot) { s.Diag = v }, err
 		}},
-		{ResourceShares, func(ctx context.Context) (func(*slurm.Snapshot), error) {
+		{slurm.ResourceShares, func(ctx context.Context) (func(*slurm.Snapshot), error) {
 			v, err := p.src.Shares(ctx)
 			return func(s *slurm.Snapshot) { s.Shares = v }, err
 		}},
 	}
+}
 
-	// Results come back over a buffered channel rather than a WaitGroup so
-	// that a Source ignoring its context cannot hold the poll (and the next
-	// one) hostage: after the deadline the poll is published without it and
-	// the straggler's late send lands in the buffer and is dropped.
+// fetch runs the calls, at most Options.Concurrency at once, and returns
+// their results in the calls' order; a call without an answer by ctx's
+// deadline gets a deadline error.
+//
+// Results come back over a buffered channel rather than a WaitGroup so
+// that a Source ignoring its context cannot hold the poll (and the next
+// one) hostage: after the deadline the poll is published without it and
+// the straggler's late send lands in the buffer and is dropped.
+func (p *Poller) fetch(ctx context.Context, calls []sourceCall) []result {
 	ch := make(chan result, len(calls))
 	sem := make(chan struct{}, p.opts.Concurrency)
 	for _, c := range calls {
@@ -222,20 +231,10 @@ func (p *Poller) PollNow(ctx context.Context) *slurm.Snapshot {
 				return
 			}
 			defer func() { <-sem }()
-			cctx, cspan := p.tracer.Start(ctx, "slurm."+c.name, trace.WithAttributes(attribute.String("slurm.resource", c.name)))
-			start := p.opts.Now()
-			apply, err := p.call(cctx, c.fn)
-			d := p.opts.Now().Sub(start)
-			cspan.SetAttributes(attribute.Float64("slurm.duration_seconds", d.Seconds()))
-			if err != nil && !errors.Is(err, slurm.ErrNotSupported) {
-				cspan.RecordError(err)
-				cspan.SetStatus(codes.Error, err.Error())
-			}
-			cspan.End()
-			ch <- result{name: c.name, err: err, duration: d, apply: apply}
+			ch <- p.traced(ctx, c)
 		}()
 	}
-	byName := make(map[string]result, len(calls))
+	byName := make(map[slurm.Resource]result, len(calls))
 	pollStart := p.opts.Now()
 collect:
 	for range calls {
@@ -254,12 +253,33 @@ collect:
 		}
 		results = append(results, r)
 	}
+	return results
+}
 
+// traced runs one call in its own span and times it.
+func (p *Poller) traced(ctx context.Context, c sourceCall) result {
+	cctx, cspan := p.tracer.Start(ctx, "slurm."+string(c.name), trace.WithAttributes(attribute.String("slurm.resource", string(c.name))))
+	defer cspan.End()
+	start := p.opts.Now()
+	apply, err := p.call(cctx, c.fn)
+	d := p.opts.Now().Sub(start)
+	cspan.SetAttributes(attribute.Float64("slurm.duration_seconds", d.Seconds()))
+	if err != nil && !errors.Is(err, slurm.ErrNotSupported) {
+		cspan.RecordError(err)
+		cspan.SetStatus(codes.Error, err.Error())
+	}
+	return result{name: c.name, err: err, duration: d, apply: apply}
+}
+
+// apply builds the next snapshot from the previous one and the results: a
+// failed resource keeps its previous value. It logs each resource's change
+// of health and returns how many requests failed (not-supported aside).
+func (p *Poller) apply(results []result) (*slurm.Snapshot, int) {
 	prev := p.snap.Load()
 	next := *prev // shallow copy: failed resources keep their previous value
 	next.Source = p.src.Name()
 	next.Taken = p.opts.Now()
-	next.Resources = make(map[string]slurm.ResourceStatus, len(results))
+	next.Resources = make(map[slurm.Resource]slurm.ResourceStatus, len(results))
 	failed := 0
 	for _, r := range results {
 		st := slurm.ResourceStatus{Duration: r.duration, LastSuccess: prev.Resources[r.name].LastSuccess}
@@ -276,12 +296,7 @@ collect:
 		next.Resources[r.name] = st
 		p.logTransition(r)
 	}
-	if failed > 0 {
-		span.SetStatus(codes.Error, "some Slurm requests failed")
-	}
-	span.SetAttributes(attribute.Int("slurm.failed_requests", failed))
-	p.snap.Store(&next)
-	return &next
+	return &next, failed
 }
 
 // call runs one Source method, turning a panic in it into an error so one
@@ -314,18 +329,18 @@ func (p *Poller) logTransition(r result) {
 	switch {
 	case r.err == nil:
 		if wasFailing {
-			p.log.Info("slurm request recovered", "resource", r.name, "duration", r.duration)
+			p.log.Info("slurm request recovered", "resource", string(r.name), "duration", r.duration)
 			delete(p.lastErr, r.name)
 		}
 	case errors.Is(r.err, slurm.ErrNotSupported):
 		if !p.notSupportedLogged[r.name] {
 			p.notSupportedLogged[r.name] = true
-			p.log.Info("slurm resource not available on this cluster; will not report it again", "resource", r.name, "err", r.err)
+			p.log.Info("slurm resource not available on this cluster; will not report it again", "resource", string(r.name), "err", r.err)
 		}
 	default:
 		msg := r.err.Error()
 		if !wasFailing || prevErr != msg {
-			p.log.Warn("slurm request failed; keeping previous data", "resource", r.name, "err", msg, "duration", r.duration)
+			p.log.Warn("slurm request failed; keeping previous data", "resource", string(r.name), "err", msg, "duration", r.duration)
 		}
 		p.lastErr[r.name] = msg
 	}

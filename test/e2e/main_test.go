@@ -202,16 +202,16 @@ func (e *exporter) eventually(timeout time.Duration, what string, check func(map
 	}
 }
 
-// upIs checks slurm_up.
+// upIs checks jobscope_slurm_up.
 func upIs(want float64) func(map[string]*dto.MetricFamily) error {
 	return func(mfs map[string]*dto.MetricFamily) error {
-		s := series(mfs, "slurm_up")
+		s := series(mfs, "jobscope_slurm_up")
 		if len(s) != 1 {
-			return fmt.Errorf("slurm_up: %d series", len(s))
+			return fmt.Errorf("jobscope_slurm_up: %d series", len(s))
 		}
 		for _, v := range s {
 			if v != want {
-				return fmt.Errorf("slurm_up = %v, want %v", v, want)
+				return fmt.Errorf("jobscope_slurm_up = %v, want %v", v, want)
 			}
 		}
 		return nil

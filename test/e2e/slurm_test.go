@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,25 +24,25 @@ func TestRESTWithJWT(t *testing.T) {
 	c := needCluster(t)
 	e := startExporter(t, "--slurm.source=rest", "--slurm.rest-url="+c.restURL,
 		"--slurm.token-file="+c.tokenFile, "--slurm.user="+c.user, pollInterval)
-	e.eventually(60*time.Second, "slurm_up 1", upIs(1))
+	e.eventually(60*time.Second, "jobscope_slurm_up 1", upIs(1))
 	checkAgainstSlurm(t, e, false)
 }
 
 func TestRESTOnUnixSocket(t *testing.T) {
 	c := needCluster(t)
 	e := startExporter(t, "--slurm.source=rest", "--slurm.rest-url=unix://"+c.socket, pollInterval)
-	e.eventually(60*time.Second, "slurm_up 1", upIs(1))
+	e.eventually(60*time.Second, "jobscope_slurm_up 1", upIs(1))
 	checkAgainstSlurm(t, e, false)
 }
 
 func TestCLI(t *testing.T) {
 	needCluster(t)
 	e := startExporter(t, "--slurm.source=cli", "--slurm.cli.bin-dir=/usr/bin", pollInterval)
-	e.eventually(60*time.Second, "slurm_up 1", upIs(1))
+	e.eventually(60*time.Second, "jobscope_slurm_up 1", upIs(1))
 	checkAgainstSlurm(t, e, true)
 }
 
-// TestTokenFile: an expired or malformed token makes slurm_up 0 with a log line that says
+// TestTokenFile: an expired or malformed token makes jobscope_slurm_up 0 with a log line that says
 // so; putting a good token in the file recovers without a restart. The token never
 // appears in the log.
 func TestTokenFile(t *testing.T) {
@@ -54,7 +55,7 @@ func TestTokenFile(t *testing.T) {
 	writeToken(t, file, good)
 	e := startExporter(t, "--slurm.source=rest", "--slurm.rest-url="+c.restURL,
 		"--slurm.token-file="+file, "--slurm.user="+c.user, "--slurm.poll-interval=1s")
-	e.eventually(60*time.Second, "slurm_up 1 with the good token", upIs(1))
+	e.eventually(60*time.Second, "jobscope_slurm_up 1 with the good token", upIs(1))
 
 	out, err := run("scontrol", "token", "username="+c.user, "lifespan=1")
 	if err != nil {
@@ -73,7 +74,7 @@ func TestTokenFile(t *testing.T) {
 	for _, b := range bad {
 		mark := len(e.logs.String())
 		writeToken(t, file, b.token)
-		e.eventually(20*time.Second, "slurm_up 0 with an "+b.name, upIs(0))
+		e.eventually(20*time.Second, "jobscope_slurm_up 0 with an "+b.name, upIs(0))
 		if line := findLogLine(e.logs.String()[mark:], "token"); line == "" {
 			t.Errorf("%s: no warning or error in the log that mentions the token; log since the change:\n%s",
 				b.name, tail(e.logs.String()[mark:], 20))
@@ -81,7 +82,7 @@ func TestTokenFile(t *testing.T) {
 			t.Logf("%s: %s", b.name, line)
 		}
 		writeToken(t, file, good)
-		e.eventually(20*time.Second, "slurm_up 1 after the good token is back", upIs(1))
+		e.eventually(20*time.Second, "jobscope_slurm_up 1 after the good token is back", upIs(1))
 	}
 	for _, tok := range [][]byte{good, []byte(expired)} {
 		if s := strings.TrimSpace(string(tok)); strings.Contains(e.logs.String(), s) {
@@ -90,14 +91,14 @@ func TestTokenFile(t *testing.T) {
 	}
 }
 
-// TestRESTOutage: slurmrestd hangs, then dies: slurm_up goes 0 while every scrape stays
+// TestRESTOutage: slurmrestd hangs, then dies: jobscope_slurm_up goes 0 while every scrape stays
 // fast (scrapes never wait on Slurm); slurmrestd comes back and jobscope recovers by itself.
 // It stops the cluster's JWT slurmrestd, so it runs last.
 func TestRESTOutage(t *testing.T) {
 	c := needCluster(t)
 	e := startExporter(t, "--slurm.source=rest", "--slurm.rest-url="+c.restURL,
 		"--slurm.token-file="+c.tokenFile, "--slurm.user="+c.user, "--slurm.poll-interval=1s")
-	e.eventually(60*time.Second, "slurm_up 1", upIs(1))
+	e.eventually(60*time.Second, "jobscope_slurm_up 1", upIs(1))
 
 	pidFile := filepath.Join(c.base, "pid", "slurmrestd-jwt.pid")
 	b, err := os.ReadFile(pidFile)
@@ -128,7 +129,7 @@ func TestRESTOutage(t *testing.T) {
 	}
 	t.Logf("slurmrestd (pid %d) stopped: it accepts connections but answers nothing", pid)
 	fastWhile("slurmrestd hung", 4*time.Second)
-	e.eventually(20*time.Second, "slurm_up 0 while slurmrestd hangs", upIs(0))
+	e.eventually(20*time.Second, "jobscope_slurm_up 0 while slurmrestd hangs", upIs(0))
 
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -138,16 +139,16 @@ func TestRESTOutage(t *testing.T) {
 	}
 	t.Logf("slurmrestd killed")
 	fastWhile("slurmrestd gone", 3*time.Second)
-	e.eventually(10*time.Second, "slurm_up 0 while slurmrestd is gone", upIs(0))
-	e.eventually(5*time.Second, "slurm_poll_success{resource=\"jobs\"} 0", func(mfs map[string]*dto.MetricFamily) error {
-		if v := series(mfs, "slurm_poll_success", "resource")[`{resource="jobs"}`]; v != 0 {
-			return fmt.Errorf("slurm_poll_success{resource=\"jobs\"} = %v", v)
+	e.eventually(10*time.Second, "jobscope_slurm_up 0 while slurmrestd is gone", upIs(0))
+	e.eventually(5*time.Second, "jobscope_slurm_poll_success{resource=\"jobs\"} 0", func(mfs map[string]*dto.MetricFamily) error {
+		if v := series(mfs, "jobscope_slurm_poll_success", "resource")[`{resource="jobs"}`]; v != 0 {
+			return fmt.Errorf("jobscope_slurm_poll_success{resource=\"jobs\"} = %v", v)
 		}
 		return nil
 	})
 
 	restartSlurmrestd(t)
-	e.eventually(30*time.Second, "slurm_up 1 after slurmrestd is back", upIs(1))
+	e.eventually(30*time.Second, "jobscope_slurm_up 1 after slurmrestd is back", upIs(1))
 	checkAgainstSlurm(t, e, false)
 }
 
@@ -221,8 +222,8 @@ func checkAgainstSlurm(t *testing.T, e *exporter, sharesRequired bool) {
 }
 
 // staysHealthy checks that later polls keep succeeding (a poll that only works the first
-// time, e.g. with update_time, shows up here): slurm_up 1 and every supported resource's
-// slurm_poll_success 1 on every scrape for d.
+// time, e.g. with update_time, shows up here): jobscope_slurm_up 1 and every supported resource's
+// jobscope_slurm_poll_success 1 on every scrape for d.
 func staysHealthy(t *testing.T, e *exporter, d time.Duration) {
 	t.Helper()
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
@@ -240,16 +241,16 @@ func staysHealthy(t *testing.T, e *exporter, d time.Duration) {
 }
 
 func allPollsSucceed(mfs map[string]*dto.MetricFamily) error {
-	success := series(mfs, "slurm_poll_success", "resource")
+	success := series(mfs, "jobscope_slurm_poll_success", "resource")
 	var failed []string
-	for res, supported := range series(mfs, "slurm_poll_supported", "resource") {
+	for res, supported := range series(mfs, "jobscope_slurm_poll_supported", "resource") {
 		if supported == 1 && success[res] != 1 {
 			failed = append(failed, res)
 		}
 	}
 	if len(failed) > 0 {
 		sort.Strings(failed)
-		return fmt.Errorf("slurm_poll_success is not 1 for %s", strings.Join(failed, ", "))
+		return fmt.Errorf("jobscope_slurm_poll_success is not 1 for %s", strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -257,9 +258,9 @@ func allPollsSucceed(mfs map[string]*dto.MetricFamily) error {
 // sharesServed says whether fairshare series are to be compared: the REST API of Slurm
 // 22.05 has no shares endpoint, so jobscope reports it unsupported there.
 func sharesServed(mfs map[string]*dto.MetricFamily, required bool) (bool, error) {
-	supported := series(mfs, "slurm_poll_supported", "resource")[`{resource="shares"}`] == 1
+	supported := series(mfs, "jobscope_slurm_poll_supported", "resource")[`{resource="shares"}`] == 1
 	if required && !supported {
-		return false, errors.New(`slurm_poll_supported{resource="shares"} is not 1 but this source has sshare`)
+		return false, errors.New(`jobscope_slurm_poll_supported{resource="shares"} is not 1 but this source has sshare`)
 	}
 	return supported, nil
 }
@@ -294,6 +295,13 @@ func sanity(tr *truth) error {
 	if tr.Nodes["node4"] == nil || tr.Nodes["node4"].Reason == "" {
 		return errors.New("node4 is not drained with a reason")
 	}
+	// both sides of sinfo's drain: node4 drained while idle, node2 while it runs jobs
+	if n := tr.Nodes["node4"]; sinfoWord(n.Sinfo) != "drained" {
+		return fmt.Errorf("node4: sinfo says %q, want drained", n.Sinfo)
+	}
+	if n := tr.Nodes["node2"]; n == nil || sinfoWord(n.Sinfo) != "draining" {
+		return errors.New("node2 is not draining (drained while it runs mn-root)")
+	}
 	return nil
 }
 
@@ -323,27 +331,35 @@ func family(name string, labels ...string) *want {
 const mib = 1 << 20
 
 func expectations(tr *truth, shares bool) []*want {
-	up := family("slurm_up")
+	up := family("jobscope_slurm_up")
 	up.set(1)
 
-	nodes := family("slurm_nodes", "state")
+	nodes := family("jobscope_slurm_nodes", "state")
 	nodes.zerosOK = true
-	state := family("slurm_node_state", "node", "state")
-	flag := family("slurm_node_state_flag", "node", "flag")
-	reason := family("slurm_node_reason_info", "node", "reason")
-	cpus := family("slurm_node_cpus", "node")
-	cpusAlloc := family("slurm_node_cpus_allocated", "node")
-	mem := family("slurm_node_memory_bytes", "node")
-	memAlloc := family("slurm_node_memory_allocated_bytes", "node")
-	gpus := family("slurm_node_gpus", "node", "type")
+	state := family("jobscope_slurm_node_state", "node", "state")
+	flag := family("jobscope_slurm_node_state_flag", "node", "flag")
+	reason := family("jobscope_slurm_node_reason_info", "node", "reason")
+	cpus := family("jobscope_slurm_node_cpus", "node")
+	cpusAlloc := family("jobscope_slurm_node_cpus_allocated", "node")
+	mem := family("jobscope_slurm_node_memory_bytes", "node")
+	memAlloc := family("jobscope_slurm_node_memory_allocated_bytes", "node")
+	gpus := family("jobscope_slurm_node_gpus", "node", "type")
 	gpus.zerosOK = true
-	gpusAlloc := family("slurm_node_gpus_allocated", "node", "type")
+	gpusAlloc := family("jobscope_slurm_node_gpus_allocated", "node", "type")
 	gpusAlloc.zerosOK = true
-	partGPUs := family("slurm_partition_gpus", "partition")
+	partGPUs := family("jobscope_slurm_partition_gpus", "partition")
 	partGPUs.zerosOK = true
-	partCPUs := family("slurm_partition_cpus", "partition")
+	partCPUs := family("jobscope_slurm_partition_cpus", "partition")
+	sinfo := family("jobscope_slurm_nodes_sinfo_state", "state")
+	sinfo.zerosOK = true
+	notResponding := family("jobscope_slurm_nodes_not_responding")
+	notResponding.set(0)
 	for _, n := range tr.Nodes {
 		nodes.set(1, n.State)
+		sinfo.set(1, sinfoWord(n.Sinfo))
+		if slices.Contains(n.Flags, "not_responding") {
+			notResponding.set(1)
+		}
 		state.set(1, n.Name, n.State)
 		for _, f := range n.Flags {
 			flag.set(1, n.Name, f)
@@ -367,18 +383,18 @@ func expectations(tr *truth, shares bool) []*want {
 		}
 	}
 
-	jobs := family("slurm_jobs", "partition", "state")
+	jobs := family("jobscope_slurm_jobs", "partition", "state")
 	jobs.zerosOK = true
-	pending := family("slurm_jobs_pending", "partition", "reason")
+	pending := family("jobscope_slurm_jobs_pending", "partition", "reason")
 	pending.zerosOK = true
-	info := family("slurm_job_info", "job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id")
-	arrayTasks := family("slurm_jobs_pending_array_tasks", "partition")
+	info := family("jobscope_slurm_job_info", "job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id")
+	arrayTasks := family("jobscope_slurm_jobs_pending_array_tasks", "partition")
 	arrayTasks.zerosOK = true
-	jobCPUs := family("slurm_job_cpus", "job_id")
-	jobGPUs := family("slurm_job_gpus", "job_id")
-	nodeCPUs := family("slurm_job_node_cpus", "job_id", "node")
-	nodeGPUs := family("slurm_job_node_gpus", "job_id", "node", "type")
-	gpuAlloc := family("slurm_job_gpu_allocated", "job_id", "node", "gres_index", "type")
+	jobCPUs := family("jobscope_slurm_job_cpus", "job_id")
+	jobGPUs := family("jobscope_slurm_job_gpus", "job_id")
+	nodeCPUs := family("jobscope_slurm_job_node_cpus", "job_id", "node")
+	nodeGPUs := family("jobscope_slurm_job_node_gpus", "job_id", "node", "type")
+	gpuAlloc := family("jobscope_slurm_job_gpu_allocated", "job_id", "node", "gres_index", "type")
 	for _, j := range tr.Jobs {
 		jobs.set(1, j.Partition, j.State)
 		if j.State == "pending" {
@@ -411,10 +427,10 @@ func expectations(tr *truth, shares bool) []*want {
 		}
 	}
 
-	all := []*want{up, nodes, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
+	all := []*want{up, nodes, sinfo, notResponding, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
 		jobs, pending, arrayTasks, info, jobCPUs, jobGPUs, nodeCPUs, nodeGPUs, gpuAlloc}
 	if shares {
-		fs := family("slurm_fairshare_factor", "account", "user")
+		fs := family("jobscope_slurm_fairshare_factor", "account", "user")
 		fs.keep = func(l map[string]string) bool { return l["user"] != "" } // sshare has no factor on account rows
 		fs.tol = 5e-6                                                       // sshare prints 6 decimals
 		for _, s := range tr.Shares {
@@ -423,6 +439,12 @@ func expectations(tr *truth, shares bool) []*want {
 		all = append(all, fs)
 	}
 	return all
+}
+
+// sinfoWord is sinfo's %T without the one-character suffix it may append ("idle*",
+// "drained~", "allocated+").
+func sinfoWord(s string) string {
+	return strings.TrimRight(s, "*~#!%$@^-+")
 }
 
 // compare lists every series that is missing, extra or different.

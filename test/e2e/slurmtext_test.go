@@ -18,6 +18,7 @@ type nodeTruth struct {
 	State             string   // base state, lower case: idle, mixed, allocated, ...
 	Flags             []string // lower case: drain, not_responding, ...
 	Reason            string   // sinfo %E; "" for none
+	Sinfo             string   // sinfo %T as printed: drained, draining, idle*, mixed, ...
 	Partitions        []string
 	CPUs, CPUsAlloc   int
 	MemMB, MemAllocMB int
@@ -74,16 +75,19 @@ func readTruth() (*truth, error) {
 		}
 		t.Nodes[n.Name] = n
 	}
-	// sinfo: a second, independent view of CPUs and memory, and the reason text alone
-	out, err = run("sinfo", "-h", "-N", "-o", "%N|%C|%m|%E")
+	// sinfo: a second, independent view of CPUs and memory, the state word sinfo prints,
+	// and the reason text alone (last: it may hold a '|'). -N lists a node once per
+	// partition it is in.
+	out, err = run("sinfo", "-h", "-N", "-o", "%N|%C|%m|%T|%E")
 	if err != nil {
 		return nil, err
 	}
 	for _, line := range lines(out) {
-		f := strings.Split(line, "|")
-		if len(f) != 4 {
+		f := strings.SplitN(line, "|", 5)
+		if len(f) != 5 {
 			return nil, fmt.Errorf("sinfo line %q", line)
 		}
+		state, reason := f[3], f[4]
 		n := t.Nodes[f[0]]
 		if n == nil {
 			return nil, fmt.Errorf("sinfo node %s not in scontrol", f[0])
@@ -95,9 +99,13 @@ func readTruth() (*truth, error) {
 		if f[2] != strconv.Itoa(n.MemMB) {
 			return nil, fmt.Errorf("node %s: sinfo memory %s, scontrol %d", n.Name, f[2], n.MemMB)
 		}
-		if f[3] != "none" {
-			n.Reason = f[3]
+		if reason != "none" {
+			n.Reason = reason
 		}
+		if n.Sinfo != "" && n.Sinfo != state {
+			return nil, fmt.Errorf("node %s: sinfo state %s in one partition, %s in another (changing under us?)", n.Name, n.Sinfo, state)
+		}
+		n.Sinfo = state
 	}
 	out, err = run("scontrol", "show", "job", "-d", "-o")
 	if err != nil {

@@ -35,17 +35,22 @@ var sourceEdges = map[string][]string{
 	"slurm/openapi/internal/specgen": nil,
 	"slurm/cli":                      {"slurm", "slurm/openapi"},
 	"slurm/rest":                     {"slurm", "slurm/openapi"},
-	"slurm/poller":                   {"slurm"},
-	"slurm/nodelocal":                nil,
-	"gpu":                            nil,
-	"gpu/nvml":                       {"gpu"},
-	"gpu/dcgm":                       {"gpu"},
-	"gpu/simulated":                  {"gpu"},
-	"gpu/gputest":                    nil,
-	"kubelet":                        nil,
-	"kubelet/kubelettest":            nil,
-	"tenancy":                        {"gpu", "kubelet", "slurm/nodelocal"},
-	"infiniband":                     nil,
+	"slurm/poller":                   {"slurm", "internal/flagvalue"},
+	// source picks the rest or cli reader from the command line: the one
+	// place that knows both.
+	"slurm/source":        {"slurm", "slurm/rest", "slurm/cli", "internal/flagvalue"},
+	"slurm/nodelocal":     nil,
+	"gpu":                 nil,
+	"gpu/nvml":            {"gpu"},
+	"gpu/dcgm":            {"gpu"},
+	"gpu/simulated":       {"gpu"},
+	"gpu/gputest":         nil,
+	"kubelet":             nil,
+	"kubelet/kubelettest": nil,
+	"tenancy":             {"gpu", "kubelet", "slurm/nodelocal"},
+	"infiniband":          nil,
+	// flag values shared by every package that registers flags.
+	"internal/flagvalue": nil,
 }
 
 // testEdges are the extra imports a source's tests may make: test support

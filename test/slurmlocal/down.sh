@@ -27,12 +27,23 @@ stop_daemons() {
   # munged is shared by every cluster on the host: stop it only if up.sh started it and no
   # Slurm daemon (ours are gone by now) still runs.
   if alive munged; then
-    if pgrep -x 'slurmctld|slurmd|slurmdbd|slurmrestd' >/dev/null; then
+    if other_slurm_daemons; then
       say "munged left running: other Slurm daemons on this host use it"; rm -f "$PIDS/munged.pid"
     else
       step stop-munged stop munged
     fi
   fi
+}
+
+# other_slurm_daemons: does any Slurm daemon run on the host? One pgrep per name: pgrep matches
+# the 15-character process name and warns about (and never matches) a longer pattern, which an
+# alternation of the four names is.
+other_slurm_daemons() {
+  local d
+  for d in slurmctld slurmd slurmdbd slurmrestd; do
+    pgrep -x "$d" >/dev/null && return 0
+  done
+  return 1
 }
 
 report_leftovers() {

@@ -2,7 +2,9 @@
 # Submit a mixed workload to the cluster of up.sh and wait until it is steady, so that tests
 # can compare what Slurm says with what jobscope exports. End state (all long jobs sleep 3600):
 #   COMPLETED ok-alice, srun-root; FAILED fail-bob (exit 3); CANCELLED cancel-bob
-#   node4 DRAINED ("jobscope: simulated maintenance")
+#   node4 DRAINED ("jobscope: simulated maintenance"; drained while idle: sinfo says drained)
+#   node2 DRAINING ("jobscope: simulated draining"; drained while mn-root runs on it: sinfo
+#         says draining, scontrol MIXED+DRAIN, until its jobs end)
 #   RUNNING  gpu: train-alice (2 GPUs, srun step), infer-bob (1 GPU), mn-root (2 nodes x 1 GPU),
 #                 array-alice 0-9%2 (2 tasks running)
 #            cpu: cpu-alice (2 CPUs, two srun steps), cpu-bob, dep-parent-bob  -> node3 full
@@ -44,6 +46,10 @@ running_jobs() {
   wait_for 60 sh -c "[ \$(squeue -h -t R -o %i | wc -l) -ge 8 ]" || die "jobs did not start: $(squeue -a)"
   # srun steps are up (train-alice, mn-root, cpu-alice x2)
   wait_for 30 sh -c "[ \$(squeue -h -s -o %i | grep -cvE '\\.(batch|extern)$') -ge 4 ]" || die "steps did not start: $(squeue -s)"
+  # mn-root holds a GPU on each of node1 and node2: draining node2 now leaves it "draining"
+  # (its jobs keep running, nothing new starts there) next to node4's "drained"
+  scontrol update nodename=node2 state=drain reason="jobscope: simulated draining"
+  wait_for 10 sh -c "sinfo -h -N -n node2 -o %T | grep -qx draining" || die "node2 not draining: $(sinfo -N -n node2)"
 }
 
 pending_jobs() {

@@ -1,0 +1,139 @@
+// Package flagvalue holds the kingpin flag values jobscope's packages
+// register their flags with, so that a bad value is refused while the
+// command line is parsed, naming the flag:
+//
+//	jobscope: error: --slurm.poll-interval: time: invalid duration "abc"
+//
+// kingpin's own Duration and Enum values report the error alone, and accept
+// any duration, zero and negative ones included.
+package flagvalue
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+// Group is what both *kingpin.Application and *kingpin.CmdClause offer.
+type Group interface {
+	Flag(name, help string) *kingpin.FlagClause
+}
+
+// named prefixes a value's Set error with its flag's name.
+type named struct {
+	name string
+	kingpin.Value
+}
+
+func (n named) Set(s string) error {
+	if err := n.Value.Set(s); err != nil {
+		return fmt.Errorf("--%s: %w", n.name, err)
+	}
+	return nil
+}
+
+// Named makes f parse into v, reporting v's errors with f's name.
+func Named(f *kingpin.FlagClause, v kingpin.Value) {
+	f.SetValue(named{f.Model().Name, v})
+}
+
+// durationValue is a time.Duration no shorter than min; 0 is accepted too
+// when zero says what it means.
+type durationValue struct {
+	d    *time.Duration
+	min  time.Duration
+	zero bool
+}
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d == 0 && v.zero:
+	case d <= 0:
+		return fmt.Errorf("%s: must be positive", s)
+	case d < v.min:
+		return fmt.Errorf("%s: must be at least %s", s, v.min)
+	}
+	*v.d = d
+	return nil
+}
+
+func (v *durationValue) String() string { return v.d.String() }
+
+// Duration parses f as a positive duration of at least min.
+func Duration(f *kingpin.FlagClause, min time.Duration) *time.Duration {
+	d := new(time.Duration)
+	Named(f, &durationValue{d: d, min: max(min, 1)})
+	return d
+}
+
+// DurationOrZero is Duration that also accepts 0, for flags where 0 has a
+// meaning its help states (no limit, a default derived from another flag).
+func DurationOrZero(f *kingpin.FlagClause, min time.Duration) *time.Duration {
+	d := new(time.Duration)
+	Named(f, &durationValue{d: d, min: max(min, 1), zero: true})
+	return d
+}
+
+// enumValue is one of a fixed set of words.
+type enumValue struct {
+	s       *string
+	options []string
+}
+
+func (v *enumValue) Set(s string) error {
+	if !slices.Contains(v.options, s) {
+		return fmt.Errorf("%q is not one of %s", s, strings.Join(v.options, ", "))
+	}
+	*v.s = s
+	return nil
+}
+
+func (v *enumValue) String() string { return *v.s }
+
+// Enum parses f as one of options.
+func Enum(f *kingpin.FlagClause, options ...string) *string {
+	s := new(string)
+	Named(f.HintOptions(options...), &enumValue{s: s, options: options})
+	return s
+}
+
+// Positive parses f as an integer above 0.
+func Positive(f *kingpin.FlagClause) *int {
+	n := new(int)
+	Named(f, &intValue{n: n, min: 1})
+	return n
+}
+
+// NonNegative parses f as an integer of at least 0.
+func NonNegative(f *kingpin.FlagClause) *int {
+	n := new(int)
+	Named(f, &intValue{n: n, min: 0})
+	return n
+}
+
+type intValue struct {
+	n   *int
+	min int
+}
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	if n < v.min {
+		return fmt.Errorf("%d: must be at least %d", n, v.min)
+	}
+	*v.n = n
+	return nil
+}
+
+func (v *intValue) String() string { return fmt.Sprint(*v.n) }

@@ -1,0 +1,107 @@
+package flagvalue
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+// parse registers one flag with reg on a fresh application and parses args.
+func parse(t *testing.T, reg func(*kingpin.FlagClause), args ...string) error {
+	t.Helper()
+	app := kingpin.New("test", "")
+	app.Terminate(nil)
+	reg(app.Flag("x.value", ""))
+	_, err := app.Parse(args)
+	return err
+}
+
+func TestDuration(t *testing.T) {
+	for _, tt := range []struct {
+		arg     string
+		zeroOK  bool
+		want    time.Duration
+		wantErr string
+	}{
+		{arg: "30s", want: 30 * time.Second},
+		{arg: "1s", want: time.Second},
+		{arg: "abc", wantErr: `--x.value: time: invalid duration "abc"`},
+		{arg: "0s", wantErr: "--x.value: 0s: must be positive"},
+		{arg: "-5s", wantErr: "--x.value: -5s: must be positive"},
+		{arg: "1ms", wantErr: "--x.value: 1ms: must be at least 1s"},
+		{arg: "0", zeroOK: true, want: 0},
+		{arg: "-5s", zeroOK: true, wantErr: "--x.value: -5s: must be positive"},
+		{arg: "1ms", zeroOK: true, wantErr: "--x.value: 1ms: must be at least 1s"},
+	} {
+		var d *time.Duration
+		err := parse(t, func(f *kingpin.FlagClause) {
+			if tt.zeroOK {
+				d = DurationOrZero(f.Default("5m"), time.Second)
+			} else {
+				d = Duration(f.Default("5m"), time.Second)
+			}
+		}, "--x.value="+tt.arg)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("%s (zero ok %v): err %v, want %q", tt.arg, tt.zeroOK, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || *d != tt.want {
+			t.Errorf("%s: %v, %v; want %v", tt.arg, *d, err, tt.want)
+		}
+	}
+}
+
+func TestDurationDefault(t *testing.T) {
+	var d *time.Duration
+	if err := parse(t, func(f *kingpin.FlagClause) { d = Duration(f.Default("30s"), time.Second) }); err != nil || *d != 30*time.Second {
+		t.Fatalf("default: %v, %v", *d, err)
+	}
+}
+
+func TestEnum(t *testing.T) {
+	var s *string
+	reg := func(f *kingpin.FlagClause) { s = Enum(f.Default("rest"), "rest", "cli") }
+	if err := parse(t, reg, "--x.value=cli"); err != nil || *s != "cli" {
+		t.Errorf("cli: %q, %v", *s, err)
+	}
+	if err := parse(t, reg); err != nil || *s != "rest" {
+		t.Errorf("default: %q, %v", *s, err)
+	}
+	err := parse(t, reg, "--x.value=ftp")
+	if err == nil || err.Error() != `--x.value: "ftp" is not one of rest, cli` {
+		t.Errorf("ftp: %v", err)
+	}
+}
+
+func TestInts(t *testing.T) {
+	var n *int
+	pos := func(f *kingpin.FlagClause) { n = Positive(f.Default("8")) }
+	nonneg := func(f *kingpin.FlagClause) { n = NonNegative(f.Default("8")) }
+	for _, tt := range []struct {
+		reg     func(*kingpin.FlagClause)
+		arg     string
+		want    int
+		wantErr string
+	}{
+		{reg: pos, arg: "3", want: 3},
+		{reg: pos, arg: "0", wantErr: "--x.value: 0: must be at least 1"},
+		{reg: nonneg, arg: "0", want: 0},
+		{reg: nonneg, arg: "-1", wantErr: "--x.value: -1: must be at least 0"},
+		{reg: nonneg, arg: "x", wantErr: `--x.value: "x" is not an integer`},
+	} {
+		err := parse(t, tt.reg, "--x.value="+tt.arg)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err %v, want %q", tt.arg, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || *n != tt.want {
+			t.Errorf("%s: %d, %v", tt.arg, *n, err)
+		}
+	}
+}
