@@ -145,4 +145,3 @@ func waitResult(srv *promtest.Server, expr string, empty bool) ([]string, error)
 		time.Sleep(250 * time.Millisecond)
 	}
 }
-
