@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,17 @@ type Tenant struct {
 	JobID                     string
 	Namespace, Pod, Container string
 	Source                    string
+	// GRESIndex is Slurm's GRES index of the GPU in the job's allocation,
+	// when its prolog file named it (HasGRESIndex).
+	GRESIndex    int
+	HasGRESIndex bool
+	// SlurmdNamespace and SlurmdPod name Slinky's slurmd pod a Slurm job
+	// runs in; "" off Slinky.
+	SlurmdNamespace, SlurmdPod string
 }
+
+// Pod names a Kubernetes pod.
+type Pod struct{ Namespace, Name string }
 
 // GPU is one device and who holds it; no Tenants means free.
 type GPU struct {
@@ -51,6 +62,19 @@ type View struct {
 	// Errors by source ("gpu", "prolog", "cgroup", "kubelet"); a source
 	// that is not configured has no entry, one that worked maps to nil.
 	Errors map[string]error
+
+	// SlurmNode is the Slurm NodeName the prolog files recorded
+	// (SLURMD_NODENAME), remembered for the resolver's life so the name
+	// does not come and go with the jobs; "" until a file named it.
+	SlurmNode string
+	// Slurmd is Slinky's slurmd pod on this node (the pod whose slurmd
+	// container the kubelet assigns GPUs to), as of the last kubelet
+	// answer; zero off Slinky.
+	Slurmd Pod
+	// GRESIndex is Slurm's GRES index of each GPU (by UUID) that a prolog
+	// file ever paired with one, remembered for the resolver's life: the
+	// index of a GPU does not change while slurmd's gres.conf stays.
+	GRESIndex map[string]int
 }
 
 // Lister is the kubelet client (an interface so the resolver can run
@@ -78,6 +102,10 @@ type Resolver struct {
 	mu    sync.Mutex
 	view  *View
 	taken time.Time
+	// Remembered across resolutions (see View).
+	slurmNode string
+	slurmd    Pod
+	gres      map[string]int
 }
 
 // Resolve returns the current view.
@@ -92,7 +120,7 @@ func (r *Resolver) Resolve(ctx context.Context) *View {
 	if r.view != nil && t.Sub(r.taken) < r.MaxAge {
 		return r.view
 	}
-	r.view, r.taken = r.resolve(ctx), t
+	r.view, r.taken = r.remember(r.resolve(ctx)), t
 	return r.view
 }
 
@@ -119,12 +147,16 @@ type resolution struct {
 	idx   gpuIndex
 	jobs  map[string]*nodelocal.LocalJob
 	order []string
+	// cgroups is each job's cgroup directory (Slinky's sit below the
+	// slurmd pod's kubepods cgroup).
+	cgroups map[string]string
 }
 
 // resolve reads the GPUs, then who holds them according to Slurm (prolog
 // files, cgroups, processes) and the kubelet, and returns the joined view.
 func (r *Resolver) resolve(ctx context.Context) *View {
-	res := &resolution{v: &View{Errors: map[string]error{}}, jobs: map[string]*nodelocal.LocalJob{}}
+	res := &resolution{v: &View{Errors: map[string]error{}, GRESIndex: map[string]int{}},
+		jobs: map[string]*nodelocal.LocalJob{}, cgroups: map[string]string{}}
 	res.readGPUs(ctx, r.GPUs)
 	if r.Discovery != nil {
 		res.slurmTenants(r.Discovery)
@@ -134,6 +166,32 @@ func (r *Resolver) resolve(ctx context.Context) *View {
 	}
 	res.finish()
 	return res.v
+}
+
+// remember merges what this resolution learnt about the node (its Slurm
+// name, the slurmd pod, GRES indices) into what earlier ones did, and
+// gives the view the merged result.
+func (r *Resolver) remember(v *View) *View {
+	if v.SlurmNode != "" {
+		r.slurmNode = v.SlurmNode
+	}
+	v.SlurmNode = r.slurmNode
+	if err, ok := v.Errors["kubelet"]; ok && err == nil {
+		// Only a kubelet answer says whether a slurmd pod is here.
+		r.slurmd = v.Slurmd
+	}
+	v.Slurmd = r.slurmd
+	if r.gres == nil {
+		r.gres = map[string]int{}
+	}
+	for u, n := range v.GRESIndex {
+		r.gres[u] = n
+	}
+	v.GRESIndex = make(map[string]int, len(r.gres))
+	for u, n := range r.gres {
+		v.GRESIndex[u] = n
+	}
+	return v
 }
 
 func (r *Resolver) kubeletTimeout() time.Duration {
@@ -184,6 +242,12 @@ func (res *resolution) addJob(id string, start time.Time) {
 // addJobGPU records that job jobID holds GPU uuid, found by source; a job
 // not started by addJob is ignored.
 func (res *resolution) addJobGPU(jobID, uuid, source string) {
+	res.addJobGPUIndex(jobID, uuid, source, -1)
+}
+
+// addJobGPUIndex is addJobGPU with Slurm's GRES index of the GPU in the
+// job's allocation (-1: unknown), which the view also learns.
+func (res *resolution) addJobGPUIndex(jobID, uuid, source string, gres int) {
 	j := res.jobs[jobID]
 	if j == nil {
 		return
@@ -192,7 +256,12 @@ func (res *resolution) addJobGPU(jobID, uuid, source string) {
 		j.GPUUUIDs = append(j.GPUUUIDs, uuid)
 	}
 	if i, ok := res.idx.byUUID[uuid]; ok {
-		res.v.GPUs[i].addTenant(Tenant{Kind: Slurm, JobID: jobID, Source: source})
+		t := Tenant{Kind: Slurm, JobID: jobID, Source: source}
+		if gres >= 0 {
+			t.GRESIndex, t.HasGRESIndex = gres, true
+			res.v.GRESIndex[uuid] = gres
+		}
+		res.v.GPUs[i].addTenant(t)
 	}
 }
 
@@ -206,7 +275,13 @@ func (res *resolution) slurmTenants(disc *nodelocal.Discovery) {
 	for _, j := range found.Jobs {
 		res.jobs[j.ID] = &nodelocal.LocalJob{ID: j.ID, Start: j.Start, Cgroup: j.Cgroup}
 		res.order = append(res.order, j.ID)
+		res.cgroups[j.ID] = j.Cgroup
 		res.recordedGPUs(j)
+		// Several slurmd on one host (--enable-multiple-slurmd) record
+		// several names: the agent has one, the least, so it is stable.
+		if j.Node != "" && (res.v.SlurmNode == "" || j.Node < res.v.SlurmNode) {
+			res.v.SlurmNode = j.Node
+		}
 	}
 	res.processTenants(disc)
 }
@@ -216,13 +291,18 @@ func (res *resolution) slurmTenants(disc *nodelocal.Discovery) {
 func (res *resolution) recordedGPUs(j nodelocal.Job) {
 	idx := &res.idx
 	byUUID := 0
+	pairs := nodelocal.PairGRESIndices(j.GPUUUIDs, j.GPUIndices)
 	for _, u := range j.GPUUUIDs {
 		// A UUID this node's backend does not know (a prolog and a
 		// backend that disagree, a dcgm MIG instance) would be a GPU
 		// no series describes; the indices below still map. Without
 		// any GPU reading, the prolog's word is all there is.
 		if _, ok := idx.byUUID[u]; ok || len(idx.byUUID) == 0 {
-			res.addJobGPU(j.ID, u, SourceProlog)
+			gres, ok := pairs[u]
+			if !ok {
+				gres = -1
+			}
+			res.addJobGPUIndex(j.ID, u, SourceProlog, gres)
 			byUUID++
 		}
 	}
@@ -239,7 +319,9 @@ func (res *resolution) recordedGPUs(j nodelocal.Job) {
 			continue
 		}
 		if u, ok := idx.byMinor[n]; ok {
-			res.addJobGPU(j.ID, u, SourceProlog)
+			// The GPU is the agent's reading of index n (as a minor);
+			// its GRES index is n either way.
+			res.addJobGPUIndex(j.ID, u, SourceProlog, n)
 		}
 	}
 	for _, n := range j.GPUMinors {
@@ -269,6 +351,7 @@ func (res *resolution) kubeletTenants(ctx context.Context, l Lister, timeout tim
 	as, err := l.List(kctx)
 	cancel()
 	res.v.Errors["kubelet"] = err
+	var slurmds []Pod
 	for _, a := range as {
 		uuid := a.Device.UUID
 		if uuid == "" {
@@ -281,12 +364,62 @@ func (res *resolution) kubeletTenants(ctx context.Context, l Lister, timeout tim
 		if slurmdContainer != "" && a.Container == slurmdContainer {
 			// Slinky: the slurmd pod holds every GPU of the node; the
 			// Slurm job inside it (found above) is the tenant, and a GPU
-			// no job holds is free.
+			// no job holds is free. The job runs in that pod.
+			p := Pod{Namespace: a.Namespace, Name: a.Pod}
+			if !slices.Contains(slurmds, p) {
+				slurmds = append(slurmds, p)
+			}
+			for k := range res.v.GPUs[i].Tenants {
+				if t := &res.v.GPUs[i].Tenants[k]; t.Kind == Slurm {
+					t.SlurmdNamespace, t.SlurmdPod = p.Namespace, p.Name
+				}
+			}
 			continue
 		}
 		res.v.GPUs[i].addTenant(Tenant{Kind: Kubernetes, Namespace: a.Namespace, Pod: a.Pod,
 			Container: a.Container, Source: SourceKubelet})
 	}
+	res.slinkyJobs(slurmds)
+}
+
+// slinkyJobs names the slurmd pod of Slurm jobs whose GPU the kubelet did
+// not assign to one (a GPU listed by minor only, a shared GPU): where one
+// slurmd pod runs on the node, as Slinky's NodeSet anti-affinity makes it,
+// a job whose cgroup sits below kubepods runs in that pod. With several
+// (not Slinky's layout) only the GPU's assignment above says which.
+func (res *resolution) slinkyJobs(slurmds []Pod) {
+	sort.Slice(slurmds, func(i, j int) bool {
+		if slurmds[i].Namespace != slurmds[j].Namespace {
+			return slurmds[i].Namespace < slurmds[j].Namespace
+		}
+		return slurmds[i].Name < slurmds[j].Name
+	})
+	if len(slurmds) > 0 {
+		res.v.Slurmd = slurmds[0]
+	}
+	if len(slurmds) != 1 {
+		return
+	}
+	p := slurmds[0]
+	for i := range res.v.GPUs {
+		for k := range res.v.GPUs[i].Tenants {
+			t := &res.v.GPUs[i].Tenants[k]
+			if t.Kind == Slurm && t.SlurmdPod == "" && inKubepods(res.cgroups[t.JobID]) {
+				t.SlurmdNamespace, t.SlurmdPod = p.Namespace, p.Name
+			}
+		}
+	}
+}
+
+// inKubepods says whether a cgroup path is below a Kubernetes pod's
+// (kubepods.slice/… with the systemd driver, kubepods/… with cgroupfs).
+func inKubepods(cgroup string) bool {
+	for _, part := range strings.Split(cgroup, "/") {
+		if part == "kubepods" || strings.HasPrefix(part, "kubepods.") || strings.HasPrefix(part, "kubepods-") {
+			return true
+		}
+	}
+	return false
 }
 
 // finish lists the jobs in the order found, each with its GPUs sorted and

@@ -178,3 +178,65 @@ func TestPrologIndicesOnlyWithoutUUIDs(t *testing.T) {
 		}
 	}
 }
+
+type switchLister struct {
+	as  *[]kubelet.Assignment
+	err *error
+}
+
+func (l switchLister) List(context.Context) ([]kubelet.Assignment, error) { return *l.as, *l.err }
+
+// TestNodeFactsRemembered: the Slurm NodeName, the slurmd pod and each
+// GPU's GRES index outlive the job that taught them, so node and
+// gres_index labels do not come and go with jobs or a kubelet hiccup.
+func TestNodeFactsRemembered(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "prolog")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "7")
+	// GRES index 0 is the GPU with minor 1: the pairing, not the minor, says so.
+	if err := os.WriteFile(file, []byte("job_id=7\nnode=slurm-gpu-0\ngpu_uuids=GPU-1\ngpu_indices=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	as := []kubelet.Assignment{
+		{Namespace: "slurm", Pod: "slurm-gpu-0", Container: "slurmd", Device: kubelet.Device{UUID: "GPU-0", Minor: -1, Replica: -1}},
+		{Namespace: "slurm", Pod: "slurm-gpu-0", Container: "slurmd", Device: kubelet.Device{UUID: "GPU-1", Minor: -1, Replica: -1}},
+	}
+	var kerr error
+	r := &Resolver{GPUs: snapshot(dev("GPU-0", 0, 0), dev("GPU-1", 1, 1)),
+		Discovery: nodelocal.New(nodelocal.Config{PrologDir: dir}), Kubelet: switchLister{&as, &kerr}, SlurmdContainer: "slurmd"}
+	v := r.Resolve(context.Background())
+	want := []GPU{
+		{UUID: "GPU-0", Index: 0},
+		{UUID: "GPU-1", Index: 1, Tenants: []Tenant{{Kind: Slurm, JobID: "7", Source: SourceProlog, GRESIndex: 0, HasGRESIndex: true,
+			SlurmdNamespace: "slurm", SlurmdPod: "slurm-gpu-0"}}},
+	}
+	if !reflect.DeepEqual(v.GPUs, want) {
+		t.Errorf("got  %+v\nwant %+v", v.GPUs, want)
+	}
+	check := func(when string, v *View) {
+		t.Helper()
+		if v.SlurmNode != "slurm-gpu-0" || v.Slurmd != (Pod{"slurm", "slurm-gpu-0"}) || !reflect.DeepEqual(v.GRESIndex, map[string]int{"GPU-1": 0}) {
+			t.Errorf("%s: node %q, slurmd %+v, gres %v", when, v.SlurmNode, v.Slurmd, v.GRESIndex)
+		}
+	}
+	check("job running", v)
+
+	// The job ends and the kubelet fails: nothing learnt is forgotten.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	kerr = errors.New("kubelet restarting")
+	v = r.Resolve(context.Background())
+	if len(v.GPUs[1].Tenants) != 0 {
+		t.Errorf("job gone, tenants %+v", v.GPUs[1].Tenants)
+	}
+	check("job gone, kubelet down", v)
+
+	// A kubelet answer without the slurmd pod is believed.
+	kerr, as = nil, nil
+	if v = r.Resolve(context.Background()); v.Slurmd != (Pod{}) {
+		t.Errorf("slurmd pod gone, still %+v", v.Slurmd)
+	}
+}

@@ -64,7 +64,7 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 		Default("slurmd").StringVar(&f.slurmdContainer)
 
 	set := jscollectors.NewSet[node.Deps]()
-	node.Register(set)
+	node.Register(set, cmd)
 	// InfiniBand ports and per-job traffic (issue 4) share the node's Deps.
 	infiniband.Register(set, cmd)
 	set.AddFlags(cmd)

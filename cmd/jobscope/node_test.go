@@ -51,7 +51,7 @@ func TestNodeCommand(t *testing.T) {
 	url := startNodeAgent(t, "--gpu.backend=simulated", "--gpu.simulated-count=4",
 		"--path.cgroupfs="+filepath.Join(root, "cgroup"), "--path.procfs="+filepath.Join(root, "proc"),
 		"--path.rootfs="+root, "--slurm.prolog-dir=/prolog", "--kubelet.pod-resources-socket="+sock,
-		"--path.sysfs="+filepath.Join(root, "sys"))
+		"--path.sysfs="+filepath.Join(root, "sys"), "--node.name=gpu-a01", "--node.kubernetes-node=k8s-worker-7")
 	mfs := waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { return len(m["jobscope_gpu_up"].GetMetric()) == 4 })
 
 	for _, c := range []struct {
@@ -62,7 +62,10 @@ func TestNodeCommand(t *testing.T) {
 		{"jobscope_gpu_backend_up", map[string]string{"backend": "simulated"}, 1},
 		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "0", "job_id": "4", "tenant": "slurm"}, 1},
 		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "1", "job_id": "4", "tenant": "slurm"}, 1},
-		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "3", "pod": "p", "tenant": "kubernetes"}, 1},
+		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "3", "k8s_pod": "p", "tenant": "kubernetes", "node": "gpu-a01"}, 1},
+		{"jobscope_node_info", map[string]string{"node": "gpu-a01", "k8s_node": "k8s-worker-7", "hostname": host}, 1},
+		// GPU 1 came from GRES index 1 in the prolog file.
+		{"jobscope_gpu_info", map[string]string{"gpu": "1", "gres_index": "1", "node": "gpu-a01"}, 1},
 		{"jobscope_job_gpus", map[string]string{"job_id": "4"}, 2},
 		{"jobscope_job_gpus", map[string]string{"job_id": "77"}, 0},
 		{"jobscope_tenant_source_up", map[string]string{"source": "kubelet"}, 1},

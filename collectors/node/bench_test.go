@@ -116,7 +116,7 @@ func newBenchAgent(b *testing.B) *benchAgent {
 	paths := node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"), CgroupFS: filepath.Join(root, "cgroup"), RootFS: root}
 	deps := node.Deps{Paths: paths, Now: clock, GPUBackend: "nvml", GPUs: cache.Snapshot, Tenancy: r.Resolve, Jobs: r.Jobs}
 	set := collectors.NewSet[node.Deps]()
-	node.Register(set)
+	node.Register(set, nil)
 	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)

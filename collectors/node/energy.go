@@ -46,7 +46,7 @@ func newJobEnergyCollector(d Deps) (collectors.Collector, error) {
 			"GPU energy used by the job's GPUs on this node since the agent first saw the job hold them.", "job_id"),
 		gpus: desc("job_gpus",
 			"GPUs (or MIG instances) the job holds on this node.", "job_id"),
-		start: desc("job_start_time_seconds",
+		start: desc("job_start_timestamp_seconds",
 			"When the job started on this node (prolog file, else its cgroup), Unix time.", "job_id"),
 		track: map[string]map[string]*energyTrack{},
 	}, nil

@@ -35,8 +35,9 @@ func gdesc(name, help string, extra ...string) *prometheus.Desc {
 func newGPUCollector(d Deps) (collectors.Collector, error) {
 	return &gpuCollector{
 		deps: d,
-		info: gdesc("info", "GPU or MIG instance inventory (always 1). parent_uuid, gpu_instance and mig_profile are set on MIG instances.",
-			"minor", "pci_bus_id", "model", "driver", "parent_uuid", "gpu_instance", "mig_profile", "mig_enabled", "backend"),
+		info: gdesc("info", "GPU or MIG instance inventory (always 1). parent_uuid, gpu_instance and mig_profile are set on MIG instances; node is Slurm's NodeName, gres_index Slurm's GRES index of the GPU once a prolog file named it.",
+			"minor", "pci_bus_id", "model", "driver", "parent_uuid", "gpu_instance", "mig_profile", "mig_enabled", "backend",
+			"node", "gres_index"),
 		up:             gdesc("up", "Whether the GPU answered (1) or failed, e.g. fell off the bus (0)."),
 		util:           gdesc("utilization_ratio", "Ratio of time one or more kernels ran on the GPU over the last sample period."),
 		memUtil:        gdesc("memory_utilization_ratio", "Ratio of time device memory was read or written over the last sample period."),
@@ -77,6 +78,7 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 		return err
 	}
 	e := collectors.NewEmitter(ch)
+	id, gres := c.deps.nodeFacts(ctx)
 	var failed []string
 	for i := range snap.Devices {
 		d := &snap.Devices[i]
@@ -87,7 +89,7 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 			failed = append(failed, fmt.Sprintf("GPU %d: %v", d.Index, d.Err))
 			continue
 		}
-		c.device(e, snap, d)
+		c.device(e, snap, d, id.Node, gresLabel(gres, d.UUID))
 		if d.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", d.UUID, d.Err))
 		}
@@ -99,7 +101,7 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 	return e.Err()
 }
 
-func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.Device) {
+func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.Device, node, gresIndex string) {
 	uuid, idx := d.UUID, strconv.Itoa(d.Index)
 	minor, gi := "", ""
 	if d.Minor >= 0 {
@@ -109,7 +111,7 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 		gi = strconv.Itoa(d.GPUInstanceID)
 	}
 	e.Gauge(c.info, 1, uuid, idx, minor, d.PCIBusID, d.Model, snap.DriverVersion, d.Parent, gi, d.MIGProfile,
-		strconv.FormatBool(d.MIGEnabled), snap.Backend)
+		strconv.FormatBool(d.MIGEnabled), snap.Backend, node, gresIndex)
 	up := 1.0
 	if d.Err != nil {
 		up = 0

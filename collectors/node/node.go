@@ -61,15 +61,34 @@ type Deps struct {
 	GPUs func(ctx context.Context) (*gpu.Snapshot, error)
 	// Tenancy resolves who holds each GPU (shared like GPUs).
 	Tenancy func(ctx context.Context) *tenancy.View
+
+	// Node is what --node.* say (Register fills it from the flags).
+	Node NodeConfig
+	// Hostname is the host's name; "" reads os.Hostname.
+	Hostname string
 }
 
-// Register adds every node collector to set.
-func Register(set *collectors.Set[Deps]) {
-	set.Register("gpu-backend", true, "Whether the GPU backend can read the GPUs (jobscope_gpu_backend_up)", newBackendCollector)
-	set.Register("gpu", true, "Per-GPU inventory, load, power, energy, clocks, throttling, ECC, XID, PCIe and NVLink errors, keyed by GPU UUID", newGPUCollector)
-	set.Register("gpu-tenants", true, "One join series per GPU naming the Slurm job or Kubernetes pod that holds it", newTenantsCollector)
-	set.Register("job-energy", true, "Per Slurm job on this node: GPUs held, start time and GPU energy used", newJobEnergyCollector)
-	set.Register("job-host", true, "Per Slurm job on this node, from its cgroup: CPU seconds, CPUs, memory used, peak and limit, OOM kills", newJobHostCollector)
+// Register adds every node collector to set and the --node.* flags to
+// flags (nil: Deps.Node as given, for tests).
+func Register(set *collectors.Set[Deps], flags collectors.FlagGroup) {
+	var cfg *NodeConfig
+	if flags != nil {
+		cfg = AddNodeFlags(flags)
+	}
+	with := func(newC func(Deps) (collectors.Collector, error)) func(Deps) (collectors.Collector, error) {
+		return func(d Deps) (collectors.Collector, error) {
+			if cfg != nil {
+				d.Node = *cfg
+			}
+			return newC(d)
+		}
+	}
+	set.Register("node-info", true, "The node's identity: Slurm NodeName, host name, Kubernetes node, Slinky's slurmd pod (jobscope_node_info)", with(newNodeInfoCollector))
+	set.Register("gpu-backend", true, "Whether the GPU backend can read the GPUs (jobscope_gpu_backend_up)", with(newBackendCollector))
+	set.Register("gpu", true, "Per-GPU inventory, load, power, energy, clocks, throttling, ECC, XID, PCIe and NVLink errors, keyed by GPU UUID", with(newGPUCollector))
+	set.Register("gpu-tenants", true, "One join series per GPU naming the Slurm job or Kubernetes pod that holds it", with(newTenantsCollector))
+	set.Register("job-energy", true, "Per Slurm job on this node: GPUs held, start time and GPU energy used", with(newJobEnergyCollector))
+	set.Register("job-host", true, "Per Slurm job on this node, from its cgroup: CPU seconds, CPUs, memory used, peak and limit, OOM kills", with(newJobHostCollector))
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {

@@ -127,11 +127,13 @@ type agent struct {
 	node   *gputest.Node
 }
 
-func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bool) *agent {
+func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bool, opts ...func(*node.Deps)) *agent {
 	t.Helper()
 	c := &clock{t: time.Unix(1764400500, 0)}
 	cache := gpu.NewCache(backend, time.Second, c.now)
-	deps := node.Deps{Paths: node.DefaultPaths, Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot}
+	// A fixed host name: the node label falls back to it.
+	deps := node.Deps{Paths: node.DefaultPaths, Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot,
+		Hostname: "gpu-b07.cluster.example"}
 	r := &tenancy.Resolver{GPUs: cache.Snapshot, SlurmdContainer: "slurmd", MaxAge: time.Second, Now: c.now}
 	if withTenants {
 		root := fixtureTree(t)
@@ -149,8 +151,11 @@ func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bo
 	}
 	deps.Tenancy = r.Resolve
 	deps.Jobs = r.Jobs
+	for _, o := range opts {
+		o(&deps)
+	}
 	set := collectors.NewSet[node.Deps]()
-	node.Register(set)
+	node.Register(set, nil)
 	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +193,10 @@ func (a *agent) page(t testing.TB) (string, *prometheus.Registry) {
 func scrapeMockNode(t testing.TB) (*agent, string, *prometheus.Registry) {
 	n, gpus := mockNode()
 	b := gpunvml.New(n.Lib, nil)
-	a := newAgent(t, b, n, true)
+	// This node mixes bare-metal jobs, pods and a Slinky slurmd pod, which
+	// no real node does; --node.name names it (the fallbacks have their
+	// own scenarios).
+	a := newAgent(t, b, n, true, func(d *node.Deps) { d.Node.Name = "gpu-b07" })
 	a.page(t)
 
 	lost := gpus[7]
@@ -261,7 +269,7 @@ func TestNoDriver(t *testing.T) {
 		`jobscope_gpu_backend_up{backend="nvml"} 0`,
 		`jobscope_scrape_collector_success{collector="gpu"} 0`,
 		`jobscope_scrape_collector_success{collector="gpu-backend"} 1`,
-		`jobscope_job_start_time_seconds{job_id="4"} 1.7644e+09`,
+		`jobscope_job_start_timestamp_seconds{job_id="4"} 1.7644e+09`,
 		`jobscope_tenant_source_up{source="gpu"} 0`,
 		`jobscope_tenant_source_up{source="cgroup"} 1`,
 	} {

@@ -11,9 +11,12 @@ import (
 	"jobscope/collectors"
 )
 
-// tenantsCollector exports the one join series per held GPU that rules use
-// to give GPU series a job or pod: `* on (uuid) group_left (job_id)
-// jobscope_gpu_tenant_info`. A free GPU has none.
+// tenantsCollector exports the join series, one per GPU and holder, that
+// rules use to give GPU series a job or pod: `jobscope_gpu_utilization_ratio
+// * on (cluster, uuid) group_right jobscope_gpu_tenant_info` (the tenant
+// series is the "many" side: a shared GPU has several). A free GPU has none.
+// Pod labels are k8s_*: the Prometheus operator sets namespace, pod and
+// container as target labels (docs/names.md).
 type tenantsCollector struct {
 	deps     Deps
 	tenant   *prometheus.Desc
@@ -25,12 +28,13 @@ func newTenantsCollector(d Deps) (collectors.Collector, error) {
 	return &tenantsCollector{
 		deps: d,
 		tenant: desc("gpu_tenant_info",
-			"Who holds the GPU (always 1): tenant is slurm (job_id) or kubernetes (namespace, pod, container); source is how it was found (prolog, cgroup, process, kubelet). Absent for a free GPU.",
-			"uuid", "gpu", "tenant", "job_id", "namespace", "pod", "container", "source"),
+			"Who holds the GPU (always 1), one series per holder: tenant is slurm (job_id; gres_index where the job's prolog named it; slurmd_namespace, slurmd_pod on Slinky) or kubernetes (k8s_namespace, k8s_pod, k8s_container); source is how it was found (prolog, cgroup, process, kubelet). Absent for a free GPU.",
+			"uuid", "gpu", "node", "tenant", "job_id", "gres_index", "k8s_namespace", "k8s_pod", "k8s_container",
+			"slurmd_namespace", "slurmd_pod", "source"),
 		sourceUp: desc("tenant_source_up",
 			"Whether a tenant source (gpu, prolog, cgroup, kubelet) could be read in this scrape (1) or not (0). Sources not configured are absent.",
 			"source"),
-		stale: desc("slurm_stale_prolog_files",
+		stale: desc("tenant_prolog_stale_files",
 			"Prolog files whose job no longer runs on this node (the epilog did not remove them); they are ignored."),
 	}, nil
 }
@@ -40,10 +44,16 @@ func (c *tenantsCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 		return collectors.ErrNoData
 	}
 	v := c.deps.Tenancy(ctx)
+	id, _ := c.deps.nodeFacts(ctx)
 	e := collectors.NewEmitter(ch)
 	for _, g := range v.GPUs {
 		for _, t := range g.Tenants {
-			e.Gauge(c.tenant, 1, g.UUID, strconv.Itoa(g.Index), t.Kind, t.JobID, t.Namespace, t.Pod, t.Container, t.Source)
+			gres := ""
+			if t.HasGRESIndex {
+				gres = strconv.Itoa(t.GRESIndex)
+			}
+			e.Gauge(c.tenant, 1, g.UUID, strconv.Itoa(g.Index), id.Node, t.Kind, t.JobID, gres, t.Namespace, t.Pod, t.Container,
+				t.SlurmdNamespace, t.SlurmdPod, t.Source)
 		}
 	}
 	sources := make([]string, 0, len(v.Errors))

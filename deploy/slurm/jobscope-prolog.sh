@@ -10,8 +10,14 @@
 # drain nodes, so every error exits 0 after a message on stderr.
 #
 # Environment (set by slurmd): SLURM_JOB_ID, SLURM_JOB_UID, SLURM_JOB_GPUS
-# (Slurm's GRES indices, which follow /dev/nvidiaN minor numbers), and on
-# Slurm 25.11+ CUDA_VISIBLE_DEVICES with GPU UUIDs.
+# (Slurm's GRES indices, which follow /dev/nvidiaN minor numbers),
+# SLURMD_NODENAME (this slurmd's Slurm NodeName, which the agent exports as
+# `node`), and on Slurm 25.11+ CUDA_VISIBLE_DEVICES with GPU UUIDs.
+#
+# gpu_uuids and gpu_indices are written in the same (Slurm's ascending
+# index) order; the agent pairs them position by position only when they
+# are equally long, so a UUID that could not be found must leave the UUID
+# list shorter, never out of step.
 # Overrides (tests): JOBSCOPE_PROLOG_DIR, JOBSCOPE_NVIDIA_PROC.
 set -u
 
@@ -66,6 +72,7 @@ tmp="$dir/.$id.$$"
 	echo "job_id=$id"
 	echo "uid=${SLURM_JOB_UID:-}"
 	echo "start=$(date +%s)"
+	echo "node=${SLURMD_NODENAME:-}"
 	echo "gpu_uuids=$(join "${uuids[@]}")"
 	echo "gpu_indices=$(join "${indices[@]}")"
 } >"$tmp" || { rm -f "$tmp"; warn "cannot write $tmp"; }

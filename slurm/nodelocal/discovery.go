@@ -50,6 +50,9 @@ type Job struct {
 	Cgroup string
 	// Prolog is whether a prolog file names the job.
 	Prolog bool
+	// Node is the Slurm NodeName the job's prolog recorded (SLURMD_NODENAME);
+	// "" without one.
+	Node string
 }
 
 // Result is one discovery.
@@ -176,6 +179,7 @@ func (d *Discovery) Discover() Result {
 		}
 		j.GPUUUIDs = f.job.GPUUUIDs
 		j.GPUIndices = f.job.GPUIndices
+		j.Node = f.job.Node
 	}
 	res.Jobs = dedupe(cg)
 	sort.Strings(res.StaleFiles)

@@ -106,19 +106,44 @@ func TestParseStepdTitle(t *testing.T) {
 }
 
 func TestParsePrologFile(t *testing.T) {
-	j, err := ParsePrologFile("# jobscope prolog v1\njob_id=4\nsluid=sEKNKTV3WPV500\nuid=20821\nstart=1764400000\ngpu_uuids=GPU-a,MIG-b\ngpu_indices=0, 3\nfuture_key=x\n")
+	j, err := ParsePrologFile("# jobscope prolog v1\njob_id=4\nsluid=sEKNKTV3WPV500\nuid=20821\nstart=1764400000\nnode=gpu-a01\ngpu_uuids=GPU-a,MIG-b\ngpu_indices=0, 3\nfuture_key=x\n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := PrologJob{ID: "4", SLUID: "sEKNKTV3WPV500", UID: 20821, Start: time.Unix(1764400000, 0),
-		GPUUUIDs: []string{"GPU-a", "MIG-b"}, GPUIndices: []int{0, 3}}
+		GPUUUIDs: []string{"GPU-a", "MIG-b"}, GPUIndices: []int{0, 3}, Node: "gpu-a01"}
 	if !reflect.DeepEqual(j, want) {
 		t.Errorf("got %+v\nwant %+v", j, want)
 	}
 	for _, bad := range []string{"", "uid=1\n", "job_id=abc\n", "job_id=1\nuid=-3\n", "job_id=1\nstart=x\n",
-		"job_id=1\ngpu_uuids=0\n", "job_id=1\ngpu_indices=-1\n", "job_id=1\nno equals\n", "job_id=1\nsluid=nope\n"} {
+		"job_id=1\ngpu_uuids=0\n", "job_id=1\ngpu_indices=-1\n", "job_id=1\nno equals\n", "job_id=1\nsluid=nope\n",
+		"job_id=1\nnode=a b\n", "job_id=1\nnode=gpu[1-2]\n", "job_id=1\nnode=a,b\n"} {
 		if _, err := ParsePrologFile(bad); err == nil {
 			t.Errorf("ParsePrologFile(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestPairGRESIndices: only lists that pair one to one give a pairing; a
+// UUID list shorter than the indices (an index the prolog could not
+// translate) must never shift a UUID onto another GPU's index.
+func TestPairGRESIndices(t *testing.T) {
+	for _, tt := range []struct {
+		uuids   []string
+		indices []int
+		want    map[string]int
+	}{
+		{[]string{"GPU-a", "GPU-c"}, []int{0, 2}, map[string]int{"GPU-a": 0, "GPU-c": 2}},
+		{[]string{"MIG-x"}, []int{5}, map[string]int{"MIG-x": 5}},
+		{[]string{"GPU-a"}, []int{0, 5}, nil}, // index 5 had no UUID: which one is GPU-a's is unknown
+		{[]string{"GPU-a", "GPU-b"}, []int{3}, nil},
+		{nil, []int{3}, nil},
+		{[]string{"GPU-a"}, nil, nil},
+		{[]string{"GPU-a", "GPU-a"}, []int{0, 1}, nil},
+		{[]string{"GPU-a", "GPU-b"}, []int{1, 1}, nil},
+	} {
+		if got := PairGRESIndices(tt.uuids, tt.indices); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("PairGRESIndices(%v, %v) = %v, want %v", tt.uuids, tt.indices, got, tt.want)
 		}
 	}
 }

@@ -23,6 +23,9 @@ type PrologJob struct {
 	// prolog could not translate them; the agent maps them to GPUs by
 	// /dev/nvidiaN minor number, which is what Slurm's indices follow.
 	GPUIndices []int
+	// Node is SLURMD_NODENAME, the Slurm NodeName of the slurmd that ran
+	// the prolog; "" from prologs older than the node= line.
+	Node string
 }
 
 // ParsePrologFile parses a prolog file: key=value lines, unknown keys
@@ -72,6 +75,11 @@ func ParsePrologFile(content string) (PrologJob, error) {
 				}
 				j.GPUUUIDs = append(j.GPUUUIDs, u)
 			}
+		case "node":
+			if !isNodeName(v) {
+				return PrologJob{}, fmt.Errorf("line %d: bad node %q", n+1, v)
+			}
+			j.Node = v
 		case "gpu_indices":
 			for _, s := range splitList(v) {
 				i, err := strconv.Atoi(s)
@@ -94,6 +102,44 @@ func splitList(v string) []string {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// isNodeName accepts a Slurm NodeName: a host-name-like word (slurm.conf
+// NodeName values are single words; hostlist syntax never reaches a
+// prolog's SLURMD_NODENAME).
+func isNodeName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == ',' || r == '=' || r == '[' || r == ']' || r > '~' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// PairGRESIndices pairs a prolog file's GPU UUIDs with its GRES indices,
+// uuids[i] with indices[i], and returns nil unless the two lists pair one
+// to one. The prolog writes both in Slurm's index order (SLURM_JOB_GPUS
+// and CUDA_VISIBLE_DEVICES are both built from the job's GRES bitmap in
+// ascending order; a translated index that found no UUID leaves the UUID
+// list shorter), so equal lengths with no repeats are a true pairing and
+// anything else is not one.
+func PairGRESIndices(uuids []string, indices []int) map[string]int {
+	if len(uuids) == 0 || len(uuids) != len(indices) {
+		return nil
+	}
+	out := make(map[string]int, len(uuids))
+	seen := make(map[int]bool, len(indices))
+	for i, u := range uuids {
+		if _, dup := out[u]; dup || seen[indices[i]] {
+			return nil
+		}
+		out[u] = indices[i]
+		seen[indices[i]] = true
 	}
 	return out
 }

@@ -40,22 +40,32 @@ func TestPrologEpilogScripts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := []string{"JOBSCOPE_PROLOG_DIR=" + dir, "JOBSCOPE_NVIDIA_PROC=" + nv, "SLURM_JOB_UID=1000"}
+	base := []string{"JOBSCOPE_PROLOG_DIR=" + dir, "JOBSCOPE_NVIDIA_PROC=" + nv, "SLURM_JOB_UID=1000", "SLURMD_NODENAME=gpu-a01"}
 	before := time.Now().Add(-time.Second)
 
+	n := "gpu-a01"
 	tests := []struct {
 		name string
 		env  []string
 		want PrologJob
+		// pairs is the GRES index of each UUID the agent learns from the file.
+		pairs map[string]int
 	}{
 		{"indices translated by minor", []string{"SLURM_JOB_ID=41", "SLURM_JOB_GPUS=0,2"},
-			PrologJob{ID: "41", UID: 1000, GPUUUIDs: []string{"GPU-aaaa", "GPU-cccc"}, GPUIndices: []int{0, 2}}},
+			PrologJob{ID: "41", UID: 1000, GPUUUIDs: []string{"GPU-aaaa", "GPU-cccc"}, GPUIndices: []int{0, 2}, Node: n},
+			map[string]int{"GPU-aaaa": 0, "GPU-cccc": 2}},
 		{"ranges", []string{"SLURM_JOB_ID=42", "SLURM_JOB_GPUS=0-1"},
-			PrologJob{ID: "42", UID: 1000, GPUUUIDs: []string{"GPU-aaaa", "GPU-bbbb"}, GPUIndices: []int{0, 1}}},
+			PrologJob{ID: "42", UID: 1000, GPUUUIDs: []string{"GPU-aaaa", "GPU-bbbb"}, GPUIndices: []int{0, 1}, Node: n},
+			map[string]int{"GPU-aaaa": 0, "GPU-bbbb": 1}},
 		{"UUIDs from CUDA_VISIBLE_DEVICES (25.11+)", []string{"SLURM_JOB_ID=43", "SLURM_JOB_GPUS=1", "CUDA_VISIBLE_DEVICES=GPU-bbbb"},
-			PrologJob{ID: "43", UID: 1000, GPUUUIDs: []string{"GPU-bbbb"}, GPUIndices: []int{1}}},
-		{"CPU-only job", []string{"SLURM_JOB_ID=44"}, PrologJob{ID: "44", UID: 1000}},
-		{"index without a GPU", []string{"SLURM_JOB_ID=45", "SLURM_JOB_GPUS=7,x"}, PrologJob{ID: "45", UID: 1000, GPUIndices: []int{7}}},
+			PrologJob{ID: "43", UID: 1000, GPUUUIDs: []string{"GPU-bbbb"}, GPUIndices: []int{1}, Node: n},
+			map[string]int{"GPU-bbbb": 1}},
+		{"CPU-only job", []string{"SLURM_JOB_ID=44"}, PrologJob{ID: "44", UID: 1000, Node: n}, nil},
+		{"index without a GPU", []string{"SLURM_JOB_ID=45", "SLURM_JOB_GPUS=7,x"}, PrologJob{ID: "45", UID: 1000, GPUIndices: []int{7}, Node: n}, nil},
+		// Index 1 has a GPU, 7 none: GPU-bbbb must not be paired with 7,
+		// nor with 1 by position, since the lists no longer line up.
+		{"one index of two untranslated", []string{"SLURM_JOB_ID=47", "SLURM_JOB_GPUS=7,1"},
+			PrologJob{ID: "47", UID: 1000, GPUUUIDs: []string{"GPU-bbbb"}, GPUIndices: []int{7, 1}, Node: n}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +84,9 @@ func TestPrologEpilogScripts(t *testing.T) {
 			got.Start = time.Time{}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v\nfile:\n%s", got, tt.want, b)
+			}
+			if p := PairGRESIndices(got.GPUUUIDs, got.GPUIndices); !reflect.DeepEqual(p, tt.pairs) {
+				t.Errorf("pairs %v, want %v\nfile:\n%s", p, tt.pairs, b)
 			}
 		})
 	}
@@ -100,7 +113,7 @@ func TestPrologEpilogScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j, err := ParsePrologFile(string(b)); err != nil || j.UID != -1 {
-		t.Errorf("no uid: %+v, %v", j, err)
+	if j, err := ParsePrologFile(string(b)); err != nil || j.UID != -1 || j.Node != "" {
+		t.Errorf("no uid, no SLURMD_NODENAME: %+v, %v", j, err)
 	}
 }
