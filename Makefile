@@ -8,7 +8,19 @@ SHELL := bash
 .DEFAULT_GOAL := build
 
 GO        ?= go
-BIN       := bin/jobscope
+BIN       ?= bin/jobscope
+# What --version, the landing page and jobscope_build_info say, from git (lazy: only
+# `build` evaluates them). Outside a git checkout they are empty and the binary falls back
+# to the build information Go stamped into it (cmd/jobscope/version.go), else "unknown".
+VERSION    = $(shell git describe --tags --always --dirty 2>/dev/null)
+REVISION   = $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     = $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+BUILD_USER = $(shell echo "$${USER:-$$(id -un)}@$$(hostname 2>/dev/null || echo unknown)")
+BUILD_DATE = $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS    = -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+             -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+             -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 # -race needs cgo; set RACE= to skip it
 RACE      ?= -race
 BENCHTIME ?= 500ms
@@ -37,7 +49,7 @@ GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '
         check-generated bench fuzz demo clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/jobscope
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jobscope
 
 # Unit tests, then a real cluster + workload, the end-to-end tests, and the teardown, which
 # runs whatever happened (also on Ctrl-C). Fails if any of them failed. When the cluster or
