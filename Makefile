@@ -1,7 +1,7 @@
 # jobscope: build, tests against a real one-host Slurm, lint, benchmarks, demo.
 # `make test` is the project's test command (CI runs it through .ci/run, as root).
-# The Slurm targets need root and Debian 12 (they apt-get install what is missing);
-# see docs/testing.md.
+# The Slurm targets need root and Debian 12 (they apt-get install what is missing): run by
+# a user, they run themselves again through sudo (AS_ROOT below); see docs/testing.md.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -45,8 +45,23 @@ SLURM_ENV := $(SLURMLOCAL_BASE)/env.sh
 # (e.g. dcgm/testdata) are recorded third-party inputs, linted by nobody.
 GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '*/testdata/*golden*' -o -path './cmd/*/testdata/*' \) -print | sort)
 
+# AS_ROOT starts a recipe that needs root (apt-get, the cluster under /srv, munge). As root
+# it does nothing; otherwise it runs the same target again through sudo, keeping the
+# caller's Go (PATH), module cache (GOMODCACHE, filled first as the caller, so that root
+# only reads it), proxy, flags and toolchain, and the command line's variables; sudo -H gives
+# root its own HOME and so its own build cache, and no root-owned file lands in the caller's
+# caches. Without root and without sudo it says so and fails.
+AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
+	  command -v sudo >/dev/null || { echo "make $@: needs root: run it as root, or install sudo (apt-get install sudo) and run it as a user allowed to use it" >&2; exit 1; }; \
+	  $(GO) mod download; \
+	  echo "make $@: not root; running it again through sudo" >&2; \
+	  exec sudo -H env "PATH=$$PATH" "GOMODCACHE=$$($(GO) env GOMODCACHE)" "GOPROXY=$$($(GO) env GOPROXY)" \
+	    "GOFLAGS=$$($(GO) env GOFLAGS)" "GOTOOLCHAIN=$$($(GO) env GOTOOLCHAIN)" \
+	    $(MAKE) --no-print-directory $@ $(MAKEOVERRIDES); \
+	fi
+
 .PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
-        check-generated bench fuzz demo clean
+        check-generated bench fuzz demo demo-run clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jobscope
@@ -56,7 +71,8 @@ build:
 # the e2e tests fail, the Slurm logs are saved under test/.run/slurm-logs (the teardown
 # removes them from the cluster's directory). The last line sums up.
 test:
-	@rc=0; unit=ok; e2e=ok; \
+	@$(AS_ROOT); \
+	rc=0; unit=ok; e2e=ok; \
 	$(MAKE) --no-print-directory deps; \
 	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
 	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e"' EXIT; \
@@ -76,16 +92,16 @@ test-e2e:
 
 # Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when missing.
 deps:
-	test/slurmlocal/up.sh --install-only
+	@$(AS_ROOT); test/slurmlocal/up.sh --install-only
 
 slurm-up:
-	test/slurmlocal/up.sh
+	@$(AS_ROOT); test/slurmlocal/up.sh
 
 slurm-workload:
-	test/slurmlocal/workload.sh
+	@$(AS_ROOT); test/slurmlocal/workload.sh
 
 slurm-down:
-	test/slurmlocal/down.sh
+	@$(AS_ROOT); test/slurmlocal/down.sh
 
 slurm-logs:
 	@rm -rf test/.run/slurm-logs; mkdir -p test/.run; \
@@ -124,8 +140,12 @@ fuzz:
 
 # The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it;
 # the cluster keeps running until `make slurm-down`). Once /metrics answers, a curl of it
-# (the interesting families) is printed.
-demo: slurm-up slurm-workload build
+# (the interesting families) is printed. The cluster needs root, so demo becomes root
+# before its steps (prerequisites would run before AS_ROOT could).
+demo:
+	@$(AS_ROOT); $(MAKE) --no-print-directory slurm-up slurm-workload build demo-run
+
+demo-run:
 	@source $(SLURM_ENV); \
 	$(BIN) node --gpu.backend=simulated --web.listen-address=$(DEMO_NODE_ADDR) \
 	  --kubelet.pod-resources-socket= --no-collector.infiniband --log.level=warn & node=$$!; \
