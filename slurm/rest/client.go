@@ -411,12 +411,12 @@ func (c *Client) fetch(ctx context.Context, resource string,
 		if err != nil {
 			return err
 		}
-		if !s.offers(resource) {
-			return fmt.Errorf("slurmrestd at %s does not list %s in its OpenAPI document: %w", c.display, s.v.path(resource), slurm.ErrNotSupported)
-		}
 		path, q, err := build(s.v)
 		if err != nil {
-			return err
+			return err // e.g. shares before v0.0.41, which says so
+		}
+		if !s.offers(resource) {
+			return fmt.Errorf("slurmrestd at %s does not list %s in its OpenAPI document: %w", c.display, s.v.path(resource), slurm.ErrNotSupported)
 		}
 		err = c.do(ctx, resource, path, q, func(start time.Time, status int, body io.Reader) error {
 			return handle(s, start, status, body)
