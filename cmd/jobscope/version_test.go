@@ -7,7 +7,33 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
 )
+
+// The test binary is a plain `go test` build (no -ldflags): what --version
+// and jobscope_build_info say there is the fallback, and never empty.
+func TestBuildInfoVersionNeverEmpty(t *testing.T) {
+	if version.Version == "" || version.GetRevision() == "" {
+		t.Fatalf("version %q, revision %q", version.Version, version.GetRevision())
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("jobscope"))
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || mfs[0].GetName() != "jobscope_build_info" {
+		t.Fatalf("gather: %v, %v", mfs, err)
+	}
+	for _, l := range mfs[0].GetMetric()[0].GetLabel() {
+		if l.GetName() == "version" && l.GetValue() != version.Version {
+			t.Fatalf("jobscope_build_info version=%q, want %q", l.GetValue(), version.Version)
+		}
+	}
+	if !strings.Contains(version.Print("jobscope"), "version "+version.Version+" ") {
+		t.Fatalf("--version text: %s", version.Print("jobscope"))
+	}
+}
 
 func TestVersionFromBuildInfo(t *testing.T) {
 	vcs := func(rev, modified string) []debug.BuildSetting {
