@@ -1,18 +1,33 @@
 # jobscope: build, tests against a real one-host Slurm, lint, benchmarks, demo.
 # `make test` is the project's test command (CI runs it through .ci/run, as root).
-# The Slurm targets need root and Debian 12 (they apt-get install what is missing);
-# see docs/testing.md.
+# The Slurm targets need root and Debian 12 (they apt-get install what is missing): run by
+# a user, they run themselves again through sudo (AS_ROOT below); see docs/testing.md.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
 
 GO        ?= go
-BIN       := bin/jobscope
+BIN       ?= bin/jobscope
+# What --version, the landing page and jobscope_build_info say, from git (lazy: only
+# `build` evaluates them). Outside a git checkout they are empty and the binary falls back
+# to the build information Go stamped into it (cmd/jobscope/version.go), else "unknown".
+VERSION    = $(shell git describe --tags --always --dirty 2>/dev/null)
+REVISION   = $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     = $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+BUILD_USER = $(shell echo "$${USER:-$$(id -un)}@$$(hostname 2>/dev/null || echo unknown)")
+BUILD_DATE = $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS    = -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+             -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+             -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 # -race needs cgo; set RACE= to skip it
 RACE      ?= -race
 BENCHTIME ?= 500ms
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 60s
+# How long the fuzzer may minimise each new interesting input. Go's default (60 s) lets a
+# target seeded with a whole page spend its FUZZTIME minimising instead of fuzzing.
+FUZZMINIMIZETIME ?= 2s
 DEMO_ADDR ?= 127.0.0.1:9850
 DEMO_NODE_ADDR ?= 127.0.0.1:9851
 DEMO_NODE_FAMILIES := ^jobscope_(gpu_(backend_up|info|utilization_ratio|power_watts|memory_used_bytes|tenant_info)|job_(gpus|gpu_energy_joules_total))[{ ]
@@ -30,18 +45,34 @@ SLURM_ENV := $(SLURMLOCAL_BASE)/env.sh
 # (e.g. gpu/dcgm/testdata) are recorded third-party inputs, linted by nobody.
 GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '*/testdata/*golden*' -o -path './cmd/*/testdata/*' \) -print | sort)
 
+# AS_ROOT starts a recipe that needs root (apt-get, the cluster under /srv, munge). As root
+# it does nothing; otherwise it runs the same target again through sudo, keeping the
+# caller's Go (PATH), module cache (GOMODCACHE, filled first as the caller, so that root
+# only reads it), proxy, flags and toolchain, and the command line's variables; sudo -H gives
+# root its own HOME and so its own build cache, and no root-owned file lands in the caller's
+# caches. Without root and without sudo it says so and fails.
+AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
+	  command -v sudo >/dev/null || { echo "make $@: needs root: run it as root, or install sudo (apt-get install sudo) and run it as a user allowed to use it" >&2; exit 1; }; \
+	  $(GO) mod download; \
+	  echo "make $@: not root; running it again through sudo" >&2; \
+	  exec sudo -H env "PATH=$$PATH" "GOMODCACHE=$$($(GO) env GOMODCACHE)" "GOPROXY=$$($(GO) env GOPROXY)" \
+	    "GOFLAGS=$$($(GO) env GOFLAGS)" "GOTOOLCHAIN=$$($(GO) env GOTOOLCHAIN)" \
+	    $(MAKE) --no-print-directory $@ $(MAKEOVERRIDES); \
+	fi
+
 .PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
-        check-generated bench fuzz demo clean
+        check-generated bench fuzz demo demo-run clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/jobscope
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jobscope
 
 # Unit tests, then a real cluster + workload, the end-to-end tests, and the teardown, which
 # runs whatever happened (also on Ctrl-C). Fails if any of them failed. When the cluster or
 # the e2e tests fail, the Slurm logs are saved under test/.run/slurm-logs (the teardown
 # removes them from the cluster's directory). The last line sums up.
 test:
-	@rc=0; unit=ok; e2e=ok; \
+	@$(AS_ROOT); \
+	rc=0; unit=ok; e2e=ok; \
 	$(MAKE) --no-print-directory deps; \
 	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
 	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e"' EXIT; \
@@ -61,16 +92,16 @@ test-e2e:
 
 # Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when missing.
 deps:
-	test/slurmlocal/up.sh --install-only
+	@$(AS_ROOT); test/slurmlocal/up.sh --install-only
 
 slurm-up:
-	test/slurmlocal/up.sh
+	@$(AS_ROOT); test/slurmlocal/up.sh
 
 slurm-workload:
-	test/slurmlocal/workload.sh
+	@$(AS_ROOT); test/slurmlocal/workload.sh
 
 slurm-down:
-	test/slurmlocal/down.sh
+	@$(AS_ROOT); test/slurmlocal/down.sh
 
 slurm-logs:
 	@rm -rf test/.run/slurm-logs; mkdir -p test/.run; \
@@ -91,20 +122,30 @@ check-generated: generate
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-# Each Fuzz target for FUZZTIME (go test fuzzes one target per run).
+# Each Fuzz target for FUZZTIME (go test fuzzes one target per run); all of them run, and
+# the failing ones are listed at the end (the failing input is under the package's
+# testdata/fuzz/). docs/testing.md has the inputs per second each target reaches.
 fuzz:
-	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+	@failed=; \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 	  dir=$$(dirname "$$f"); \
 	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
 	    echo "== $$dir $$t"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) "./$$dir" || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "./$$dir" || \
+	      failed="$$failed $$dir:$$t"; \
 	  done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "== make fuzz: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "== make fuzz: every target ran $(FUZZTIME) clean"
 
 # The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it;
 # the cluster keeps running until `make slurm-down`). Once /metrics answers, a curl of it
-# (the interesting families) is printed.
-demo: slurm-up slurm-workload build
+# (the interesting families) is printed. The cluster needs root, so demo becomes root
+# before its steps (prerequisites would run before AS_ROOT could).
+demo:
+	@$(AS_ROOT); $(MAKE) --no-print-directory slurm-up slurm-workload build demo-run
+
+demo-run:
 	@source $(SLURM_ENV); \
 	$(BIN) node --gpu.backend=simulated --web.listen-address=$(DEMO_NODE_ADDR) \
 	  --kubelet.pod-resources-socket= --no-collector.infiniband --log.level=warn & node=$$!; \

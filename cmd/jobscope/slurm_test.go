@@ -58,8 +58,15 @@ func (f *fakeRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/openapi/v3" {
-		// Negotiation only looks for the versioned paths.
-		fmt.Fprintf(w, `{"openapi":"3.0.2","paths":{"/slurm/%[1]s/ping/":{},"/slurm/%[1]s/jobs/":{},"/slurm/%[1]s/nodes/":{}}}`, f.version)
+		// Negotiation reads the versioned paths: list one per recorded
+		// answer, as slurmrestd lists what it serves (an optional path
+		// it does not list, shares, is not asked for).
+		files, _ := filepath.Glob(filepath.Join(f.dir, "*.json"))
+		var paths []string
+		for _, file := range files {
+			paths = append(paths, fmt.Sprintf(`"/slurm/%s/%s/":{}`, f.version, strings.TrimSuffix(filepath.Base(file), ".json")))
+		}
+		fmt.Fprintf(w, `{"openapi":"3.0.2","paths":{%s}}`, strings.Join(paths, ","))
 		return
 	}
 	prefix := "/slurm/" + f.version + "/"

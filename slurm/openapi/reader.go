@@ -306,7 +306,11 @@ func (r *reader) rawString() ([]byte, error) {
 	return r.key, nil
 }
 
-// numberLen returns the length of the number at pos.
+// numberLen returns the length of the number at pos. It takes every byte a
+// number can contain, then checks them against RFC 8259's grammar, so that
+// "00", "01", "-", "1.", ".5", "1e" and "+1" are errors here as they are for
+// jsontext (which would read "00" as two values: only the grammar, not the
+// byte set, tells them apart).
 func (r *reader) numberLen() (int, error) {
 	i := 0
 	for {
@@ -323,10 +327,56 @@ func (r *reader) numberLen() (int, error) {
 		}
 	}
 done:
-	if i == 0 || r.buf[r.pos+i-1] < '0' || r.buf[r.pos+i-1] > '9' {
-		return 0, r.errorf("invalid number")
+	if b := r.buf[r.pos : r.pos+i]; !validNumber(b) {
+		if len(b) > 32 {
+			b = b[:32] // the start says enough
+		}
+		return 0, r.errorf("invalid number %q", b)
 	}
 	return i, nil
+}
+
+// validNumber reports whether b is exactly one JSON number:
+//
+//	number = [ "-" ] int [ frac ] [ exp ]
+//	int    = "0" / ( digit1-9 *DIGIT )
+//	frac   = "." 1*DIGIT
+//	exp    = ( "e" / "E" ) [ "-" / "+" ] 1*DIGIT
+func validNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 func (r *reader) skip() error {

@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,8 +61,14 @@ type Options struct {
 }
 
 // Client implements slurm.Source over slurmrestd. It is safe for concurrent
-// use; each method performs at most one request (plus negotiation when the
-// version is not known yet, and one retry after a 404).
+// use. Each method performs at most one request, plus negotiation (GET
+// /openapi/v3) when the server is not known yet or has changed, and then one
+// retry. The server counts as changed when a path its OpenAPI document
+// listed answers 404, or when it reports another Slurm release; a 404 of a
+// path already found missing after a fresh negotiation does not count again,
+// so a poll costs one request per resource whatever the server does. A
+// resource the version or the document does not offer is not asked for
+// (slurm.ErrNotSupported, no request).
 type Client struct {
 	base    *url.URL // scheme+host (unix sockets use a placeholder host)
 	http    *http.Client
@@ -71,8 +79,14 @@ type Client struct {
 	forced  *apiVersion
 	display string // URL for errors and logs
 
-	verMu sync.Mutex
-	ver   *apiVersion
+	// verMu guards srv and the remembered negotiation failure: a
+	// failed negotiation is answered again to the calls of the same poll
+	// (within negotiateHold) instead of being repeated by each.
+	verMu  sync.Mutex
+	srv    *server
+	negErr error
+	negAt  time.Time
+	now    func() time.Time // time.Now; tests move it
 
 	noted openapi.MetaNotes
 
@@ -147,7 +161,7 @@ func New(opts Options) (*Client, error) {
 		DisableCompression:    true,
 		ResponseHeaderTimeout: opts.Timeout,
 	}
-	c := &Client{opts: opts, log: log, user: opts.UserName}
+	c := &Client{opts: opts, log: log, user: opts.UserName, now: time.Now}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
@@ -207,10 +221,10 @@ func (c *Client) APIVersion() string {
 	}
 	c.verMu.Lock()
 	defer c.verMu.Unlock()
-	if c.ver == nil {
+	if c.srv == nil {
 		return ""
 	}
-	return c.ver.name
+	return c.srv.v.name
 }
 
 // Info implements slurm.Source (GET ping).
@@ -218,11 +232,18 @@ func (c *Client) Info(ctx context.Context) (slurm.Info, error) {
 	var info slurm.Info
 	err := c.fetch(ctx, "ping", func(v apiVersion) (string, url.Values, error) {
 		return v.path("ping"), nil, nil
-	}, func(v apiVersion, _ time.Time, status int, body io.Reader) error {
-		i, _, err := openapi.DecodePing(body)
+	}, func(s *server, _ time.Time, status int, body io.Reader) error {
+		i, meta, err := openapi.DecodePing(body)
 		if err != nil {
 			return err
 		}
+		if meta.Release == "" && meta.Plugin == "" {
+			// Every slurmrestd answer carries meta; a JSON answer
+			// without it is some other service at this URL.
+			return notSlurm("without Slurm's meta")
+		}
+		c.noteRelease(s, meta.Release)
+		v := s.v
 		if i.Cluster == "" {
 			// v0.0.37/38 ping names no cluster; jobs' meta does.
 			i.Cluster = c.noted.Cluster()
@@ -254,9 +275,11 @@ func (c *Client) Diag(ctx context.Context) (*slurm.Diag, error) {
 	var d *slurm.Diag
 	err := c.fetch(ctx, "diag", func(v apiVersion) (string, url.Values, error) {
 		return v.path("diag"), nil, nil
-	}, func(_ apiVersion, _ time.Time, _ int, body io.Reader) error {
+	}, func(s *server, _ time.Time, _ int, body io.Reader) error {
+		var meta openapi.Meta
 		var err error
-		d, _, err = openapi.DecodeDiag(body)
+		d, meta, err = openapi.DecodeDiag(body)
+		c.noteRelease(s, meta.Release)
 		return err
 	})
 	return d, err
@@ -270,9 +293,11 @@ func (c *Client) Shares(ctx context.Context) ([]slurm.Share, error) {
 			return "", nil, fmt.Errorf("slurmrestd %s has no shares endpoint (needs v0.0.41+, Slurm 24.05): %w", v.name, slurm.ErrNotSupported)
 		}
 		return v.path("shares"), nil, nil
-	}, func(_ apiVersion, _ time.Time, _ int, body io.Reader) error {
+	}, func(s *server, _ time.Time, _ int, body io.Reader) error {
+		var meta openapi.Meta
 		var err error
-		sh, _, err = openapi.DecodeShares(body)
+		sh, meta, err = openapi.DecodeShares(body)
+		c.noteRelease(s, meta.Release)
 		return err
 	})
 	return sh, err
@@ -290,7 +315,8 @@ func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *
 			}
 		}
 		return v.path(resource), q, nil
-	}, func(v apiVersion, start time.Time, status int, body io.Reader) error {
+	}, func(s *server, start time.Time, status int, body io.Reader) error {
+		v := s.v
 		if status == http.StatusNotModified {
 			val, ok := cache.unchanged(v, start)
 			if !ok {
@@ -305,6 +331,7 @@ func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *
 			return err
 		}
 		c.noted.Note(c.log, resource, meta)
+		c.noteRelease(s, meta.Release)
 		cache.store(v, start, val)
 		out = val
 		return nil
@@ -312,108 +339,237 @@ func fetchCached[T any](c *Client, ctx context.Context, resource string, cache *
 	return out, err
 }
 
-// fetch runs one request for resource with the current API version; after a
-// 404 it re-negotiates (slurmrestd may have been upgraded and dropped the
-// version) and retries once.
+// server is what one negotiation learned about slurmrestd. It is replaced as
+// a whole when the server changes; the pointer is its identity, so of
+// several calls that see the same change only the first negotiates again.
+type server struct {
+	v   apiVersion
+	via string
+	// listed is the set of resources the OpenAPI document lists under
+	// /slurm/<v>/; nil when no document was read (forced version, ping
+	// probe).
+	listed map[string]bool
+
+	mu sync.Mutex
+	// release is the Slurm release first reported since negotiation.
+	release string
+	// missing holds resources that answered 404 although offered, and
+	// again after negotiating anew: a server whose document lists a path
+	// it does not serve. Their next 404 is an error, not a change.
+	missing map[string]bool
+}
+
+// optionalResources are the resources a slurmrestd of a supported version
+// may lack: they are asked for only where the OpenAPI document lists them.
+// The others (ping, jobs, nodes, partitions, diag) exist in every version
+// from v0.0.37 and are always asked for.
+var optionalResources = map[string]bool{"shares": true}
+
+// offers reports whether the resource is asked for at all.
+func (s *server) offers(resource string) bool {
+	if !optionalResources[resource] || s.listed == nil {
+		return true
+	}
+	return s.listed[resource]
+}
+
+// changedOn404 reports whether a 404 for resource means the server changed
+// (and the version must be negotiated again): the document listed it, or
+// it is a resource every version has, and it was not found missing before.
+func (s *server) changedOn404(resource string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.missing[resource] {
+		return false
+	}
+	return !optionalResources[resource] || s.listed[resource]
+}
+
+func (s *server) markMissing(resource string) {
+	s.mu.Lock()
+	if s.missing == nil {
+		s.missing = map[string]bool{}
+	}
+	s.missing[resource] = true
+	s.mu.Unlock()
+}
+
+// negotiateHold is how long a failed negotiation is answered from memory:
+// long enough to cover the calls of one poll, which all start together,
+// short enough for the next poll to try again.
+const negotiateHold = 2 * time.Second
+
+// fetch runs one request for resource with the current API version. After a
+// 404 that means the server changed (see server.changedOn404) it negotiates
+// again and retries once.
 func (c *Client) fetch(ctx context.Context, resource string,
 	build func(apiVersion) (string, url.Values, error),
-	handle func(v apiVersion, start time.Time, status int, body io.Reader) error,
+	handle func(s *server, start time.Time, status int, body io.Reader) error,
 ) error {
 	for attempt := 0; ; attempt++ {
-		v, err := c.version(ctx)
+		s, err := c.server(ctx)
 		if err != nil {
 			return err
 		}
-		path, q, err := build(v)
+		path, q, err := build(s.v)
 		if err != nil {
-			return err
+			return err // e.g. shares before v0.0.41, which says so
+		}
+		if !s.offers(resource) {
+			return fmt.Errorf("slurmrestd at %s does not list %s in its OpenAPI document: %w", c.display, s.v.path(resource), slurm.ErrNotSupported)
 		}
 		err = c.do(ctx, resource, path, q, func(start time.Time, status int, body io.Reader) error {
-			return handle(v, start, status, body)
+			return handle(s, start, status, body)
 		})
-		if attempt == 0 && c.forced == nil && errors.Is(err, ErrNotFound) {
-			c.log.Warn("slurmrestd answered 404; negotiating the API version again", "resource", resource, "version", v.name)
-			c.resetVersion(v)
+		if c.forced != nil || !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if attempt == 0 && s.changedOn404(resource) {
+			c.log.Warn("slurmrestd answered 404 for a path it served; negotiating the API version again", "resource", resource, "path", path, "version", s.v.name)
+			c.resetServer(s)
 			continue
+		}
+		// Found missing after a fresh negotiation, or an optional
+		// resource no document vouched for: do not negotiate for it
+		// again.
+		s.markMissing(resource)
+		if optionalResources[resource] && s.listed == nil {
+			return fmt.Errorf("slurmrestd %s has no %s endpoint: %w: %w", s.v.name, resource, slurm.ErrNotSupported, err)
 		}
 		return err
 	}
 }
 
-// version returns the API version to use, negotiating it when unknown.
+// server returns what is known of the server, negotiating when nothing is.
 // Negotiation holds verMu so that concurrent first calls negotiate once.
-func (c *Client) version(ctx context.Context) (apiVersion, error) {
+func (c *Client) server(ctx context.Context) (*server, error) {
 	if c.forced != nil {
-		return *c.forced, nil
+		return &server{v: *c.forced, via: "forced"}, nil
 	}
 	c.verMu.Lock()
 	defer c.verMu.Unlock()
-	if c.ver != nil {
-		return *c.ver, nil
+	if c.srv != nil {
+		return c.srv, nil
 	}
-	v, how, err := c.negotiate(ctx)
+	if c.negErr != nil && c.now().Sub(c.negAt) < negotiateHold {
+		return nil, c.negErr
+	}
+	s, err := c.negotiate(ctx)
+	if err != nil {
+		c.negErr, c.negAt = err, c.now()
+		return nil, err
+	}
+	c.negErr = nil
+	c.log.Info("slurmrestd API version negotiated", "url", c.display, "version", s.v.name, "via", s.via)
+	c.srv = s
+	return s, nil
+}
+
+// version is the API version to use, negotiating it when unknown.
+func (c *Client) version(ctx context.Context) (apiVersion, error) {
+	s, err := c.server(ctx)
 	if err != nil {
 		return apiVersion{}, err
 	}
-	c.log.Info("slurmrestd API version negotiated", "url", c.display, "version", v.name, "via", how)
-	c.ver = &v
-	return v, nil
+	return s.v, nil
 }
 
-func (c *Client) resetVersion(old apiVersion) {
+// resetServer forgets old, so that the next call negotiates again; a no-op
+// when another call did so already.
+func (c *Client) resetServer(old *server) {
 	c.verMu.Lock()
-	if c.ver != nil && c.ver.name == old.name {
-		c.ver = nil
+	if c.srv == old {
+		c.srv = nil
+		c.negErr = nil
 	}
 	c.verMu.Unlock()
 }
 
-// negotiate picks the newest supported version the server serves: first from
-// its OpenAPI document, else by probing ping newest-first.
-func (c *Client) negotiate(ctx context.Context) (apiVersion, string, error) {
+// noteRelease records the Slurm release an answer reported; another release
+// than the first one seen means slurmrestd was upgraded (or replaced), and
+// the next call negotiates again: the new one may serve newer versions.
+func (c *Client) noteRelease(s *server, release string) {
+	if release == "" || c.forced != nil {
+		return
+	}
+	s.mu.Lock()
+	old := s.release
+	if old == "" {
+		s.release = release
+	}
+	s.mu.Unlock()
+	if old != "" && old != release {
+		c.log.Info("slurmrestd reports another Slurm release; negotiating the API version again", "was", old, "now", release)
+		c.resetServer(s)
+	}
+}
+
+// notSlurmError is a handler's verdict that a well-formed answer did not
+// come from slurmrestd; do turns it into an *Error of kind ErrNotSlurmrestd.
+type notSlurmError struct{ why string }
+
+func (e *notSlurmError) Error() string { return e.why }
+
+func notSlurm(why string) error { return &notSlurmError{why: why} }
+
+// negotiate picks the newest supported version the server serves from its
+// OpenAPI document, or, where no document is served (404 on /openapi/v3 and
+// /openapi), by probing ping newest-first. Any other failure ends it at
+// once: a server that is down, refuses the token or is not slurmrestd
+// costs one request.
+func (c *Client) negotiate(ctx context.Context) (*server, error) {
 	var specErr error
 	for _, p := range []string{"/openapi/v3", "/openapi"} {
-		var found map[int]bool
+		var found map[int]map[string]bool
 		err := c.do(ctx, "negotiate", p, nil, func(_ time.Time, status int, body io.Reader) error {
 			if status != http.StatusOK {
 				return fmt.Errorf("unexpected HTTP %d", status)
 			}
 			var err error
-			found, err = scanSpecVersions(body)
+			found, err = scanSpec(body)
+			if err == nil && len(found) == 0 {
+				return notSlurm("without any /slurm/ path")
+			}
 			return err
 		})
-		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrToken) {
-			return apiVersion{}, "", err
-		}
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
 			specErr = err
 			continue
 		}
+		if err != nil {
+			return nil, err
+		}
 		for _, m := range supportedMinors {
-			if found[m] {
-				return versionFromMinor(m), p, nil
+			if listed, ok := found[m]; ok {
+				return &server{v: versionFromMinor(m), via: p, listed: listed}, nil
 			}
 		}
 		var offered []string
 		for m := range found {
 			offered = append(offered, "v0.0."+strconv.Itoa(m))
 		}
-		specErr = fmt.Errorf("%s lists no supported slurm API version (offered: %v)", p, offered)
-		break
+		slices.Sort(offered)
+		return nil, &Error{Resource: "negotiate", Method: http.MethodGet, Path: p, Status: http.StatusOK, Kind: ErrNotFound,
+			Err: fmt.Errorf("no supported slurm API version (offered: %s; supported: v0.0.37 to v0.0.45)", strings.Join(offered, ", "))}
 	}
-	// Fall back to probing: some deployments do not serve the spec.
+	// No document: probe ping, newest first.
 	for _, m := range supportedMinors {
 		v := versionFromMinor(m)
-		err := c.do(ctx, "negotiate", v.path("ping"), nil, func(time.Time, int, io.Reader) error { return nil })
+		err := c.do(ctx, "negotiate", v.path("ping"), nil, func(_ time.Time, _ int, body io.Reader) error {
+			if _, meta, err := openapi.DecodePing(body); err != nil || meta.Release == "" && meta.Plugin == "" {
+				return notSlurm("without Slurm's meta")
+			}
+			return nil
+		})
 		if err == nil {
-			return v, "ping probe", nil
+			return &server{v: v, via: "ping probe"}, nil
 		}
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
-		return apiVersion{}, "", err
+		return nil, err
 	}
-	return apiVersion{}, "", &Error{Resource: "negotiate", Method: http.MethodGet, Path: "/slurm/v0.0.{37..45}/ping", Kind: ErrNotFound,
+	return nil, &Error{Resource: "negotiate", Method: http.MethodGet, Path: "/slurm/v0.0.{37..45}/ping", Kind: ErrNotFound,
 		Err: fmt.Errorf("no supported API version answered at %s (spec: %v)", c.display, specErr)}
 }
 
@@ -424,7 +580,7 @@ func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
 	handle func(start time.Time, status int, body io.Reader) error,
 ) error {
 	mkErr := func(kind error, status int, err error) *Error {
-		return &Error{Resource: resource, Method: http.MethodGet, Path: path, Status: status, Kind: kind, Err: err}
+		return &Error{Resource: resource, Method: http.MethodGet, Path: path, Status: status, Kind: kind, Err: err, URL: c.display}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
@@ -454,6 +610,16 @@ func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
 	}
 	defer resp.Body.Close()
 
+	// slurmrestd answers JSON (and plain text for a few errors); an HTML
+	// page is a web server or proxy, and its markup is no message to quote.
+	ctype := mediaType(resp.Header.Get("Content-Type"))
+	html := ctype == "text/html" || ctype == "application/xhtml+xml"
+	if html && (resp.StatusCode == http.StatusOK || resource == "negotiate") {
+		e := mkErr(ErrNotSlurmrestd, resp.StatusCode, nil)
+		e.ContentType = ctype
+		return e
+	}
+
 	switch {
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotModified:
 		body := &limitedBody{r: resp.Body, left: c.opts.MaxBodyBytes}
@@ -473,6 +639,12 @@ func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
 			if isSlurmError(err) {
 				return mkErr(ErrServer, resp.StatusCode, err)
 			}
+			var ns *notSlurmError
+			if errors.As(err, &ns) {
+				e := mkErr(ErrNotSlurmrestd, resp.StatusCode, ns)
+				e.ContentType = ctype
+				return e
+			}
 			return mkErr(ErrMalformed, resp.StatusCode, err)
 		}
 		return nil
@@ -483,18 +655,18 @@ func (c *Client) do(ctx context.Context, resource, path string, q url.Values,
 			c.token.invalidate()
 		}
 		e := mkErr(ErrUnauthorized, resp.StatusCode, nil)
-		e.SlurmErrors = readErrorBody(resp.Body)
+		e.SlurmErrors = readErrorBody(resp.Body, html)
 		if c.token != nil {
 			e.TokenFile = c.token.path
 		}
 		return e
 	case resp.StatusCode == http.StatusNotFound:
 		e := mkErr(ErrNotFound, resp.StatusCode, nil)
-		e.SlurmErrors = readErrorBody(resp.Body)
+		e.SlurmErrors = readErrorBody(resp.Body, html)
 		return e
 	default:
 		e := mkErr(ErrServer, resp.StatusCode, nil)
-		e.SlurmErrors = readErrorBody(resp.Body)
+		e.SlurmErrors = readErrorBody(resp.Body, html)
 		if resp.StatusCode == http.StatusInternalServerError && c.token != nil {
 			// slurmrestd 22.05 answers an expired or malformed token with
 			// a 500 ("slurmctld config is unable to load"), the same as
@@ -514,13 +686,27 @@ func isSlurmError(err error) bool {
 }
 
 // readErrorBody reads at most 64 KiB of an error response for its Slurm
-// error texts; an error body is small and is not worth more.
-func readErrorBody(r io.Reader) []string {
+// error texts; an error body is small and is not worth more. An HTML body
+// (a proxy's error page) has none.
+func readErrorBody(r io.Reader, html bool) []string {
+	if html {
+		return nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil && len(b) == 0 {
 		return nil
 	}
 	return slurmErrorTexts(b)
+}
+
+// mediaType is the Content-Type without parameters, lower case; "" when
+// absent or unreadable.
+func mediaType(header string) string {
+	t, _, err := mime.ParseMediaType(header)
+	if err != nil {
+		return ""
+	}
+	return t
 }
 
 // transportKind classifies an error from sending a request or reading its body.

@@ -27,6 +27,9 @@ var (
 	ErrBodyTooLarge = errors.New("response body too large")
 	// ErrToken: the token file could not be read.
 	ErrToken = errors.New("cannot read token file")
+	// ErrNotSlurmrestd: the server answered, but not as slurmrestd does (an
+	// HTML page, JSON without Slurm's paths or meta): a wrong URL or port.
+	ErrNotSlurmrestd = errors.New("not slurmrestd")
 )
 
 // Error is one failed request. It never contains the token.
@@ -42,6 +45,10 @@ type Error struct {
 	// TokenFile is set on authentication failures so that the operator
 	// knows which file to refresh.
 	TokenFile string
+	// URL is the server, as configured (never with a token).
+	URL string
+	// ContentType is the answer's media type, set for ErrNotSlurmrestd.
+	ContentType string
 	// Kind is one of the Err* sentinels above.
 	Kind error
 	// Err is the underlying error, if any.
@@ -50,6 +57,18 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.Kind == ErrNotSlurmrestd {
+		// Said plainly: the usual cause is a wrong URL or port.
+		ct := e.ContentType
+		if ct == "" {
+			ct = "without a content type"
+		}
+		fmt.Fprintf(&b, "%s is not slurmrestd: %s %s answered %d %s", e.URL, e.Method, e.Path, e.Status, ct)
+		if e.Err != nil {
+			fmt.Fprintf(&b, " %v", e.Err)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "slurmrestd %s: %s %s: ", e.Resource, e.Method, e.Path)
 	if e.Status != 0 {
 		fmt.Fprintf(&b, "HTTP %d: ", e.Status)

@@ -74,20 +74,46 @@ func (v apiVersion) sendsUpdateTime(resource string) bool {
 }
 
 // scanSpecVersions reads an OpenAPI document as a stream and returns the
-// set of "/slurm/v0.0.NN/" versions whose paths it mentions. The document is
-// ~0.5 MB and only path keys matter, so it is scanned for the byte pattern
-// rather than decoded. Slurm 22.05 escapes slashes in JSON ("\/slurm\/"),
-// so backslashes are skipped before matching.
+// set of "/slurm/v0.0.NN/" versions whose paths it mentions.
 func scanSpecVersions(r io.Reader) (map[int]bool, error) {
+	found, err := scanSpec(r)
+	out := make(map[int]bool, len(found))
+	for m := range found {
+		out[m] = true
+	}
+	return out, err
+}
+
+// scanSpec reads an OpenAPI document as a stream and returns, for every
+// "/slurm/v0.0.NN/" version whose paths it mentions, the set of resources
+// listed under it (the path segment after the version: "jobs", "shares",
+// "job" for "/job/{job_id}"). The document is ~0.5 MB and only path keys
+// matter, so it is scanned for the byte pattern rather than decoded. Slurm
+// 22.05 escapes slashes in JSON ("\/slurm\/"), so backslashes are skipped
+// before matching.
+func scanSpec(r io.Reader) (map[int]map[string]bool, error) {
 	const pat = "/slurm/v0.0."
 	fail := kmpFailure(pat)
 	br := bufio.NewReaderSize(r, 64*1024)
-	found := map[int]bool{}
+	found := map[int]map[string]bool{}
+	add := func(minor int, resource string) {
+		if found[minor] == nil {
+			found[minor] = map[string]bool{}
+		}
+		if resource != "" {
+			found[minor][resource] = true
+		}
+	}
 	state := 0 // bytes of pat matched
 	num := -1  // digits after a full match, -1 when not collecting
+	var name []byte
+	naming := false // collecting the resource after "/slurm/v0.0.NN/"
 	for {
 		c, err := br.ReadByte()
 		if err == io.EOF {
+			if naming {
+				add(num, string(name))
+			}
 			return found, nil
 		}
 		if err != nil {
@@ -96,13 +122,25 @@ func scanSpecVersions(r io.Reader) (map[int]bool, error) {
 		if c == '\\' {
 			continue
 		}
-		if num >= 0 {
+		if naming {
+			if (c >= 'a' && c <= 'z' || c == '_') && len(name) < 64 {
+				name = append(name, c)
+				continue
+			}
+			add(num, string(name))
+			naming, num, name = false, -1, name[:0]
+		} else if num >= 0 {
 			if c >= '0' && c <= '9' && num < 1000 {
 				num = num*10 + int(c-'0')
 				continue
 			}
-			if c == '/' || c == '"' {
-				found[num] = true
+			switch c {
+			case '/':
+				naming = true
+				state = 0
+				continue
+			case '"':
+				add(num, "")
 			}
 			num = -1
 			state = 0
