@@ -147,7 +147,9 @@ func (f *fetcher) life(ctx context.Context, now time.Time, lookback time.Duratio
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("count(count_over_time(%s{%s}[%s]))", n, f.job, promDur(coarse))
 	}
-	m, err := f.matrix(ctx, strings.Join(parts, " or "), v1.Range{Start: now.Add(-lookback), End: now, Step: coarse})
+	// The grid ends at now, so the newest samples are in its last step.
+	n := int64(math.Ceil(float64(lookback) / float64(coarse)))
+	m, err := f.matrix(ctx, strings.Join(parts, " or "), v1.Range{Start: now.Add(-time.Duration(n) * coarse), End: now, Step: coarse})
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}

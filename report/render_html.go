@@ -45,8 +45,10 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // HTML writes a self-contained page: inline CSS and SVG, no script, no
 // external resource (its Content-Security-Policy forbids both). Every
-// user-controlled string goes through html/template's escaping.
+// user-controlled string goes through Clean (a newline or a bidi override
+// must not reshape the page's text either) and html/template's escaping.
 func HTML(w io.Writer, r *Report) error {
+	r = cleaned(r)
 	nodes := make([]htmlNode, 0, len(r.Nodes))
 	for _, n := range r.Nodes {
 		hn := htmlNode{Node: n}
@@ -180,4 +182,49 @@ func charts(r *Report, n Node) (*chart, *chart) {
 			Points: fmt.Sprintf("%d,%.1f %d,%.1f", mem.Left, yy, mem.Left+mem.PlotW, yy)}
 	}
 	return util, mem
+}
+
+// cleaned is a copy of r with every string through Clean.
+func cleaned(in *Report) *Report {
+	r := *in
+	r.Prometheus, r.Cluster = Clean(r.Prometheus), Clean(r.Cluster)
+	j := &r.Job
+	for _, p := range []*string{&j.ID, &j.Name, &j.User, &j.Account, &j.Partition, &j.QOS, &j.ArrayJobID, &j.ArrayTaskID, &j.State} {
+		*p = Clean(*p)
+	}
+	r.Missing = make([]string, len(in.Missing))
+	for i, m := range in.Missing {
+		r.Missing[i] = Clean(m)
+	}
+	r.Findings = make([]Finding, len(in.Findings))
+	for i, f := range in.Findings {
+		f.Node, f.GPU, f.Summary = Clean(f.Node), Clean(f.GPU), Clean(f.Summary)
+		r.Findings[i] = f
+	}
+	r.Nodes = make([]Node, len(in.Nodes))
+	for i, n := range in.Nodes {
+		n.Name, n.Instance = Clean(n.Name), Clean(n.Instance)
+		gpus := make([]GPU, len(n.GPUs))
+		for k, g := range n.GPUs {
+			g.UUID, g.Index, g.GRESIndex, g.Model = Clean(g.UUID), Clean(g.Index), Clean(g.GRESIndex), Clean(g.Model)
+			xids := make([]XID, len(g.XIDs))
+			for x, c := range g.XIDs {
+				xids[x] = XID{Code: Clean(c.Code), Count: c.Count}
+			}
+			g.XIDs = xids
+			gpus[k] = g
+		}
+		n.GPUs = gpus
+		if n.InfiniBand != nil {
+			ib := *n.InfiniBand
+			ib.Ports = make([]IBPort, len(n.InfiniBand.Ports))
+			for k, p := range n.InfiniBand.Ports {
+				p.Device, p.Port, p.Attribution = Clean(p.Device), Clean(p.Port), Clean(p.Attribution)
+				ib.Ports[k] = p
+			}
+			n.InfiniBand = &ib
+		}
+		r.Nodes[i] = n
+	}
+	return &r
 }
