@@ -35,12 +35,6 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"derefT":    func(v *time.Time) time.Time { return *v },
 	"add":       func(d, v int) int { return v + d },
 	"addf":      func(d, v float64) float64 { return v + d },
-	"shortUUID": func(u string) string {
-		if len(u) > 14 {
-			return u[:14] + "…"
-		}
-		return u
-	},
 }).Parse(htmlSource))
 
 // HTML writes a self-contained page: inline CSS and SVG, no script, no
@@ -56,6 +50,13 @@ func HTML(w io.Writer, r *Report) error {
 			u, m := charts(r, n)
 			hn.Charts = []*chart{u, m}
 		}
+		models := map[string]bool{}
+		for _, g := range n.GPUs {
+			if g.Model != "" {
+				models[g.Model] = true
+			}
+		}
+		hn.Models = strings.Join(sortedKeys(models), ", ")
 		for i, g := range n.GPUs {
 			hn.Rows = append(hn.Rows, htmlGPU{GPU: g, Color: palette[i%len(palette)]})
 		}
@@ -71,6 +72,7 @@ type htmlNode struct {
 	Node
 	Rows   []htmlGPU
 	Charts []*chart
+	Models string // the node's GPU models, named once
 }
 
 type htmlGPU struct {
@@ -98,12 +100,13 @@ type line struct {
 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // text-anchor of an x tick: the edge labels stay inside
 }
 
 const (
-	chartW, chartH       = 560, 200
+	chartW, chartH       = 520, 200
 	chartLeft, chartTop  = 56, 26
 	chartRight, chartBot = 12, 28
 )
@@ -126,7 +129,14 @@ func charts(r *Report, n Node) (*chart, *chart) {
 			PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBot, Right: chartW - chartRight}
 		for i := 0; i <= 4; i++ {
 			at := t0.Add(time.Duration(float64(i) / 4 * span * float64(time.Second)))
-			c.XTicks = append(c.XTicks, tick{Pos: float64(c.Left) + float64(i)/4*float64(c.PlotW), Label: at.UTC().Format("15:04")})
+			anchor := "middle"
+			switch i {
+			case 0:
+				anchor = "start"
+			case 4:
+				anchor = "end"
+			}
+			c.XTicks = append(c.XTicks, tick{Pos: float64(c.Left) + float64(i)/4*float64(c.PlotW), Label: at.UTC().Format("15:04"), Anchor: anchor})
 		}
 		return c
 	}

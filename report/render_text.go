@@ -101,10 +101,10 @@ func Text(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 		if len(n.GPUs) > 0 {
-			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "  gpu\tuuid\tutil mean\tp95\tsm\ttensor\tmem max\tof\tpower\tenergy\tfaults\t")
+			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  gpu\tuuid\tutil mean\tp95\tsm\ttensor\tmem max\tof\tpower\tenergy\tfaults")
 			for _, g := range n.GPUs {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 					Clean(g.Index), Clean(g.UUID), statMean(g.Utilization), statP95(g.Utilization),
 					statMean(g.SMActive), statMean(g.TensorActive),
 					optBytes(g.MemoryUsedMaxBytes), optBytes(g.MemoryTotalBytes),

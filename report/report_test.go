@@ -159,6 +159,10 @@ func TestReport(t *testing.T) {
 		}
 	})
 
+	t.Run("html in chromium", func(t *testing.T) {
+		testHTMLInBrowser(t, build(t, "4242"))
+	})
+
 	t.Run("not found", func(t *testing.T) {
 		_, err := report.Build(context.Background(), srv.API, report.Options{JobID: "999", URL: srv.URL, Now: now})
 		var nf *report.NotFoundError
