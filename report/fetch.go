@@ -73,15 +73,18 @@ func (f *fetcher) fetch(ctx context.Context, r *Report, jobID string, now time.T
 		}
 		return nodes[name]
 	}
+	// Per node and GPU type; replicas of the cluster exporter give the same
+	// series under other target labels, so the same (node, type) counts once.
+	perType := map[[2]string]float64{}
 	for _, s := range a["node_gpus"] {
-		n := node(string(s.labels["node"]))
 		if v, ok := lastOf(s); ok {
-			sum := v
-			if n.GPUsAllocated != nil {
-				sum += *n.GPUsAllocated
-			}
-			n.GPUsAllocated = &sum
+			k := [2]string{string(s.labels["node"]), string(s.labels["type"])}
+			perType[k] = math.Max(perType[k], v)
 		}
+	}
+	for k, v := range perType {
+		n := node(k[0])
+		n.GPUsAllocated = addPtr(n.GPUsAllocated, v)
 	}
 	instNode := map[string]string{}
 	gpuNode := map[string]string{}

@@ -195,7 +195,12 @@ func OpenMetrics(now time.Time) []byte {
 			fn(t)
 		}
 	}
-	slurm := map[string]string{"cluster": "c1", "job": "jobscope-slurm", "instance": "slurm-exporter:9850"}
+	// Two replicas of the cluster exporter, as the chart may run: the
+	// report must count their identical series once.
+	replicas := []map[string]string{
+		{"cluster": "c1", "job": "jobscope-slurm", "instance": "slurm-exporter-0:9850"},
+		{"cluster": "c1", "job": "jobscope-slurm", "instance": "slurm-exporter-1:9850"},
+	}
 	agents := map[string]map[string]string{}
 	type held struct {
 		job  Job
@@ -205,22 +210,24 @@ func OpenMetrics(now time.Time) []byte {
 	var gpus []held
 	for _, j := range Jobs(now) {
 		in := func(t time.Time) bool { return !t.Before(j.Start) && !t.After(j.End) }
-		jl := with(slurm, "job_id", j.ID)
 		var total float64
 		for _, n := range j.Nodes {
 			total += float64(len(n.GPUs))
 		}
 		steps(j.Start, j.End, func(t time.Time) {
-			w.add("jobscope_slurm_job_info", with(jl, "name", j.Name, "user", j.User, "account", j.Account, "partition", j.Partition,
-				"qos", j.QOS, "state", "RUNNING", "array_job_id", "", "array_task_id", ""), t, 1)
-			w.add("jobscope_slurm_job_start_timestamp_seconds", jl, t, float64(j.Start.Unix()))
-			w.add("jobscope_slurm_job_time_limit_seconds", jl, t, j.TimeLimit)
-			if total > 0 {
-				w.add("jobscope_slurm_job_gpus", jl, t, total)
-			}
-			for _, n := range j.Nodes {
-				if len(n.GPUs) > 0 {
-					w.add("jobscope_slurm_job_node_gpus", with(jl, "node", n.Name, "type", "h100"), t, float64(len(n.GPUs)))
+			for _, slurm := range replicas {
+				jl := with(slurm, "job_id", j.ID)
+				w.add("jobscope_slurm_job_info", with(jl, "name", j.Name, "user", j.User, "account", j.Account, "partition", j.Partition,
+					"qos", j.QOS, "state", "RUNNING", "array_job_id", "", "array_task_id", ""), t, 1)
+				w.add("jobscope_slurm_job_start_timestamp_seconds", jl, t, float64(j.Start.Unix()))
+				w.add("jobscope_slurm_job_time_limit_seconds", jl, t, j.TimeLimit)
+				if total > 0 {
+					w.add("jobscope_slurm_job_gpus", jl, t, total)
+				}
+				for _, n := range j.Nodes {
+					if len(n.GPUs) > 0 {
+						w.add("jobscope_slurm_job_node_gpus", with(jl, "node", n.Name, "type", "h100"), t, float64(len(n.GPUs)))
+					}
 				}
 			}
 		})
