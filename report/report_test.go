@@ -18,7 +18,6 @@ import (
 	"jobscope/report"
 	"jobscope/report/reporttest"
 	"jobscope/test/golden"
-	"jobscope/test/promtest"
 )
 
 // One real Prometheus serves the backfilled fixture to every subtest.
@@ -393,4 +392,3 @@ func near(a, b float64) bool {
 
 func nearPtr(p *float64, b float64) bool { return p != nil && near(*p, b) }
 
-var _ = promtest.Start

@@ -209,7 +209,6 @@ func OpenMetrics(now time.Time) []byte {
 	}
 	var gpus []held
 	for _, j := range Jobs(now) {
-		in := func(t time.Time) bool { return !t.Before(j.Start) && !t.After(j.End) }
 		var total float64
 		for _, n := range j.Nodes {
 			total += float64(len(n.GPUs))
@@ -269,7 +268,6 @@ func OpenMetrics(now time.Time) []byte {
 					w.add("jobscope_infiniband_job_transmitted_packets_total", il, t, ib/n.IBPacketSize)
 				}
 			})
-			_ = in
 		}
 	}
 	nodeNames := make([]string, 0, len(agents))
