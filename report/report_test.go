@@ -391,4 +391,3 @@ func near(a, b float64) bool {
 }
 
 func nearPtr(p *float64, b float64) bool { return p != nil && near(*p, b) }
-
