@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,6 +23,7 @@ type command func(app *kingpin.Application) (name string, run func(ctx context.C
 var commands = []command{
 	slurmCommand,
 	nodeCommand,
+	reportCommand,
 }
 
 func main() {
@@ -40,6 +42,12 @@ func run(ctx context.Context, args []string) int {
 	}
 	if err := fn(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "jobscope %s: %v\n", selected, err)
+		// An error may choose its exit code (jobscope report: 1 for a job
+		// not found, 2 when no answer could be given).
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			return coded.ExitCode()
+		}
 		return 1
 	}
 	return 0

@@ -164,12 +164,12 @@ func TestRequestsPerPollSharesNotListed(t *testing.T) {
 			want["/openapi/v3"] = 1
 		}
 		wantCounts(t, i, got, want)
-		for _, r := range poller.Resources {
+		for _, r := range slurm.Resources {
 			st := snap.Resources[r]
 			switch {
-			case r == poller.ResourceShares && !errors.Is(st.Err, slurm.ErrNotSupported):
+			case r == slurm.ResourceShares && !errors.Is(st.Err, slurm.ErrNotSupported):
 				t.Errorf("poll %d: shares: %v, want ErrNotSupported", i, st.Err)
-			case r != poller.ResourceShares && !st.OK:
+			case r != slurm.ResourceShares && !st.OK:
 				t.Errorf("poll %d: %s: %v", i, r, st.Err)
 			}
 		}
@@ -189,7 +189,7 @@ func TestRequestsPerPollSharesListed(t *testing.T) {
 			want["/openapi/v3"] = 1
 		}
 		wantCounts(t, i, got, want)
-		if st := snap.Resources[poller.ResourceShares]; !st.OK {
+		if st := snap.Resources[slurm.ResourceShares]; !st.OK {
 			t.Errorf("poll %d: shares: %v", i, st.Err)
 		}
 	}
@@ -210,7 +210,7 @@ func TestRequestsPerPollListedPathMissing(t *testing.T) {
 			want["/slurm/v0.0.44/shares"] = 2
 		}
 		wantCounts(t, i, got, want)
-		st := snap.Resources[poller.ResourceShares]
+		st := snap.Resources[slurm.ResourceShares]
 		if st.OK || errors.Is(st.Err, slurm.ErrNotSupported) || !errors.Is(st.Err, ErrNotFound) {
 			t.Errorf("poll %d: shares: %v, want a 404 error", i, st.Err)
 		}
@@ -234,7 +234,7 @@ func TestRequestsPerPollUpgradeDropsVersion(t *testing.T) {
 			t.Errorf("poll 2: %d requests for %s, want at most 1: %v", n, p, got)
 		}
 	}
-	for _, r := range poller.Resources {
+	for _, r := range slurm.Resources {
 		if !snap.Resources[r].OK {
 			t.Errorf("poll 2: %s: %v", r, snap.Resources[r].Err)
 		}
@@ -268,7 +268,7 @@ func TestRequestsPerPollUpgradeKeepsVersion(t *testing.T) {
 				t.Errorf("poll %d: %d requests for %s, want at most 1: %v", i, n, p, got)
 			}
 		}
-		for _, r := range poller.Resources {
+		for _, r := range slurm.Resources {
 			if !snap.Resources[r].OK {
 				t.Errorf("poll %d: %s: %v", i, r, snap.Resources[r].Err)
 			}
@@ -309,7 +309,7 @@ func TestRequestsPerPollNotSlurmrestd(t *testing.T) {
 			for i := 1; i <= 3; i++ {
 				snap, got := rig.poll(t)
 				wantCounts(t, i, got, map[string]int{"/openapi/v3": 1})
-				for _, r := range poller.Resources {
+				for _, r := range slurm.Resources {
 					err := snap.Resources[r].Err
 					if !errors.Is(err, ErrNotSlurmrestd) || err.Error() != rig.url+tc.want {
 						t.Errorf("poll %d: %s: %v\nwant %s%s", i, r, err, rig.url, tc.want)

@@ -47,6 +47,9 @@ type Config struct {
 	// Interval is both the scrape and the rule evaluation interval
 	// (default 1s, so a test sees data within seconds).
 	Interval time.Duration
+	// DataDir is the TSDB directory to serve, e.g. blocks made by Backfill
+	// (default: an empty one under t.TempDir()). Prometheus writes to it.
+	DataDir string
 }
 
 // Server is a running Prometheus.
@@ -84,11 +87,15 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err := os.WriteFile(conf, []byte(configYAML(cfg)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		dataDir = filepath.Join(dir, "data")
+	}
 	addr := freeAddr(t)
 	s := &Server{URL: "http://" + addr, log: &testkit.SyncBuffer{}}
 	s.cmd = exec.Command(bin,
 		"--config.file="+conf,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--storage.tsdb.path="+dataDir,
 		"--web.listen-address="+addr,
 		"--web.enable-lifecycle",
 		"--log.level=warn",
@@ -130,6 +137,30 @@ func Start(t testing.TB, cfg Config) *Server {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Backfill turns OpenMetrics text with timestamps (ending in "# EOF") into
+// TSDB blocks with promtool, in a new directory it returns for
+// Config.DataDir: tests of history (ended jobs, ranges) read a past they
+// wrote. Prometheus's default retention (15d) keeps blocks younger than it.
+func Backfill(t testing.TB, openMetrics []byte) string {
+	t.Helper()
+	Binary(t)
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not found next to prometheus: %v", err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "backfill.om")
+	if err := os.WriteFile(in, openMetrics, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", in, data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	return data
 }
 
 func configYAML(cfg Config) string {

@@ -13,9 +13,10 @@ source ./common.sh
 
 # prometheus (promtool) and prometheus-node-exporter are not needed by the cluster but by the
 # unit tests (promtool check metrics on golden pages, node_exporter side by side with the
-# InfiniBand collector): `up.sh --install-only` installs them before those tests run.
+# InfiniBand collector), nor is chromium (the HTML report's browser test): `up.sh --install-only` installs them before those tests run.
 PKGS=(munge slurmctld slurmd slurmrestd slurm-client slurm-wlm-basic-plugins slurm-wlm-jwt-plugin
-      slurmdbd mariadb-server prometheus prometheus-node-exporter jq curl procps)
+      slurmdbd mariadb-server prometheus prometheus-node-exporter jq curl procps
+      chromium)
 
 install_packages() {
   local missing p
