@@ -112,14 +112,21 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 	}
 	e.Gauge(c.up, up, uuid, idx)
 
+	// One label buffer for the GPU's series: the const metric copies the
+	// values, so the buffer is reused instead of allocated per series.
+	lbl := make([]string, 2, 4)
+	labels := func(extra []string) []string {
+		lbl = append(lbl[:0], uuid, idx)
+		return append(lbl, extra...)
+	}
 	gauge := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
 		if r.OK {
-			e.Gauge(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+			e.Gauge(desc, r.Value, labels(extra)...)
 		}
 	}
 	counter := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
 		if r.OK {
-			e.Counter(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+			e.Counter(desc, r.Value, labels(extra)...)
 		}
 	}
 	gauge(c.util, d.Utilization)
@@ -183,8 +190,10 @@ func (c *gpuCollector) xids(e *collectors.Emitter, d *gpu.Device, uuid, idx stri
 	}
 	e.Counter(c.xidEvents, float64(total), uuid, idx)
 	slices.Sort(codes)
+	lbl := make([]string, 3)
 	for _, k := range codes {
-		e.Counter(c.xid, float64(d.XIDs[k]), uuid, idx, strconv.FormatUint(k, 10))
+		lbl[0], lbl[1], lbl[2] = uuid, idx, strconv.FormatUint(k, 10)
+		e.Counter(c.xid, float64(d.XIDs[k]), lbl...)
 	}
 }
 
