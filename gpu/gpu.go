@@ -86,7 +86,11 @@ type Device struct {
 	RemappedRowsUncorrectable Reading
 	RemapPending              Reading // 0/1
 	RemapFailure              Reading // 0/1
-	// XIDs counts XID events by code since the agent started (nvml event set).
+	// XIDs counts XID events by code since the agent started. It is nil
+	// when the backend does not count this GPU's XIDs (dcgm; an nvml GPU
+	// not registered for XID events) and non-nil, empty until the first
+	// event, when it does: the collector then exports the GPU's XID total
+	// and the PagingXIDs from 0.
 	XIDs map[uint64]uint64
 	// LastXID is the last XID code seen (DCGM's DCGM_FI_DEV_XID_ERRORS gauge).
 	LastXID        Reading
@@ -172,10 +176,11 @@ type Cache struct {
 	maxAge  time.Duration
 	now     func() time.Time
 
-	mu    sync.Mutex
-	snap  *Snapshot
-	err   error
-	taken time.Time
+	mu     sync.Mutex
+	snap   *Snapshot
+	err    error
+	taken  time.Time
+	health *healthLog
 }
 
 // NewCache wraps b; now may be nil.
@@ -197,5 +202,8 @@ func (c *Cache) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	c.snap, c.err = c.backend.Snapshot(ctx)
 	c.taken = now
+	if c.health != nil {
+		c.health.observe(c.backend.Name(), c.snap, c.err)
+	}
 	return c.snap, c.err
 }

@@ -202,9 +202,17 @@ type FS struct {
 // New returns an FS rooted at the sysfs mount point.
 func New(sysfs string) FS { return FS{root: sysfs} }
 
+// Root is the sysfs mount point.
+func (f FS) Root() string { return f.root }
+
 // ClassPath is class/infiniband under the root.
 func (f FS) ClassPath() string { return filepath.Join(f.root, "class", "infiniband") }
 
-// ErrNoClass is returned by Devices when there is no class/infiniband: the
-// host has no RDMA device (or the ib_core module is not loaded).
+// ErrNoSysfs is returned by Devices when the root is no sysfs mount: it does
+// not exist or has no class/ directory (every sysfs has one). That is a
+// wrong --path.sysfs, not a host without InfiniBand.
+var ErrNoSysfs = errors.New("not a sysfs mount")
+
+// ErrNoClass is returned by Devices when there is no class/infiniband in a
+// sysfs: the host has no RDMA device (or the ib_core module is not loaded).
 var ErrNoClass = errors.New("no " + filepath.Join("class", "infiniband") + " in sysfs")

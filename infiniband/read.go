@@ -24,14 +24,28 @@ type Reader struct {
 // NewReader returns a Reader of f.
 func (f FS) NewReader() *Reader { return &Reader{fs: f} }
 
-// Devices lists class/infiniband, sorted. It returns ErrNoClass when the
-// directory does not exist.
+// Devices lists class/infiniband, sorted. When the directory does not
+// exist it returns ErrNoClass, or an error wrapping ErrNoSysfs when the
+// root is not a sysfs at all.
 func (r *Reader) Devices() ([]string, error) {
 	names, err := readDirNames(r.fs.ClassPath())
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNoClass
+		return nil, r.fs.checkRoot()
 	}
 	return names, err
+}
+
+// checkRoot tells a sysfs without class/infiniband (ErrNoClass) from a root
+// that is no sysfs (ErrNoSysfs, with what is wrong).
+func (f FS) checkRoot() error {
+	if _, err := os.Stat(f.root); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoSysfs, err)
+	}
+	class := filepath.Join(f.root, "class")
+	if fi, err := os.Stat(class); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%w: %s has no class/ directory", ErrNoSysfs, f.root)
+	}
+	return ErrNoClass
 }
 
 // Device reads one device. It never fails as a whole: whatever could not be

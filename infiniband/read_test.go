@@ -70,8 +70,26 @@ func TestReaderFixtureTrees(t *testing.T) {
 }
 
 func TestReaderNoClass(t *testing.T) {
-	if _, err := New(t.TempDir()).NewReader().Devices(); !errors.Is(err, ErrNoClass) {
-		t.Fatalf("Devices on an empty sysfs = %v, want ErrNoClass", err)
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "class"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(root).NewReader().Devices(); !errors.Is(err, ErrNoClass) {
+		t.Fatalf("Devices on a sysfs without class/infiniband = %v, want ErrNoClass", err)
+	}
+}
+
+// A root that does not exist, or is no sysfs (no class/), is a wrong
+// --path.sysfs, not a host without HCA.
+func TestReaderNoSysfs(t *testing.T) {
+	for name, root := range map[string]string{
+		"missing":     filepath.Join(t.TempDir(), "nonexistent"),
+		"not a sysfs": t.TempDir(),
+	} {
+		_, err := New(root).NewReader().Devices()
+		if !errors.Is(err, ErrNoSysfs) || errors.Is(err, ErrNoClass) {
+			t.Errorf("%s: Devices = %v, want ErrNoSysfs", name, err)
+		}
 	}
 }
 

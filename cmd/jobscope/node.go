@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -93,6 +94,16 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 			return err
 		}
 		logger.Info("starting jobscope node", "gpu_backend", f.backend)
+		if deps.GPUs != nil {
+			// One reading now, so that a backend that cannot read the GPUs
+			// (no driver, no DCGM exporter at the URL) is logged at start,
+			// not only at the first scrape; the cache logs it once.
+			go func() {
+				probe, cancel := context.WithTimeout(ctx, gpuProbeTimeout)
+				defer cancel()
+				_, _ = deps.GPUs(probe) // logged by the cache
+			}()
+		}
 		if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("serving: %w", err)
 		}
@@ -100,20 +111,25 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 	}
 }
 
+// gpuProbeTimeout bounds the GPU reading taken at start.
+const gpuProbeTimeout = 10 * time.Second
+
 // buildNodeDeps turns flags into the collectors' Deps. A missing GPU driver
 // or kubelet is logged once and leaves the agent serving the rest.
 func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error) {
-	deps := node.Deps{Paths: f.paths, GPUBackend: f.backend}
+	deps := node.Deps{Paths: f.paths, GPUBackend: f.backend, Logger: logger}
 	var closers []func() error
 	var backend gpu.Backend
 	switch f.backend {
 	case "nvml":
-		b := nvml.New(nil, nil)
-		if err := b.Init(); err != nil {
-			logger.Warn("GPUs cannot be read; serving everything else (jobscope_gpu_backend_up is 0, init is retried every minute)", "err", err)
-		}
-		backend = b
+		// Init is retried every minute; the cache logs its failure once.
+		backend = nvml.New(nil, nil)
 	case "dcgm":
+		// A URL that cannot work is refused at start, naming the flag; an
+		// exporter that is down is only unavailable (and retried).
+		if u, err := url.Parse(f.dcgmURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return deps, nil, fmt.Errorf("--dcgm.exporter-url=%q: want an http:// or https:// URL with a host", f.dcgmURL)
+		}
 		backend = dcgm.New(f.dcgmURL, nil)
 	case "simulated":
 		host, err := os.Hostname()
@@ -128,6 +144,7 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 	}
 	if backend != nil {
 		cache := gpu.NewCache(backend, f.cacheAge, nil)
+		cache.LogChanges(logger)
 		deps.GPUs = cache.Snapshot
 		closers = append(closers, backend.Close)
 	}

@@ -3,8 +3,10 @@ package infiniband
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"jobscope/collectors/node"
 	"jobscope/infiniband"
 	"jobscope/slurm/nodelocal"
+	"jobscope/test/testkit"
 )
 
 // gather scrapes once and returns the families by name.
@@ -224,12 +227,97 @@ func TestFilesVanishBetweenReads(t *testing.T) {
 	mustSample(t, mfs, 4, "port_state_id", "device=mlx5_1")
 }
 
+// TestNoInfiniBand: a sysfs without class/infiniband is a host without
+// HCA: the collector succeeds with nothing to export and logs nothing at
+// the default level.
 func TestNoInfiniBand(t *testing.T) {
-	c := newCollector(t, Options{SysFS: t.TempDir()})
-	err := c.Update(context.Background(), make(chan prometheus.Metric, 100))
-	if !errors.Is(err, collectors.ErrNoData) {
-		t.Fatalf("Update without class/infiniband = %v, want ErrNoData", err)
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "class"), 0o755); err != nil {
+		t.Fatal(err)
 	}
+	success, logged := scrapeThroughFramework(t, root, 2)
+	if success != 1 {
+		t.Errorf("collector success %v without HCA, want 1", success)
+	}
+	if logged != "" {
+		t.Errorf("logged at the default level without HCA:\n%s", logged)
+	}
+}
+
+// TestSysfsNotThere: --path.sysfs=/nonexistent, or a directory that is no
+// sysfs, is a wrong flag, not "no HCA": the collector fails, and one
+// warning names the path and the cause however many scrapes fail; the
+// recovery is logged once.
+func TestSysfsNotThere(t *testing.T) {
+	for name, root := range map[string]string{
+		"missing":     filepath.Join(t.TempDir(), "nonexistent"),
+		"not a sysfs": t.TempDir(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			success, logged := scrapeThroughFramework(t, root, 3)
+			if success != 0 {
+				t.Errorf("collector success %v, want 0", success)
+			}
+			lines := strings.Split(strings.TrimSpace(logged), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], root) ||
+				!strings.Contains(lines[0], "not a sysfs mount") {
+				t.Errorf("want one warning naming %s, got:\n%s", root, logged)
+			}
+		})
+	}
+	// Recovery: the same collector finds a sysfs at the path later.
+	root := filepath.Join(t.TempDir(), "sys")
+	var buf testkit.SyncBuffer
+	c := newCollector(t, Options{SysFS: root, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	ch := make(chan prometheus.Metric, 1000)
+	if err := c.Update(context.Background(), ch); !errors.Is(err, collectors.ErrNoData) {
+		t.Fatalf("Update on a missing sysfs = %v", err)
+	}
+	writeGenTree(t, root, 1)
+	for range 2 {
+		if err := c.Update(context.Background(), ch); err != nil {
+			t.Fatalf("Update on a sysfs = %v", err)
+		}
+	}
+	if got := buf.String(); strings.Count(got, "level=WARN") != 1 || strings.Count(got, "level=INFO") != 1 ||
+		!strings.Contains(got, "readable again") {
+		t.Errorf("want one warning and one recovery line, got:\n%s", got)
+	}
+}
+
+// scrapeThroughFramework runs the infiniband collector scrapes times as the
+// node command does (its Set, the default log level) and returns its last
+// success value and what was logged after start-up.
+func scrapeThroughFramework(t *testing.T, sysfs string, scrapes int) (float64, string) {
+	t.Helper()
+	var buf testkit.SyncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	set := collectors.NewSet[node.Deps]()
+	Register(set, nil)
+	r, err := set.Build(node.Deps{Paths: node.Paths{SysFS: sysfs}, Logger: logger}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset() // "enabled collectors"
+	var success float64 = -1
+	for range scrapes {
+		s, err := r.Scrape(context.Background(), Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(s)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "jobscope_scrape_collector_success" {
+				success = mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+	}
+	return success, buf.String()
 }
 
 func TestFilters(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -29,6 +30,9 @@ type Options struct {
 	Jobs func() []Job
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Logger gets a sysfs problem once when it starts and once when it
+	// ends; nil discards.
+	Logger *slog.Logger
 }
 
 // Collector is the InfiniBand collector. It keeps counter state between
@@ -52,6 +56,10 @@ type Collector struct {
 	gpuPlaces  map[string]pciPlace // GPU bus id -> PCI sysfs path and NUMA node
 	jobState   map[string]*jobState
 	lastScrape time.Time
+	logger     *slog.Logger
+	// sysfsState is the last state of --path.sysfs logged: "" (readable),
+	// "no_class", "no_sysfs".
+	sysfsState string
 }
 
 var _ collectors.Collector = (*Collector)(nil)
@@ -78,6 +86,10 @@ func New(o Options) (*Collector, error) {
 		devPlaces:  map[string]pciPlace{},
 		gpuPlaces:  map[string]pciPlace{},
 		jobState:   map[string]*jobState{},
+		logger:     o.Logger,
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.reader = c.fs.NewReader()
 	c.reader.Counter = func(_ infiniband.Group, name string) bool { return c.cfg.counter(name) }
@@ -96,12 +108,21 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	defer func() { <-c.sem }()
 
 	names, err := c.reader.Devices()
-	if errors.Is(err, infiniband.ErrNoClass) {
+	switch {
+	case errors.Is(err, infiniband.ErrNoClass):
+		// No HCA on this host: nothing to export, and nothing wrong.
+		c.noteSysfs("no_class", err)
+		return nil
+	case errors.Is(err, infiniband.ErrNoSysfs):
+		// A wrong --path.sysfs: the collector fails, and says why once
+		// (a warning) rather than as an error on every scrape, which
+		// ErrNoData keeps the framework from logging.
+		c.noteSysfs("no_sysfs", err)
 		return fmt.Errorf("%w: %v", collectors.ErrNoData, err)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
+	c.noteSysfs("", nil)
 	now := c.now()
 	c.gen++
 	e := collectors.NewEmitter(ch)
@@ -125,6 +146,28 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		return nil // everything filtered out: that is what was asked
 	}
 	return e.Err()
+}
+
+// noteSysfs logs the state of --path.sysfs when it changes: no sysfs is a
+// warning, no class/infiniband is debug (a node without HCA is normal), a
+// sysfs readable again after a warning is info.
+func (c *Collector) noteSysfs(state string, err error) {
+	if state == c.sysfsState {
+		return
+	}
+	prev := c.sysfsState
+	c.sysfsState = state
+	switch state {
+	case "no_sysfs":
+		c.logger.Warn("--path.sysfs is not a sysfs mount; InfiniBand is not read (jobscope_scrape_collector_success{collector=\"infiniband\"} 0)",
+			"path", c.fs.Root(), "err", err)
+	case "no_class":
+		c.logger.Debug("no InfiniBand or RDMA device on this host", "path", c.fs.ClassPath())
+	default:
+		if prev == "no_sysfs" {
+			c.logger.Info("--path.sysfs is readable again", "path", c.fs.Root())
+		}
+	}
 }
 
 func (c *Collector) countErrors(device string, errs []infiniband.FileError) {

@@ -18,7 +18,7 @@ func Register(set *collectors.Set[node.Deps], flags collectors.FlagGroup) {
 	}
 	set.Register(Name, true, "InfiniBand/RoCE ports from sysfs: state, rate, every counter, saturation, per-job traffic",
 		func(d node.Deps) (collectors.Collector, error) {
-			return New(Options{SysFS: d.Paths.SysFS, Config: *cfg, Jobs: jobsFrom(d), Now: d.Now})
+			return New(Options{SysFS: d.Paths.SysFS, Config: *cfg, Jobs: jobsFrom(d), Now: d.Now, Logger: d.Logger})
 		})
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +21,8 @@ type gpuCollector struct {
 	info, up, util, memUtil, memUsed, memTotal *prometheus.Desc
 	power, powerLimit, energy, temp, clock     *prometheus.Desc
 	throttle, ecc, remapped, remapPending      *prometheus.Desc
-	remapFailure, xid, lastXID, pcieReplays    *prometheus.Desc
+	remapFailure, xid, xidEvents, lastXID      *prometheus.Desc
+	pcieReplays                                *prometheus.Desc
 	nvlink, smActive, tensorActive, dramActive *prometheus.Desc
 	graphicsActive, processes, processMemory   *prometheus.Desc
 }
@@ -53,8 +54,9 @@ func newGPUCollector(d Deps) (collectors.Collector, error) {
 		remapped:       gdesc("remapped_rows_total", "Memory rows remapped, by the error type that caused it (correctable, uncorrectable).", "type"),
 		remapPending:   gdesc("row_remap_pending", "Whether a row remap is pending until the GPU is reset (1) or not (0)."),
 		remapFailure:   gdesc("row_remap_failure", "Whether a row remap has failed (1) or not (0); the GPU needs service."),
-		xid:            gdesc("xid_errors_total", "XID error events by XID code since the agent started (nvml backend).", "xid"),
-		lastXID:        gdesc("last_xid", "The last XID error code the GPU reported, 0 for none (dcgm backend; DCGM keeps no count)."),
+		xid:            gdesc("xid_errors_total", "XID error events by XID code since the agent started (nvml backend); the codes that page exist from 0.", "xid"),
+		xidEvents:      gdesc("xid_events_total", "XID error events of any code since the agent started (nvml backend; from 0 on every GPU registered for XID events)."),
+		lastXID:        gdesc("last_xid", "The last XID error code the GPU reported, 0 for none (dcgm backend; DCGM keeps no count: alert on changes(), not rate())."),
 		pcieReplays:    gdesc("pcie_replays_total", "PCIe replays (retries)."),
 		nvlink:         gdesc("nvlink_errors_total", "NVLink errors summed over the GPU's links, by type (crc_flit, crc_data, replay, recovery).", "type"),
 		smActive:       gdesc("sm_active_ratio", "Ratio of cycles an SM had at least one warp assigned (GPM or DCGM profiling)."),
@@ -79,24 +81,18 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 	}
 	e := collectors.NewEmitter(ch)
 	id, gres := c.deps.nodeFacts(ctx)
-	var failed []string
+	// A GPU that fails is jobscope_gpu_up 0 (and a warning, logged by the
+	// GPU cache when its state changes); the collector read the backend,
+	// so it succeeded: agent health and GPU health stay apart.
 	for i := range snap.Devices {
 		d := &snap.Devices[i]
 		if d.UUID == "" {
 			// Never read (lost before its UUID was known): only the index
 			// identifies it, so alerts on jobscope_gpu_up == 0 still fire.
 			e.Gauge(c.up, 0, "", strconv.Itoa(d.Index))
-			failed = append(failed, fmt.Sprintf("GPU %d: %v", d.Index, d.Err))
 			continue
 		}
 		c.device(e, snap, d, id.Node, gresLabel(gres, d.UUID))
-		if d.Err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", d.UUID, d.Err))
-		}
-	}
-	if len(failed) > 0 {
-		// The other GPUs were exported; the collector still reports the truth.
-		return fmt.Errorf("%d GPU(s) failed, first %s", len(failed), failed[0])
 	}
 	return e.Err()
 }
@@ -118,14 +114,21 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 	}
 	e.Gauge(c.up, up, uuid, idx)
 
+	// One label buffer for the GPU's series: the const metric copies the
+	// values, so the buffer is reused instead of allocated per series.
+	lbl := make([]string, 2, 4)
+	labels := func(extra []string) []string {
+		lbl = append(lbl[:0], uuid, idx)
+		return append(lbl, extra...)
+	}
 	gauge := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
 		if r.OK {
-			e.Gauge(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+			e.Gauge(desc, r.Value, labels(extra)...)
 		}
 	}
 	counter := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
 		if r.OK {
-			e.Counter(desc, r.Value, append([]string{uuid, idx}, extra...)...)
+			e.Counter(desc, r.Value, labels(extra)...)
 		}
 	}
 	gauge(c.util, d.Utilization)
@@ -149,14 +152,7 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 	counter(c.remapped, d.RemappedRowsUncorrectable, "uncorrectable")
 	gauge(c.remapPending, d.RemapPending)
 	gauge(c.remapFailure, d.RemapFailure)
-	codes := make([]uint64, 0, len(d.XIDs))
-	for k := range d.XIDs {
-		codes = append(codes, k)
-	}
-	sort.Slice(codes, func(i, j int) bool { return codes[i] < codes[j] })
-	for _, k := range codes {
-		counter(c.xid, gpu.R(float64(d.XIDs[k])), strconv.FormatUint(k, 10))
-	}
+	c.xids(e, d, uuid, idx)
 	gauge(c.lastXID, d.LastXID)
 	counter(c.pcieReplays, d.PCIeReplays)
 	for _, n := range d.NVLinkErrors {
@@ -175,6 +171,31 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 			mem += p.MemoryUsed.Value
 		}
 		gauge(c.processMemory, gpu.R(mem))
+	}
+}
+
+// xids exports the XID counts of a GPU whose backend counts them (XIDs
+// non-nil): the total from 0, and each code of gpu.PagingXIDs from 0 beside
+// every code seen, so that increase() sees the first event of each.
+func (c *gpuCollector) xids(e *collectors.Emitter, d *gpu.Device, uuid, idx string) {
+	if d.XIDs == nil {
+		return
+	}
+	var total uint64
+	codes := make([]uint64, 0, len(gpu.PagingXIDs)+len(d.XIDs))
+	codes = append(codes, gpu.PagingXIDs...)
+	for k, n := range d.XIDs {
+		total += n
+		if !slices.Contains(gpu.PagingXIDs, k) {
+			codes = append(codes, k)
+		}
+	}
+	e.Counter(c.xidEvents, float64(total), uuid, idx)
+	slices.Sort(codes)
+	lbl := make([]string, 3)
+	for _, k := range codes {
+		lbl[0], lbl[1], lbl[2] = uuid, idx, strconv.FormatUint(k, 10)
+		e.Counter(c.xid, float64(d.XIDs[k]), lbl...)
 	}
 }
 

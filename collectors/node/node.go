@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -52,6 +53,10 @@ type Deps struct {
 	Jobs func() []nodelocal.LocalJob
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+	// Logger is for problems that persist across scrapes (a wrong
+	// --path.sysfs), which a collector logs once when its state changes
+	// rather than returning them as an error on every scrape. Nil discards.
+	Logger *slog.Logger
 
 	// GPUBackend is the --gpu.backend name.
 	GPUBackend string

@@ -266,7 +266,7 @@ func TestNoDriver(t *testing.T) {
 	a := newAgent(t, gpunvml.New(n.Lib, nil), n, true)
 	page, reg := a.page(t)
 	for _, want := range []string{
-		`jobscope_gpu_backend_up{backend="nvml"} 0`,
+		`jobscope_gpu_backend_up{backend="nvml",reason="library_not_found"} 0`,
 		`jobscope_scrape_collector_success{collector="gpu"} 0`,
 		`jobscope_scrape_collector_success{collector="gpu-backend"} 1`,
 		`jobscope_job_start_timestamp_seconds{job_id="4"} 1.7644e+09`,
@@ -316,7 +316,9 @@ DCGM_FI_PROF_SM_ACTIVE{gpu="0",uuid="GPU-aaaa"} 0.5
 }
 
 // TestGPUNeverRead: a GPU that failed before its UUID was ever read is
-// still visible as down, by index, and the other GPU is exported.
+// still visible as down, by index, and the other GPU is exported. The
+// collector read the backend, so it succeeded: a lost GPU is GPU health,
+// not agent health.
 func TestGPUNeverRead(t *testing.T) {
 	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0)}, {NoUUID: true}})
 	a := newAgent(t, gpunvml.New(n.Lib, nil), n, false)
@@ -324,11 +326,89 @@ func TestGPUNeverRead(t *testing.T) {
 	for _, want := range []string{
 		`jobscope_gpu_up{gpu="1",uuid=""} 0`,
 		`jobscope_gpu_up{gpu="0",uuid="` + gputest.UUID(0) + `"} 1`,
-		`jobscope_scrape_collector_success{collector="gpu"} 0`,
+		`jobscope_scrape_collector_success{collector="gpu"} 1`,
 	} {
 		if !strings.Contains(page, want+"\n") {
 			t.Errorf("missing %q in\n%s", want, page)
 		}
 	}
 	golden.LintGatherer(t, reg)
+}
+
+// TestFirstXIDSeenByIncrease: the XID total and the codes that page exist
+// at 0 before the first event, so the first XID 79 of a GPU moves a series
+// from 0 to 1 (what increase() sees) instead of creating it at 1. A code
+// outside the list appears at its first event. A GPU not registered for
+// XID events exports no XID series at all (nothing is counted).
+func TestFirstXIDSeenByIncrease(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{
+		{UUID: gputest.UUID(0), XIDEvents: true}, {UUID: gputest.UUID(1)},
+	})
+	a := newAgent(t, gpunvml.New(n.Lib, nil), n, false)
+	u0, u1 := gputest.UUID(0), gputest.UUID(1)
+	first, _ := a.page(t)
+	for _, want := range []string{
+		`jobscope_gpu_xid_events_total{gpu="0",uuid="` + u0 + `"} 0`,
+		`jobscope_gpu_xid_errors_total{gpu="0",uuid="` + u0 + `",xid="79"} 0`,
+		`jobscope_gpu_xid_errors_total{gpu="0",uuid="` + u0 + `",xid="48"} 0`,
+	} {
+		if !strings.Contains(first, want+"\n") {
+			t.Errorf("first scrape lacks %q", want)
+		}
+	}
+	if strings.Contains(first, `uuid="`+u1+`",xid=`) || strings.Contains(first, `jobscope_gpu_xid_events_total{gpu="1"`) {
+		t.Errorf("a GPU not registered for XID events has XID series:\n%s", first)
+	}
+	if strings.Contains(first, `xid="13"`) {
+		t.Error("an application-level XID is pre-created")
+	}
+
+	n.Queue(nvml.EventData{Device: n.Device(0), EventType: nvml.EventTypeXidCriticalError, EventData: 79},
+		nvml.EventData{Device: n.Device(0), EventType: nvml.EventTypeXidCriticalError, EventData: 13})
+	a.clock.t = a.clock.t.Add(30 * time.Second)
+	second, _ := a.page(t)
+	for _, want := range []string{
+		`jobscope_gpu_xid_events_total{gpu="0",uuid="` + u0 + `"} 2`,
+		`jobscope_gpu_xid_errors_total{gpu="0",uuid="` + u0 + `",xid="79"} 1`,
+		`jobscope_gpu_xid_errors_total{gpu="0",uuid="` + u0 + `",xid="13"} 1`,
+		`jobscope_gpu_xid_errors_total{gpu="0",uuid="` + u0 + `",xid="48"} 0`,
+	} {
+		if !strings.Contains(second, want+"\n") {
+			t.Errorf("second scrape lacks %q", want)
+		}
+	}
+}
+
+// TestBackendReasonLabel: jobscope_gpu_backend_up says why, as a label
+// value from the documented set, and "" while the backend reads the GPUs.
+func TestBackendReasonLabel(t *testing.T) {
+	for ret, want := range map[nvml.Return]string{
+		nvml.SUCCESS:                 `jobscope_gpu_backend_up{backend="nvml",reason=""} 1`,
+		nvml.ERROR_DRIVER_NOT_LOADED: `jobscope_gpu_backend_up{backend="nvml",reason="driver_not_loaded"} 0`,
+		nvml.ERROR_NO_PERMISSION:     `jobscope_gpu_backend_up{backend="nvml",reason="no_permission"} 0`,
+	} {
+		n := gputest.NewNode("580.105.08", ret, []gputest.GPU{{UUID: gputest.UUID(0)}})
+		page, _ := newAgent(t, gpunvml.New(n.Lib, nil), n, false).page(t)
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("init %v: page lacks %q", ret, want)
+		}
+	}
+	page, _ := newAgent(t, dcgm.New("http://127.0.0.1:1/metrics", nil), nil, false).page(t)
+	if want := `jobscope_gpu_backend_up{backend="dcgm",reason="unreachable"} 0`; !strings.Contains(page, want+"\n") {
+		t.Errorf("dcgm exporter down: page lacks %q", want)
+	}
+	for _, r := range gpu.Reasons {
+		if !strings.Contains(docText(t), "`"+r+"`") {
+			t.Errorf("reason %q is not in docs/metrics-node.md", r)
+		}
+	}
+}
+
+func docText(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/metrics-node.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,9 +1,12 @@
 package dcgm
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -45,38 +48,86 @@ func (b *Backend) Name() string { return "dcgm" }
 // Close implements gpu.Backend.
 func (b *Backend) Close() error { return nil }
 
-// Snapshot implements gpu.Backend. An unreachable exporter or a page that
-// cannot be parsed makes the backend unavailable for this scrape.
+// Snapshot implements gpu.Backend. An exporter that cannot be read makes
+// the backend unavailable for this scrape, with the reason
+// jobscope_gpu_backend_up gives: unreachable, timeout, http_status,
+// not_dcgm_exporter (an answer that is no DCGM exporter's page: another
+// exporter, a web server) or parse_error.
 func (b *Backend) Snapshot(ctx context.Context) (*gpu.Snapshot, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", gpu.ErrUnavailable, err)
+		return nil, gpu.Unavailable(gpu.ReasonUnreachable, fmt.Errorf("DCGM exporter URL: %w", err))
 	}
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	resp, err := b.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: DCGM exporter: %v", gpu.ErrUnavailable, err)
+		return nil, gpu.Unavailable(transportReason(err), fmt.Errorf("DCGM exporter: %w", err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: DCGM exporter %s: %s", gpu.ErrUnavailable, b.url, resp.Status)
+		return nil, gpu.Unavailable(gpu.ReasonHTTPStatus, fmt.Errorf("DCGM exporter %s: %s", b.url, resp.Status))
 	}
-	snap, err := Parse(io.LimitReader(resp.Body, maxPage))
+	// The whole page is read first (a few KB per GPU) so that a page that
+	// does not parse can be told apart: a DCGM page gone wrong, or no DCGM
+	// page at all (an HTML error page, another exporter).
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: DCGM exporter %s: %v", gpu.ErrUnavailable, b.url, err)
+		return nil, gpu.Unavailable(transportReason(err), fmt.Errorf("DCGM exporter %s: reading the page: %w", b.url, err))
+	}
+	if len(body) > maxPage {
+		return nil, gpu.Unavailable(gpu.ReasonParseError, fmt.Errorf("DCGM exporter %s: page larger than %d MiB", b.url, maxPage>>20))
+	}
+	snap, err := Parse(bytes.NewReader(body))
+	switch {
+	case errors.Is(err, ErrNotDCGM):
+		return nil, gpu.Unavailable(gpu.ReasonNotDCGM,
+			fmt.Errorf("DCGM exporter %s: %w (a Prometheus page without any %s series)", b.url, ErrNotDCGM, dcgmPrefix))
+	case err != nil && !bytes.Contains(body, []byte(dcgmPrefix)):
+		return nil, gpu.Unavailable(gpu.ReasonNotDCGM, fmt.Errorf("DCGM exporter %s: %w (Content-Type %q, not Prometheus text format)",
+			b.url, ErrNotDCGM, resp.Header.Get("Content-Type")))
+	case err != nil:
+		return nil, gpu.Unavailable(gpu.ReasonParseError, fmt.Errorf("DCGM exporter %s: %w", b.url, err))
 	}
 	snap.Taken = b.now()
 	return snap, nil
 }
 
+// transportReason tells a request that ran out of time from one that got
+// no answer at all.
+func transportReason(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		return gpu.ReasonTimeout
+	}
+	return gpu.ReasonUnreachable
+}
+
+// dcgmPrefix starts the name of every series a DCGM exporter serves.
+const dcgmPrefix = "DCGM_FI_"
+
+// ErrNotDCGM is returned by Parse for a page without a single DCGM_FI_
+// family: not a DCGM exporter's page (a DCGM exporter always serves some).
+var ErrNotDCGM = errors.New("not a DCGM exporter page")
+
 // Parse reads a DCGM exporter page (Prometheus text format) into a
 // snapshot. Series without a GPU UUID are skipped; a page without any DCGM
-// series gives an empty snapshot.
+// family is ErrNotDCGM.
 func Parse(r io.Reader) (*gpu.Snapshot, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, err
+	}
+	dcgmSeen := false
+	for name := range families {
+		if strings.HasPrefix(name, dcgmPrefix) {
+			dcgmSeen = true
+			break
+		}
+	}
+	if !dcgmSeen {
+		return nil, ErrNotDCGM
 	}
 	snap := &gpu.Snapshot{Backend: "dcgm"}
 	devices := map[string]*gpu.Device{}

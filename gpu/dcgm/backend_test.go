@@ -3,12 +3,14 @@ package dcgm
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"jobscope/gpu"
 )
@@ -66,7 +68,9 @@ func TestParseRecordedPages(t *testing.T) {
 				{"sm clock", d.ClockSM, gpu.R(tt.smHz)},
 				{"memory clock", d.ClockMemory, gpu.R(tt.memHz)},
 				{"gpu temperature", d.TempGPU, tt.temp},
-				{"memory temperature", d.TempMemory, gpu.R(0)},
+				// DCGM reports 0 where no HBM sensor exists (L4, L40S:
+				// GDDR; the vGPU guest): absent, never 0.
+				{"memory temperature", d.TempMemory, gpu.Reading{}},
 				{"power", d.Power, tt.power},
 				{"energy", d.Energy, tt.energyJ},
 				{"memory used", d.MemoryUsed, gpu.R(0)},
@@ -166,9 +170,16 @@ func TestParseBadInput(t *testing.T) {
 			t.Errorf("Parse(%q) succeeded", in)
 		}
 	}
-	snap, err := Parse(strings.NewReader(""))
+	// No DCGM family at all: not a DCGM exporter's page.
+	for _, in := range []string{"", "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\n"} {
+		if snap, err := Parse(strings.NewReader(in)); !errors.Is(err, ErrNotDCGM) {
+			t.Errorf("Parse(%q) = %+v, %v, want ErrNotDCGM", in, snap, err)
+		}
+	}
+	// DCGM families without a GPU UUID: a DCGM page with no devices.
+	snap, err := Parse(strings.NewReader(`DCGM_FI_DEV_GPU_UTIL{gpu="0"} 5` + "\n"))
 	if err != nil || len(snap.Devices) != 0 {
-		t.Errorf("empty page: %v %+v", err, snap)
+		t.Errorf("DCGM page without UUIDs: %v %+v", err, snap)
 	}
 	// A bad GPU_I_ID skips that series only.
 	snap, err = Parse(strings.NewReader(`DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a",GPU_I_ID="x"} 5` + "\n" +
@@ -197,12 +208,67 @@ func TestBackendHTTP(t *testing.T) {
 		t.Fatalf("Snapshot() = %+v, %v", snap, err)
 	}
 	status = http.StatusInternalServerError
-	if _, err := b.Snapshot(context.Background()); !errors.Is(err, gpu.ErrUnavailable) {
-		t.Errorf("HTTP 500: %v, want ErrUnavailable", err)
+	if _, err := b.Snapshot(context.Background()); !errors.Is(err, gpu.ErrUnavailable) || gpu.Reason(err) != gpu.ReasonHTTPStatus {
+		t.Errorf("HTTP 500: %v (reason %q), want ErrUnavailable, http_status", err, gpu.Reason(err))
 	}
 	srv.Close()
-	if _, err := b.Snapshot(context.Background()); !errors.Is(err, gpu.ErrUnavailable) {
-		t.Errorf("exporter down: %v, want ErrUnavailable", err)
+	if _, err := b.Snapshot(context.Background()); !errors.Is(err, gpu.ErrUnavailable) || gpu.Reason(err) != gpu.ReasonUnreachable {
+		t.Errorf("exporter down: %v (reason %q), want ErrUnavailable, unreachable", err, gpu.Reason(err))
+	}
+}
+
+// Every reason the dcgm backend gives, each from a real HTTP exchange.
+func TestBackendReasons(t *testing.T) {
+	l4, err := os.ReadFile("testdata/dcgm-exporter-L4-kops.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(contentType, body string, delay time.Duration) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+			w.Header().Set("Content-Type", contentType)
+			_, _ = io.WriteString(w, body)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	tests := []struct {
+		name, url, reason string
+	}{
+		{"dcgm page", serve("text/plain; version=0.0.4", string(l4), 0), ""},
+		{"connection refused", closed.URL, gpu.ReasonUnreachable},
+		{"404", notFound.URL + "/metrics", gpu.ReasonHTTPStatus},
+		{"web server", serve("text/html", "<!DOCTYPE HTML><html><body>It works!</body></html>", 0), gpu.ReasonNotDCGM},
+		{"another exporter", serve("text/plain; version=0.0.4", "# TYPE node_load1 gauge\nnode_load1 0.5\n", 0), gpu.ReasonNotDCGM},
+		{"broken dcgm page", serve("text/plain; version=0.0.4", `DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} five`+"\n", 0), gpu.ReasonParseError},
+		{"slow exporter", serve("text/plain; version=0.0.4", string(l4), time.Minute), gpu.ReasonTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := New(tt.url, &http.Client{Timeout: 200 * time.Millisecond})
+			_, err := b.Snapshot(context.Background())
+			if got := gpu.Reason(err); got != tt.reason {
+				t.Errorf("reason %q (%v), want %q", got, err, tt.reason)
+			}
+			if tt.reason != "" && !errors.Is(err, gpu.ErrUnavailable) {
+				t.Errorf("%v does not wrap ErrUnavailable", err)
+			}
+		})
+	}
+	// The scrape's own deadline is a timeout too.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = New(serve("text/plain", string(l4), time.Minute), nil).Snapshot(ctx)
+	if gpu.Reason(err) != gpu.ReasonTimeout {
+		t.Errorf("scrape deadline: reason %q (%v), want timeout", gpu.Reason(err), err)
 	}
 }
 

@@ -27,7 +27,7 @@ var Fields = map[string]field{
 	"DCGM_FI_DEV_POWER_MGMT_LIMIT":         func(d *gpu.Device, v float64) { d.PowerLimit = gpu.R(v) },
 	"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": func(d *gpu.Device, v float64) { d.Energy = gpu.R(v / 1000) },
 	"DCGM_FI_DEV_GPU_TEMP":                 func(d *gpu.Device, v float64) { d.TempGPU = gpu.R(v) },
-	"DCGM_FI_DEV_MEMORY_TEMP":              func(d *gpu.Device, v float64) { d.TempMemory = gpu.R(v) },
+	"DCGM_FI_DEV_MEMORY_TEMP":              memoryTemp,
 	"DCGM_FI_DEV_SM_CLOCK":                 func(d *gpu.Device, v float64) { d.ClockSM = gpu.R(v * 1e6) },
 	"DCGM_FI_DEV_MEM_CLOCK":                func(d *gpu.Device, v float64) { d.ClockMemory = gpu.R(v * 1e6) },
 	// Renamed from CLOCK_THROTTLE_REASONS in DCGM 3.3; both carry the bitmask.
@@ -56,6 +56,18 @@ var Fields = map[string]field{
 	"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE": func(d *gpu.Device, v float64) { d.TensorActive = gpu.R(v) },
 	"DCGM_FI_PROF_DRAM_ACTIVE":        func(d *gpu.Device, v float64) { d.DRAMActive = gpu.R(v) },
 	"DCGM_FI_PROF_GR_ENGINE_ACTIVE":   func(d *gpu.Device, v float64) { d.GraphicsActive = gpu.R(v) },
+}
+
+// memoryTemp reads DCGM_FI_DEV_MEMORY_TEMP, the HBM sensor. A GPU without
+// one (GDDR boards such as the L4 and L40S, where nvidia-smi prints
+// memory_temp "N/A") and a vGPU guest get 0 from DCGM instead of a blank,
+// as the recorded pages in testdata show next to a GPU temperature of
+// 31–32 °C. Memory at 0 °C beside a working GPU is not a reading, so 0 is
+// taken for "no sensor" and the field stays absent.
+func memoryTemp(d *gpu.Device, v float64) {
+	if v != 0 {
+		d.TempMemory = gpu.R(v)
+	}
 }
 
 func ecc(typ, counter string) field {

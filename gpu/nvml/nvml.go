@@ -99,7 +99,8 @@ func (b *Backend) init() error {
 	}
 	b.lastInit = b.now()
 	if ret := b.lib.Init(); ret != nvml.SUCCESS {
-		b.initErr = fmt.Errorf("%w: nvml init: %s", gpu.ErrUnavailable, b.errString(ret))
+		b.initErr = gpu.Unavailable(reason(ret, gpu.ReasonInitFailed),
+			fmt.Errorf("nvml init: %s (retried every %s)", b.errString(ret), initRetry))
 		return b.initErr
 	}
 	b.ready, b.initErr = true, nil
@@ -173,6 +174,20 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// reason maps an NVML return code onto jobscope_gpu_backend_up's reason;
+// codes without their own reason give other.
+func reason(ret nvml.Return, other string) string {
+	switch ret {
+	case nvml.ERROR_LIBRARY_NOT_FOUND:
+		return gpu.ReasonLibraryNotFound
+	case nvml.ERROR_DRIVER_NOT_LOADED:
+		return gpu.ReasonDriverNotLoaded
+	case nvml.ERROR_NO_PERMISSION:
+		return gpu.ReasonNoPermission
+	}
+	return other
+}
+
 func (b *Backend) errString(ret nvml.Return) string {
 	// ErrorString needs the library; without it Return's own text serves.
 	if ret == nvml.ERROR_LIBRARY_NOT_FOUND || ret == nvml.ERROR_UNINITIALIZED {
@@ -191,7 +206,7 @@ func (b *Backend) Snapshot(ctx context.Context) (*gpu.Snapshot, error) {
 	b.drainEvents()
 	n, ret := b.lib.DeviceGetCount()
 	if ret != nvml.SUCCESS {
-		return nil, fmt.Errorf("%w: nvml device count: %s", gpu.ErrUnavailable, b.errString(ret))
+		return nil, gpu.Unavailable(reason(ret, gpu.ReasonQueryFailed), fmt.Errorf("nvml device count: %s", b.errString(ret)))
 	}
 	snap := &gpu.Snapshot{Backend: b.Name(), DriverVersion: b.driver, Taken: b.now()}
 	for i := 0; i < n; i++ {
@@ -315,7 +330,7 @@ func (b *Backend) lastKnown(i int) gpu.Device {
 		// A GPU that stops answering keeps its XID counts (XID 79 is how
 		// it fell off the bus). drainEvents ran before: they are this
 		// scrape's.
-		d.XIDs = copyXIDs(b.xids[d.UUID])
+		d.XIDs = b.xidCounts(d.UUID)
 	}
 	return d
 }
@@ -335,7 +350,7 @@ func (b *Backend) readIdentity(r *reader, h nvml.Device, i int) bool {
 	if d.UUID != uuid {
 		// Not the GPU known at this index (first read, hot-swap,
 		// reordering): forget the old identity, take this one's XIDs.
-		d.Minor, d.PCIBusID, d.Model, d.XIDs = -1, "", "", copyXIDs(b.xids[uuid])
+		d.Minor, d.PCIBusID, d.Model, d.XIDs = -1, "", "", b.xidCounts(uuid)
 	}
 	d.UUID = uuid
 	if v, ret := h.GetMinorNumber(); r.ok("minor", ret) {
@@ -590,12 +605,28 @@ func processes(in []nvml.ProcessInfo) []gpu.Process {
 	return out
 }
 
-func copyXIDs(m map[uint64]uint64) map[uint64]uint64 {
+// xidCounts is a copy of the XIDs counted for uuid, nil when the GPU is not
+// registered for XID events (nothing is counted, so nothing may read 0).
+func (b *Backend) xidCounts(uuid string) map[uint64]uint64 {
+	if !b.watched(uuid) {
+		return nil
+	}
+	m := b.xids[uuid]
 	out := make(map[uint64]uint64, len(m))
 	for k, v := range m {
 		out[k] = v
 	}
 	return out
+}
+
+// watched says whether uuid's GPU is registered for XID events.
+func (b *Backend) watched(uuid string) bool {
+	for _, e := range b.evDevs {
+		if e.uuid == uuid {
+			return true
+		}
+	}
+	return false
 }
 
 // busID returns the PCI bus ID NVML prints ("00000000:31:00.0").

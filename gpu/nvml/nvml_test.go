@@ -350,3 +350,67 @@ func TestNVMLXIDOfLostGPUCounted(t *testing.T) {
 		t.Errorf("XID 79 of the lost GPU: uuid %q, XIDs %v, want 79:1", h.UUID, h.XIDs)
 	}
 }
+
+// Every reason the nvml backend gives, from the NVML return codes that
+// cause them.
+func TestNVMLReasons(t *testing.T) {
+	for ret, want := range map[nvml.Return]string{
+		nvml.ERROR_LIBRARY_NOT_FOUND: gpu.ReasonLibraryNotFound,
+		nvml.ERROR_DRIVER_NOT_LOADED: gpu.ReasonDriverNotLoaded,
+		nvml.ERROR_NO_PERMISSION:     gpu.ReasonNoPermission,
+		nvml.ERROR_UNKNOWN:           gpu.ReasonInitFailed,
+	} {
+		n := gputest.NewNode("", ret, nil)
+		_, err := gpunvml.New(n.Lib, nil).Snapshot(context.Background())
+		if got := gpu.Reason(err); got != want || !errors.Is(err, gpu.ErrUnavailable) {
+			t.Errorf("init %v: reason %q (%v), want %q", ret, got, err, want)
+		}
+	}
+	// Initialised, but the GPUs cannot be counted.
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0)}})
+	n.Lib.DeviceGetCountFunc = func() (int, nvml.Return) { return 0, nvml.ERROR_UNKNOWN }
+	_, err := gpunvml.New(n.Lib, nil).Snapshot(context.Background())
+	if got := gpu.Reason(err); got != gpu.ReasonQueryFailed {
+		t.Errorf("device count failed: reason %q (%v), want query_failed", got, err)
+	}
+	// A scrape deadline that runs out while reading.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n = gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0)}})
+	if _, err := gpunvml.New(n.Lib, nil).Snapshot(ctx); gpu.Reason(err) != gpu.ReasonTimeout {
+		t.Errorf("cancelled read: reason %q (%v), want timeout", gpu.Reason(err), err)
+	}
+}
+
+// The real go-nvml loader on a host without the driver's library (this
+// test's usual host): library_not_found. Skipped where a driver is
+// installed.
+func TestNVMLRealLibraryMissing(t *testing.T) {
+	b := gpunvml.New(nil, nil)
+	err := b.Init()
+	if err == nil {
+		_ = b.Close()
+		t.Skip("an NVIDIA driver is installed here")
+	}
+	if got := gpu.Reason(err); got != gpu.ReasonLibraryNotFound && got != gpu.ReasonDriverNotLoaded {
+		t.Errorf("reason %q (%v), want library_not_found or driver_not_loaded", got, err)
+	}
+}
+
+// XIDs are counted only for GPUs registered for XID events: those get a
+// non-nil map (exported from 0), the others nil (nothing exported).
+func TestNVMLXIDsWatched(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{
+		{UUID: gputest.UUID(0), XIDEvents: true}, {UUID: gputest.UUID(1)},
+	})
+	snap, err := gpunvml.New(n.Lib, nil).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := snap.Devices[0].XIDs; x == nil || len(x) != 0 {
+		t.Errorf("registered GPU: XIDs %v, want empty, not nil", x)
+	}
+	if x := snap.Devices[1].XIDs; x != nil {
+		t.Errorf("unregistered GPU: XIDs %v, want nil", x)
+	}
+}
