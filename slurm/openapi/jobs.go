@@ -427,13 +427,9 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 		case "cpus":
 			// v0.0.41+: {"count":N,"used":M}; older: a number.
 			if r.peekKind() == '{' {
-				err = r.object(func(name []byte) error {
-					if string(name) == "count" {
-						v, err := r.u32()
-						a.CPUs = v
-						return err
-					}
-					return r.skip()
+				err = r.only("count", func() (err error) {
+					a.CPUs, err = r.u32()
+					return err
 				})
 			} else {
 				// v0.0.37: job_resources->cpus[node], the CPUs
@@ -445,13 +441,10 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 			}
 		case "memory_allocated", "memory":
 			if r.peekKind() == '{' {
-				err = r.object(func(name []byte) error {
-					if string(name) == "allocated" {
-						v, err := r.u64()
-						a.MemoryBytes = mib(v)
-						return err
-					}
-					return r.skip()
+				err = r.only("allocated", func() error {
+					v, err := r.u64()
+					a.MemoryBytes = mib(v)
+					return err
 				})
 			} else {
 				var v uint64
