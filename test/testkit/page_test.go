@@ -1,0 +1,45 @@
+package testkit
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestParsePage(t *testing.T) {
+	mfs, err := ParsePage(strings.NewReader("# TYPE a_total counter\na_total{x=\"1\"} 2\nb 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 2 || mfs["a_total"].GetMetric()[0].GetCounter().GetValue() != 2 {
+		t.Errorf("families %v", mfs)
+	}
+	for _, bad := range []string{
+		"# TYPE a gauge\na 1\n# TYPE a gauge\na 2\n", // a family twice
+		"{\"a.b\"} 1\n", // a UTF-8 name
+		"a 1 2 3\n",     // malformed
+	} {
+		if _, err := ParsePage(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q parsed without error", bad)
+		}
+	}
+}
+
+func TestScrape(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.Error(w, "no such page", http.StatusNotFound)
+			return
+		}
+		w.Write([]byte("up 1\n"))
+	}))
+	defer srv.Close()
+	mfs, body, err := Scrape(srv.URL + "/metrics")
+	if err != nil || string(body) != "up 1\n" || mfs["up"] == nil {
+		t.Errorf("Scrape = %v, %q, %v", mfs, body, err)
+	}
+	if _, _, err := Scrape(srv.URL + "/other"); err == nil || !strings.Contains(err.Error(), "no such page") {
+		t.Errorf("Scrape of a 404 = %v, want an error carrying the body", err)
+	}
+}
