@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,10 +16,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"jobscope/test/golden"
+	"jobscope/test/testkit"
 )
 
 const testToken = "header.payload.signature"
@@ -128,30 +125,12 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 	}, extra...)...)
 }
 
-func scrape(url string) (map[string]*dto.MetricFamily, []byte, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	return mfs, body, err
-}
-
 // waitFor scrapes until cond holds (10 s at most).
 func waitFor(t *testing.T, url string, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		mfs, _, err := scrape(url)
+		mfs, _, err := testkit.Scrape(url)
 		if err == nil && cond(mfs) {
 			return mfs
 		}
@@ -241,7 +220,7 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 		}
 		return false
 	})
-	_, body, err := scrape(url)
+	_, body, err := testkit.Scrape(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +259,7 @@ func TestSlurmBadServer(t *testing.T) {
 		fake.setMode(mode)
 		mfs := waitFor(t, url, up(0))
 		start := time.Now()
-		if _, _, err := scrape(url); err != nil {
+		if _, _, err := testkit.Scrape(url); err != nil {
 			t.Fatalf("%s: scrape failed: %v", mode, err)
 		}
 		if took := time.Since(start); took > time.Second {

@@ -14,8 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"jobscope/test/testkit"
 )
 
 // nativeDir holds Slurm's native pages and the Slinky exporter's names.
@@ -79,8 +78,7 @@ func TestCheckCatchesOldNames(t *testing.T) {
 
 // check lists every family of the page that breaks the rule, sorted.
 func check(page io.Reader, native map[string]string) ([]string, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(page)
+	mfs, err := testkit.ParsePage(page)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +112,7 @@ func nativeNames(t *testing.T, root string) map[string]string {
 		}
 		// The recorded pages end without a newline after the last sample,
 		// which the text parser requires; the files stay as recorded.
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		mfs, err := parser.TextToMetricFamilies(io.MultiReader(f, strings.NewReader("\n")))
+		mfs, err := testkit.ParsePage(io.MultiReader(f, strings.NewReader("\n")))
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)

@@ -2,9 +2,13 @@ package testkit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -20,6 +24,32 @@ import (
 func ParsePage(r io.Reader) (map[string]*dto.MetricFamily, error) {
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	return p.TextToMetricFamilies(r)
+}
+
+// DecodePage decodes a page in any exposition format (text through
+// ParsePage, protobuf delimited) into its families, sorted by name.
+func DecodePage(r io.Reader, format expfmt.Format) ([]*dto.MetricFamily, error) {
+	var mfs []*dto.MetricFamily
+	if format.FormatType() == expfmt.TypeTextPlain {
+		byName, err := ParsePage(r)
+		if err != nil {
+			return nil, err
+		}
+		mfs = slices.Collect(maps.Values(byName))
+	} else {
+		dec := expfmt.NewDecoder(r, format)
+		for {
+			mf := &dto.MetricFamily{}
+			if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				return nil, err
+			}
+			mfs = append(mfs, mf)
+		}
+	}
+	slices.SortStableFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return mfs, nil
 }
 
 // client bounds every scrape, so a hung exporter fails the test instead of

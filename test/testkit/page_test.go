@@ -1,10 +1,13 @@
 package testkit
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 func TestParsePage(t *testing.T) {
@@ -41,5 +44,33 @@ func TestScrape(t *testing.T) {
 	}
 	if _, _, err := Scrape(srv.URL + "/other"); err == nil || !strings.Contains(err.Error(), "no such page") {
 		t.Errorf("Scrape of a 404 = %v, want an error carrying the body", err)
+	}
+}
+
+// TestDecodePage reads one page written in both formats to the same
+// families, in name order.
+func TestDecodePage(t *testing.T) {
+	in, err := ParsePage(strings.NewReader("# TYPE b gauge\nb 2\n# TYPE a counter\na 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+		var buf bytes.Buffer
+		enc := expfmt.NewEncoder(&buf, format)
+		for _, name := range []string{"b", "a"} {
+			if err := enc.Encode(in[name]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mfs, err := DecodePage(&buf, format)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if len(mfs) != 2 || mfs[0].GetName() != "a" || mfs[1].GetName() != "b" || mfs[1].GetMetric()[0].GetGauge().GetValue() != 2 {
+			t.Errorf("%s: decoded %v", format, mfs)
+		}
+	}
+	if _, err := DecodePage(strings.NewReader("\x05garbage"), expfmt.NewFormat(expfmt.TypeProtoDelim)); err == nil {
+		t.Error("a broken protobuf page decoded without error")
 	}
 }
