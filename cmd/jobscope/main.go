@@ -1,5 +1,5 @@
 // Command jobscope is one binary with one command per role: `slurm` (one per
-// cluster), `node` (one per GPU node), `report`. main only wires flags to
+// cluster) and `node` (one per GPU node). main only wires flags to
 // packages; each command keeps its own flags, nothing is global.
 package main
 

@@ -1,13 +1,3 @@
-// Package promtest runs a real Prometheus server on loopback for tests: it
-// scrapes the targets a test names (jobscope's own binaries, or static pages
-// such as the golden /metrics files), evaluates rule files, and answers
-// PromQL through client_golang's API client.
-//
-// Tests of the documented joins, the shipped rules and the dashboards'
-// queries use it, so every query jobscope publishes is run by the engine
-// users run, not by a re-implementation. It needs Debian's `prometheus`
-// package (make deps installs it); without the binary a test is skipped,
-// except under CI, where it fails.
 package promtest
 
 import (
