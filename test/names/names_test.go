@@ -48,7 +48,8 @@ func TestEmittedNames(t *testing.T) {
 }
 
 // TestCheckCatchesOldNames: a page in the names jobscope slurm used before
-// issue 7 fails the check, for both reasons.
+// the jobscope_ namespace (slurm_*, some of them Slurm's own) fails the
+// check, for both reasons.
 func TestCheckCatchesOldNames(t *testing.T) {
 	native := nativeNames(t, moduleRoot(t))
 	f, err := os.Open("testdata/pre-rename-excerpt.prom")
@@ -131,7 +132,8 @@ func nativeNames(t *testing.T, root string) map[string]string {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// the issue's collisions must be in the list, or the check proves nothing
+	// the names the old slurm_* pages shared with Slurm's own /metrics and the
+	// Slinky exporter must be in the list, or the check proves nothing
 	for _, n := range []string{"slurm_jobs", "slurm_nodes", "slurm_node_cpus", "slurm_node_memory_bytes",
 		"slurm_node_memory_free_bytes", "slurm_partition_cpus", "slurm_partition_nodes",
 		"slurm_jobs_pending", "slurm_user_jobs", "slurm_account_jobs", "slurm_nodes_drain_total"} {
