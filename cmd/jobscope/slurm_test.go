@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -82,12 +81,7 @@ func (f *fakeRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and fails the test unless it exits 0.
 func startJobscope(t *testing.T, command string, args ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 	args = append([]string{command, "--web.listen-address=" + addr}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

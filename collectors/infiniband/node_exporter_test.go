@@ -3,7 +3,6 @@ package infiniband
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,14 +34,7 @@ func nodeExporterBinary() string {
 // returns its scrape URL, its pid and a function returning what it logged.
 func nodeExporter(tb testing.TB, bin, sysfs string) (url string, pid int, logged func() string) {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	addr := testkit.FreeAddr(tb)
 	abs, err := filepath.Abs(sysfs)
 	if err != nil {
 		tb.Fatal(err)

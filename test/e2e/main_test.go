@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,21 +76,11 @@ type exporter struct {
 	done chan error
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startExporter runs `jobscope slurm` on a free loopback port with args added; it is
 // stopped (SIGTERM) when the test ends, and its log is shown when the test failed.
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
-	e := &exporter{t: t, addr: freePort(t), logs: &testkit.SyncBuffer{}, done: make(chan error, 1)}
+	e := &exporter{t: t, addr: testkit.FreeAddr(t), logs: &testkit.SyncBuffer{}, done: make(chan error, 1)}
 	all := append([]string{"slurm", "--web.listen-address=" + e.addr, "--log.level=debug"}, args...)
 	e.cmd = exec.Command(binary, all...)
 	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs

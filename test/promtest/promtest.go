@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,7 +73,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err := os.WriteFile(conf, []byte(configYAML(cfg)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	s := &Server{URL: "http://" + addr, log: &testkit.SyncBuffer{}}
 	s.cmd = exec.Command(bin,
 		"--config.file="+conf,
@@ -159,17 +158,6 @@ func splitURL(u string) (host, path string) {
 		return u[:i], u[i:]
 	}
 	return u, "/metrics"
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // Query runs an instant query now.

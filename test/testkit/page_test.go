@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -73,4 +74,13 @@ func TestDecodePage(t *testing.T) {
 	if _, err := DecodePage(strings.NewReader("\x05garbage"), expfmt.NewFormat(expfmt.TypeProtoDelim)); err == nil {
 		t.Error("a broken protobuf page decoded without error")
 	}
+}
+
+func TestFreeAddr(t *testing.T) {
+	addr := FreeAddr(t)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("FreeAddr gave %s, which cannot be bound: %v", addr, err)
+	}
+	l.Close()
 }
