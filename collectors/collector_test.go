@@ -17,7 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"jobscope/test/testkit"
 )
 
 var testDesc = prometheus.NewDesc("test_value", "A test value.", []string{"from"}, nil)
@@ -141,25 +142,11 @@ func pageFamilies(t *testing.T, r *Runner, timeout time.Duration, format expfmt.
 		}
 		body = zr
 	}
-	if format.FormatType() == expfmt.TypeTextPlain {
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		parsed, err := parser.TextToMetricFamilies(body)
-		if err != nil {
-			t.Fatalf("%s page: %v", format, err)
-		}
-		return slices.Collect(maps.Values(parsed))
+	mfs, err := testkit.DecodePage(body, format)
+	if err != nil {
+		t.Fatalf("%s page: %v", format, err)
 	}
-	var mfs []*dto.MetricFamily
-	dec := expfmt.NewDecoder(body, format)
-	for {
-		mf := &dto.MetricFamily{}
-		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
-			return mfs
-		} else if err != nil {
-			t.Fatalf("%s page: %v", format, err)
-		}
-		mfs = append(mfs, mf)
-	}
+	return mfs
 }
 
 func values(mfs []*dto.MetricFamily) map[string]float64 {

@@ -1,6 +1,7 @@
 // Command jobscope is one binary with one command per role: `slurm` (one per
-// cluster), `node` (one per GPU node), `report`. main only wires flags to
-// packages; each command keeps its own flags, nothing is global.
+// cluster), `node` (one per GPU node) and `report` (one job's efficiency,
+// read back from Prometheus). main only wires flags to packages; each
+// command keeps its own flags, nothing is global.
 package main
 
 import (

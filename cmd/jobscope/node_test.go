@@ -10,6 +10,7 @@ import (
 
 	"jobscope/gpu/simulated"
 	"jobscope/kubelet/kubelettest"
+	"jobscope/test/testkit"
 )
 
 // startNodeAgent runs `jobscope node` in-process and returns its /metrics URL.
@@ -88,7 +89,7 @@ func TestNodeCommandNoDriver(t *testing.T) {
 		t.Skip("an NVIDIA driver is loaded here")
 	}
 	url := startNodeAgent(t, "--gpu.backend=nvml", "--kubelet.pod-resources-socket=", "--path.cgroupfs="+t.TempDir())
-	mfs, _, err := scrape(url)
+	mfs, _, err := testkit.Scrape(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,10 +15,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"jobscope/test/golden"
+	"jobscope/test/testkit"
 )
 
 const testToken = "header.payload.signature"
@@ -92,12 +88,7 @@ func (f *fakeRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and fails the test unless it exits 0.
 func startJobscope(t *testing.T, command string, args ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 	args = append([]string{command, "--web.listen-address=" + addr}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -135,30 +126,12 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 	}, extra...)...)
 }
 
-func scrape(url string) (map[string]*dto.MetricFamily, []byte, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	return mfs, body, err
-}
-
 // waitFor scrapes until cond holds (10 s at most).
 func waitFor(t *testing.T, url string, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		mfs, _, err := scrape(url)
+		mfs, _, err := testkit.Scrape(url)
 		if err == nil && cond(mfs) {
 			return mfs
 		}
@@ -248,7 +221,7 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 		}
 		return false
 	})
-	_, body, err := scrape(url)
+	_, body, err := testkit.Scrape(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +260,7 @@ func TestSlurmBadServer(t *testing.T) {
 		fake.setMode(mode)
 		mfs := waitFor(t, url, up(0))
 		start := time.Now()
-		if _, _, err := scrape(url); err != nil {
+		if _, _, err := testkit.Scrape(url); err != nil {
 			t.Fatalf("%s: scrape failed: %v", mode, err)
 		}
 		if took := time.Since(start); took > time.Second {

@@ -4,24 +4,22 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/promslog"
 	"google.golang.org/protobuf/proto"
 
 	"jobscope/collectors"
+	"jobscope/test/testkit"
 )
 
 var (
@@ -217,19 +215,10 @@ func TestCachedPageEqualsPromhttp(t *testing.T) {
 // text, sorted by name, with the scrape durations zeroed.
 func normalise(t *testing.T, contentType string, r io.Reader) []byte {
 	t.Helper()
-	format := expfmt.Format(contentType)
-	dec := expfmt.NewDecoder(r, format)
-	var mfs []*dto.MetricFamily
-	for {
-		mf := &dto.MetricFamily{}
-		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("%s: %v", contentType, err)
-		}
-		mfs = append(mfs, mf)
+	mfs, err := testkit.DecodePage(r, expfmt.Format(contentType))
+	if err != nil {
+		t.Fatalf("%s: %v", contentType, err)
 	}
-	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	var buf bytes.Buffer
 	for _, mf := range mfs {
 		if mf.GetName() == "jobscope_scrape_collector_duration_seconds" {

@@ -3,19 +3,17 @@ package infiniband
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"jobscope/test/testkit"
 )
 
 // nodeExporterBinary finds Debian's prometheus-node-exporter (or the one
@@ -36,14 +34,7 @@ func nodeExporterBinary() string {
 // returns its scrape URL, its pid and a function returning what it logged.
 func nodeExporter(tb testing.TB, bin, sysfs string) (url string, pid int, logged func() string) {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	addr := testkit.FreeAddr(tb)
 	abs, err := filepath.Abs(sysfs)
 	if err != nil {
 		tb.Fatal(err)
@@ -51,7 +42,7 @@ func nodeExporter(tb testing.TB, bin, sysfs string) (url string, pid int, logged
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--path.sysfs="+abs, "--collector.disable-defaults",
 		"--collector.infiniband", "--web.listen-address="+addr, "--log.level=debug")
-	stderr := &lockedBuilder{}
+	stderr := &testkit.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -75,25 +66,6 @@ func nodeExporter(tb testing.TB, bin, sysfs string) (url string, pid int, logged
 	return "", 0, nil
 }
 
-// lockedBuilder collects a child's stderr, written by exec's copying
-// goroutine and read by the test.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // noEquivalent are the families here that node_exporter's infiniband
 // collector has nothing like.
 var noEquivalent = []string{
@@ -101,25 +73,6 @@ var noEquivalent = []string{
 	"port_pma_saturated", "port_stat_resets_total", "read_errors_total",
 	"port_hw_stats_lifespan_seconds", "port_expected_rate_bytes_per_second",
 	"port_expected_link_width_lanes", "port_link_degraded",
-}
-
-func scrapeText(tb testing.TB, url string) map[string]*dto.MetricFamily {
-	tb.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer func() {
-		if err := resp.Body.Close(); err != nil {
-			tb.Error(err)
-		}
-	}()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return mfs
 }
 
 // byPort indexes a family's values by "device/port".
@@ -182,7 +135,10 @@ func TestSideBySideNodeExporter(t *testing.T) {
 	for name, sysfs := range trees {
 		t.Run(name, func(t *testing.T) {
 			url, _, logged := nodeExporter(t, bin, sysfs)
-			theirs := scrapeText(t, url)
+			theirs, _, err := testkit.Scrape(url)
+			if err != nil {
+				t.Fatal(err)
+			}
 			c := newCollector(t, Options{SysFS: sysfs})
 			reg, a := registry(t, c)
 			ours := gather(t, reg, a)

@@ -1,7 +1,3 @@
-// Package otlp optionally pushes a command's metrics to an OpenTelemetry
-// collector (OTLP over HTTP) through the Prometheus bridge, and exports trace
-// spans (one per Slurm poll). Both are off unless an endpoint is given, so a
-// plain Prometheus deployment pays nothing for them.
 package otlp
 
 import (

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"jobscope/slurm/cli"
 	"jobscope/slurm/openapi"
 	"jobscope/test/golden"
+	"jobscope/test/testkit"
 )
 
 var pollTime = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -275,18 +275,10 @@ func writtenPage(t *testing.T, g *collectors.Gathering, format expfmt.Format) pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mfs []*dto.MetricFamily
-	dec := expfmt.NewDecoder(zr, format)
-	for {
-		mf := &dto.MetricFamily{}
-		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("%s page: %v", format, err)
-		}
-		mfs = append(mfs, mf)
+	mfs, err := testkit.DecodePage(zr, format)
+	if err != nil {
+		t.Fatalf("%s page: %v", format, err)
 	}
-	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 }
 

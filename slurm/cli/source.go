@@ -1,7 +1,3 @@
-// Package cli is a slurm.Source for hosts without slurmrestd: it runs the
-// Slurm client commands (squeue/sinfo --json, sdiag, sshare -P, scontrol
-// ping, sinfo -V) and streams their stdout into the same decoders the REST
-// source uses.
 package cli
 
 import (

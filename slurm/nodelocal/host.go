@@ -271,27 +271,22 @@ func gone(err error) bool {
 	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV) || errors.Is(err, syscall.ESRCH)
 }
 
+// readAt reads the file name in the directory dirfd; a file that fills buf
+// is an error, since a cut-off cgroup value would be misread.
 func readAt(dirfd int, name string, buf []byte) ([]byte, error) {
 	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer syscall.Close(fd) // read-only: a failing close loses nothing
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return buf[:n], nil
-		}
-		n += m
+	b, full, err := readFD(fd, buf)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("longer than %d bytes", len(buf))
+	if full {
+		return nil, fmt.Errorf("longer than %d bytes", len(buf))
+	}
+	return b, nil
 }
 
 // ParseUint reads a cgroup file holding one unsigned number

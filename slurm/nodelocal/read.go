@@ -19,6 +19,13 @@ func readSmall(path string, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd) // read-only: a failing close loses nothing
+	b, _, err := readFD(fd, buf)
+	return b, err
+}
+
+// readFD reads fd into buf until end of file, or until buf is full (full
+// is then true: the file may go on).
+func readFD(fd int, buf []byte) (b []byte, full bool, err error) {
 	n := 0
 	for n < len(buf) {
 		m, err := syscall.Read(fd, buf[n:])
@@ -26,12 +33,12 @@ func readSmall(path string, buf []byte) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if m == 0 {
-			return buf[:n], nil
+			return buf[:n], false, nil
 		}
 		n += m
 	}
-	return buf[:n], nil
+	return buf, true, nil
 }

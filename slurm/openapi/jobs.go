@@ -174,38 +174,56 @@ func (r *reader) job(cluster *string) (slurm.Job, error) {
 // leaves what it feeds empty and is reported with r.warn.
 func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 	j.State, j.StateFlags = slurm.ParseJobState(x.states...)
+	alloc, req := r.jobTRES(j, x)
+	j.MemoryBytes = jobMemory(j, x, alloc, req)
+	allocCPUs(x)
+	j.Alloc = x.alloc
+	r.nameAllocNodes(j, x)
+	r.allocGRES(j, x)
+	j.GPUs = r.jobGPUs(j, x, alloc, req)
+}
 
+// jobTRES parses the allocated and requested TRES strings; one that cannot
+// be parsed is empty.
+func (r *reader) jobTRES(j *slurm.Job, x *jobExtra) (alloc, req slurm.TRES) {
 	alloc, err := slurm.ParseTRES(x.tresAlloc)
 	if err != nil {
 		r.warn("job %d: tres_alloc_str: %v", j.ID, err)
 		alloc = slurm.TRES{}
 	}
-	req, err := slurm.ParseTRES(x.tresReq)
+	req, err = slurm.ParseTRES(x.tresReq)
 	if err != nil {
 		r.warn("job %d: tres_req_str: %v", j.ID, err)
 		req = slurm.TRES{}
 	}
-	// Memory: what was allocated, else what was requested, else derive it
-	// from the per-node or per-CPU request (MiB).
+	return alloc, req
+}
+
+// jobMemory is what was allocated, else what was requested, else derived
+// from the per-node or per-CPU request (MiB).
+func jobMemory(j *slurm.Job, x *jobExtra, alloc, req slurm.TRES) uint64 {
 	switch {
 	case alloc.HasMemory:
-		j.MemoryBytes = alloc.MemoryBytes
+		return alloc.MemoryBytes
 	case req.HasMemory:
-		j.MemoryBytes = req.MemoryBytes
+		return req.MemoryBytes
 	case x.memPerNode.u64() > 0:
 		nodes := uint64(j.NodeCount)
 		if nodes == 0 {
 			nodes = 1
 		}
-		j.MemoryBytes = mib(x.memPerNode.u64()) * nodes
+		return mib(x.memPerNode.u64()) * nodes
 	case x.memPerCPU.u64() > 0:
-		j.MemoryBytes = mib(x.memPerCPU.u64()) * uint64(j.CPUs)
+		return mib(x.memPerCPU.u64()) * uint64(j.CPUs)
 	}
+	return j.MemoryBytes
+}
 
-	// Per-node CPUs (v0.0.37-40): cpus_used counts only CPUs in use by
-	// steps (0 for an allocated but idle job), so the allocation is the
-	// cores listed per socket times threads per core, unless cpus_used is
-	// larger.
+// allocCPUs sets the per-node CPUs (v0.0.37-40): cpus_used counts only CPUs
+// in use by steps (0 for an allocated but idle job), so the allocation is
+// the cores listed per socket times threads per core, unless cpus_used is
+// larger.
+func allocCPUs(x *jobExtra) {
 	for i := range x.alloc {
 		if i < len(x.cores) && x.cores[i] > 0 {
 			n := x.cores[i]
@@ -215,38 +233,46 @@ func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 			x.alloc[i].CPUs = max(n, x.used[i])
 		}
 	}
+}
 
-	// Per-node allocation: v0.0.37 gives no node names in job_resources,
-	// only positions in its node list.
-	j.Alloc = x.alloc
-	if len(j.Alloc) > 0 || len(x.gresDetail) > 0 {
-		list := x.resNodes
-		if list == "" {
-			list = j.NodeList
-		}
-		var hosts []string
-		needNames := len(j.Alloc) == 0
-		for _, a := range j.Alloc {
-			if a.Node == "" {
-				needNames = true
-			}
-		}
-		if needNames && list != "" {
-			hosts, err = slurm.ExpandHostlist(list)
-			if err != nil {
-				r.warn("job %d: nodes: %v", j.ID, err)
-			}
-		}
-		if len(j.Alloc) == 0 {
-			j.Alloc = make([]slurm.NodeAlloc, len(hosts))
-		}
-		for i := range j.Alloc {
-			if j.Alloc[i].Node == "" && i < len(hosts) {
-				j.Alloc[i].Node = hosts[i]
-			}
+// nameAllocNodes names the per-node allocation from the job's node list:
+// v0.0.37 gives no node names in job_resources, only positions in its node
+// list, and a job with only gres_detail has no allocation entries yet.
+func (r *reader) nameAllocNodes(j *slurm.Job, x *jobExtra) {
+	if len(j.Alloc) == 0 && len(x.gresDetail) == 0 {
+		return
+	}
+	list := x.resNodes
+	if list == "" {
+		list = j.NodeList
+	}
+	var hosts []string
+	needNames := len(j.Alloc) == 0
+	for _, a := range j.Alloc {
+		if a.Node == "" {
+			needNames = true
 		}
 	}
-	// gres_detail has one entry per allocated node, in node order.
+	if needNames && list != "" {
+		var err error
+		hosts, err = slurm.ExpandHostlist(list)
+		if err != nil {
+			r.warn("job %d: nodes: %v", j.ID, err)
+		}
+	}
+	if len(j.Alloc) == 0 {
+		j.Alloc = make([]slurm.NodeAlloc, len(hosts))
+	}
+	for i := range j.Alloc {
+		if j.Alloc[i].Node == "" && i < len(hosts) {
+			j.Alloc[i].Node = hosts[i]
+		}
+	}
+}
+
+// allocGRES sets each node's GRES from gres_detail, which has one entry per
+// allocated node, in node order.
+func (r *reader) allocGRES(j *slurm.Job, x *jobExtra) {
 	for i, s := range x.gresDetail {
 		if i >= len(j.Alloc) {
 			break
@@ -258,24 +284,25 @@ func (r *reader) finishJob(j *slurm.Job, x *jobExtra) {
 		}
 		j.Alloc[i].GRES = g
 	}
+}
 
-	// GPUs: allocated when the job holds resources, else requested. The
-	// TRES strings name GPUs only where AccountingStorageTRES tracks
-	// gres/gpu (not Slurm's default); without that, a job's GPUs are what
-	// it holds per node (gres_detail), else what it asked for.
+// jobGPUs is what the job holds when it holds resources, else what it
+// requested. The TRES strings name GPUs only where AccountingStorageTRES
+// tracks gres/gpu (not Slurm's default); without that, a job's GPUs are
+// what it holds per node (gres_detail), else what it asked for.
+func (r *reader) jobGPUs(j *slurm.Job, x *jobExtra, alloc, req slurm.TRES) uint64 {
 	held := x.tresAlloc != "" && j.State != "PENDING"
 	switch {
 	case held && alloc.HasGPUs:
-		j.GPUs = alloc.GPUs
+		return alloc.GPUs
 	case held && allocGPUs(j.Alloc) > 0:
-		j.GPUs = allocGPUs(j.Alloc)
+		return allocGPUs(j.Alloc)
 	case held:
-		j.GPUs = r.requestedGPUs(j, x)
+		return r.requestedGPUs(j, x)
 	case req.GPUs > 0:
-		j.GPUs = req.GPUs
-	default:
-		j.GPUs = r.requestedGPUs(j, x)
+		return req.GPUs
 	}
+	return r.requestedGPUs(j, x)
 }
 
 // allocGPUs sums the GPUs of a job's per-node allocation.
@@ -400,13 +427,9 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 		case "cpus":
 			// v0.0.41+: {"count":N,"used":M}; older: a number.
 			if r.peekKind() == '{' {
-				err = r.object(func(name []byte) error {
-					if string(name) == "count" {
-						v, err := r.u32()
-						a.CPUs = v
-						return err
-					}
-					return r.skip()
+				err = r.only("count", func() (err error) {
+					a.CPUs, err = r.u32()
+					return err
 				})
 			} else {
 				// v0.0.37: job_resources->cpus[node], the CPUs
@@ -418,13 +441,10 @@ func (r *reader) nodeAlloc(x *jobExtra) error {
 			}
 		case "memory_allocated", "memory":
 			if r.peekKind() == '{' {
-				err = r.object(func(name []byte) error {
-					if string(name) == "allocated" {
-						v, err := r.u64()
-						a.MemoryBytes = mib(v)
-						return err
-					}
-					return r.skip()
+				err = r.only("allocated", func() error {
+					v, err := r.u64()
+					a.MemoryBytes = mib(v)
+					return err
 				})
 			} else {
 				var v uint64

@@ -138,87 +138,48 @@ func (r *reader) setGRES(n *slurm.Node, gres, used string) {
 // sinfoEntry reads one element of sinfo's "sinfo" array and appends or
 // merges a Node per name it lists.
 func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.Node, error) {
-	var n slurm.Node
-	var names []string
+	g, err := r.sinfoGroup()
+	if err != nil {
+		return nodes, err
+	}
+	return r.mergeSinfoGroup(nodes, index, g)
+}
+
+// sinfoGroup is one element of sinfo's "sinfo" array: the values its nodes
+// share, the hostlist expressions naming them, and their partition.
+type sinfoGroup struct {
+	node      slurm.Node
+	hostlists []string
+	partition string
+}
+
+// sinfoGroup reads one element of the "sinfo" array. Its fields nest one
+// level deeper than a node's ("cpus": {"total", "allocated"}, ...).
+func (r *reader) sinfoGroup() (sinfoGroup, error) {
+	var g sinfoGroup
+	n := &g.node
 	var states []string
-	var gres, gresUsed, partition string
+	var gres, gresUsed string
 	err := r.object(func(name []byte) error {
 		switch string(name) {
 		case "node":
-			return r.object(func(name []byte) error {
-				if string(name) == "state" {
-					s, err := r.strs(false)
-					states = s
-					return err
-				}
-				return r.skip()
+			return r.only("state", func() (err error) {
+				states, err = r.strs(false)
+				return err
 			})
 		case "nodes":
-			return r.object(func(name []byte) error {
-				if string(name) == "nodes" {
-					s, err := r.strs(false)
-					names = s
-					return err
-				}
-				return r.skip()
+			return r.only("nodes", func() (err error) {
+				g.hostlists, err = r.strs(false)
+				return err
 			})
 		case "cpus":
-			return r.object(func(name []byte) error {
-				var err error
-				switch string(name) {
-				case "total":
-					n.CPUs, err = r.u32()
-				case "allocated":
-					n.AllocCPUs, err = r.u32()
-				case "load":
-					err = r.object(func(name []byte) error {
-						if string(name) == "minimum" {
-							v, err := r.num()
-							if v.set && !v.infinite {
-								n.CPULoad = v.v / 100
-							}
-							return err
-						}
-						return r.skip()
-					})
-				default:
-					err = r.skip()
-				}
-				return err
-			})
+			return r.sinfoCPUs(n)
 		case "memory":
-			return r.object(func(name []byte) error {
-				var err error
-				var v uint64
-				switch string(name) {
-				case "minimum":
-					v, err = r.u64()
-					n.RealMemoryBytes = mib(v)
-				case "allocated":
-					v, err = r.u64()
-					n.AllocMemoryBytes = mib(v)
-				case "free":
-					err = r.object(func(name []byte) error {
-						if string(name) == "minimum" {
-							v, err := r.u64()
-							n.FreeMemoryBytes = mib(v)
-							return err
-						}
-						return r.skip()
-					})
-				default:
-					err = r.skip()
-				}
-				return err
-			})
+			return r.sinfoMemory(n)
 		case "features":
-			return r.object(func(name []byte) error {
-				if string(name) == "active" {
-					s, err := r.strs(true)
-					n.Features = s
-					return err
-				}
-				return r.skip()
+			return r.only("active", func() (err error) {
+				n.Features, err = r.strs(true)
+				return err
 			})
 		case "gres":
 			return r.object(func(name []byte) error {
@@ -247,23 +208,75 @@ func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.N
 				return err
 			})
 		case "partition":
-			return r.object(func(name []byte) error {
-				if string(name) == "name" {
-					s, err := r.str()
-					partition = s
-					return err
-				}
-				return r.skip()
+			return r.only("name", func() (err error) {
+				g.partition, err = r.str()
+				return err
 			})
 		}
 		return r.skip()
 	})
 	if err != nil {
-		return nodes, err
+		return g, err
 	}
 	n.State, n.Flags = slurm.ParseNodeState(states...)
-	r.setGRES(&n, gres, gresUsed)
-	for _, expr := range names {
+	r.setGRES(n, gres, gresUsed)
+	return g, nil
+}
+
+// sinfoCPUs reads a group's "cpus" object; the load is the group's minimum.
+func (r *reader) sinfoCPUs(n *slurm.Node) error {
+	return r.object(func(name []byte) error {
+		var err error
+		switch string(name) {
+		case "total":
+			n.CPUs, err = r.u32()
+		case "allocated":
+			n.AllocCPUs, err = r.u32()
+		case "load":
+			err = r.only("minimum", func() error {
+				v, err := r.num()
+				if v.set && !v.infinite {
+					n.CPULoad = v.v / 100
+				}
+				return err
+			})
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+}
+
+// sinfoMemory reads a group's "memory" object (MiB); real and free memory
+// are the group's minimum.
+func (r *reader) sinfoMemory(n *slurm.Node) error {
+	return r.object(func(name []byte) error {
+		var err error
+		var v uint64
+		switch string(name) {
+		case "minimum":
+			v, err = r.u64()
+			n.RealMemoryBytes = mib(v)
+		case "allocated":
+			v, err = r.u64()
+			n.AllocMemoryBytes = mib(v)
+		case "free":
+			err = r.only("minimum", func() error {
+				v, err := r.u64()
+				n.FreeMemoryBytes = mib(v)
+				return err
+			})
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+}
+
+// mergeSinfoGroup appends a Node per host the group names, or, for a host
+// already seen in another group (another partition), adds the partition.
+func (r *reader) mergeSinfoGroup(nodes []slurm.Node, index map[string]int, g sinfoGroup) ([]slurm.Node, error) {
+	for _, expr := range g.hostlists {
 		hosts, err := slurm.ExpandHostlist(expr)
 		if err != nil {
 			// The entry's nodes cannot be named; keep the others.
@@ -272,17 +285,17 @@ func (r *reader) sinfoEntry(nodes []slurm.Node, index map[string]int) ([]slurm.N
 		}
 		for _, h := range hosts {
 			if i, ok := index[h]; ok {
-				if partition != "" && !slices.Contains(nodes[i].Partitions, partition) {
-					nodes[i].Partitions = append(nodes[i].Partitions, partition)
+				if g.partition != "" && !slices.Contains(nodes[i].Partitions, g.partition) {
+					nodes[i].Partitions = append(nodes[i].Partitions, g.partition)
 				}
 				continue
 			}
-			m := n
+			m := g.node
 			m.Name = h
-			m.Flags = append([]string(nil), n.Flags...)
-			m.Features = append([]string(nil), n.Features...)
-			if partition != "" {
-				m.Partitions = []string{partition}
+			m.Flags = append([]string(nil), g.node.Flags...)
+			m.Features = append([]string(nil), g.node.Features...)
+			if g.partition != "" {
+				m.Partitions = []string{g.partition}
 			}
 			index[h] = len(nodes)
 			nodes = append(nodes, m)

@@ -43,13 +43,9 @@ func (r *reader) partition() (slurm.Partition, error) {
 		case "state":
 			states, err = r.strs(false)
 		case "partition":
-			err = r.object(func(name []byte) error {
-				if string(name) == "state" {
-					s, err := r.strs(false)
-					states = s
-					return err
-				}
-				return r.skip()
+			err = r.only("state", func() (err error) {
+				states, err = r.strs(false)
+				return err
 			})
 		case "nodes":
 			if r.peekKind() != '{' {
@@ -73,25 +69,17 @@ func (r *reader) partition() (slurm.Partition, error) {
 		case "total_cpus":
 			p.TotalCPUs, err = r.u32()
 		case "cpus":
-			err = r.object(func(name []byte) error {
-				if string(name) == "total" {
-					v, err := r.u32()
-					p.TotalCPUs = v
-					return err
-				}
-				return r.skip()
+			err = r.only("total", func() (err error) {
+				p.TotalCPUs, err = r.u32()
+				return err
 			})
 		case "max_time_limit":
 			// Minutes; -1 (v0.0.37) or INFINITE means unlimited -> 0.
 			p.MaxTime, err = r.minutes()
 		case "maximums":
-			err = r.object(func(name []byte) error {
-				if string(name) == "time" {
-					v, err := r.minutes()
-					p.MaxTime = v
-					return err
-				}
-				return r.skip()
+			err = r.only("time", func() (err error) {
+				p.MaxTime, err = r.minutes()
+				return err
 			})
 		case "flags":
 			var flags []string

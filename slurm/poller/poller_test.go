@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"jobscope/slurm"
+	"jobscope/test/testkit"
 )
 
 // fakeSource is the test boundary: a Source whose answers and delays the test
@@ -93,21 +93,8 @@ func (f *fakeSource) Shares(ctx context.Context) ([]slurm.Share, error) {
 	return []slurm.Share{{Account: "root"}}, nil
 }
 
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func newLogger() (*slog.Logger, *syncBuf) {
-	b := &syncBuf{}
+func newLogger() (*slog.Logger, *testkit.SyncBuffer) {
+	b := &testkit.SyncBuffer{}
 	return slog.New(slog.NewTextHandler(b, nil)), b
 }
 

@@ -1,6 +1,3 @@
-// Package source chooses and configures where `jobscope slurm` reads Slurm
-// from, slurmrestd (slurm/rest) or the commands on this host (slurm/cli),
-// from the command's --slurm.* source flags.
 package source
 
 import (

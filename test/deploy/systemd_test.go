@@ -1,6 +1,3 @@
-// Package deploy tests the shipped deployment files against the real
-// binary: systemd units must verify, and the flags their default files pass
-// must be flags the binary accepts.
 package deploy
 
 import (

@@ -3,22 +3,18 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"jobscope/test/testkit"
 )
 
 // binary is the jobscope binary built once by TestMain.
@@ -72,47 +68,19 @@ func needCluster(t *testing.T) cluster {
 	return c
 }
 
-// syncBuffer collects the exporter's log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type exporter struct {
 	t    *testing.T
 	addr string
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 	cmd  *exec.Cmd
 	done chan error
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // startExporter runs `jobscope slurm` on a free loopback port with args added; it is
 // stopped (SIGTERM) when the test ends, and its log is shown when the test failed.
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
-	e := &exporter{t: t, addr: freePort(t), logs: &syncBuffer{}, done: make(chan error, 1)}
+	e := &exporter{t: t, addr: testkit.FreeAddr(t), logs: &testkit.SyncBuffer{}, done: make(chan error, 1)}
 	all := append([]string{"slurm", "--web.listen-address=" + e.addr, "--log.level=debug"}, args...)
 	e.cmd = exec.Command(binary, all...)
 	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
@@ -163,23 +131,13 @@ func (e *exporter) scrape() (map[string]*dto.MetricFamily, time.Duration, error)
 		return nil, 0, fmt.Errorf("jobscope exited: %v", err)
 	default:
 	}
-	client := http.Client{Timeout: 10 * time.Second}
 	start := time.Now()
-	resp, err := client.Get("http://" + e.addr + "/metrics")
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := testkit.Fetch("http://" + e.addr + "/metrics")
 	took := time.Since(start)
 	if err != nil {
 		return nil, took, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, took, fmt.Errorf("GET /metrics: %s: %s", resp.Status, body)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	mfs, err := testkit.ParsePage(bytes.NewReader(body))
 	return mfs, took, err
 }
 

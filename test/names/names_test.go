@@ -1,7 +1,3 @@
-// Package names checks the one-namespace rule of docs/names.md on every
-// /metrics page jobscope's tests pin down: each family starts with
-// "jobscope_", and none is a name Slurm's own /metrics (25.11+) or SchedMD's
-// Slinky exporter emits, since sites scrape those next to jobscope.
 package names
 
 import (
@@ -14,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"jobscope/test/testkit"
 )
 
 // nativeDir holds Slurm's native pages and the Slinky exporter's names.
@@ -53,7 +48,8 @@ func TestEmittedNames(t *testing.T) {
 }
 
 // TestCheckCatchesOldNames: a page in the names jobscope slurm used before
-// issue 7 fails the check, for both reasons.
+// the jobscope_ namespace (slurm_*, some of them Slurm's own) fails the
+// check, for both reasons.
 func TestCheckCatchesOldNames(t *testing.T) {
 	native := nativeNames(t, moduleRoot(t))
 	f, err := os.Open("testdata/pre-rename-excerpt.prom")
@@ -79,8 +75,7 @@ func TestCheckCatchesOldNames(t *testing.T) {
 
 // check lists every family of the page that breaks the rule, sorted.
 func check(page io.Reader, native map[string]string) ([]string, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(page)
+	mfs, err := testkit.ParsePage(page)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +109,7 @@ func nativeNames(t *testing.T, root string) map[string]string {
 		}
 		// The recorded pages end without a newline after the last sample,
 		// which the text parser requires; the files stay as recorded.
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		mfs, err := parser.TextToMetricFamilies(io.MultiReader(f, strings.NewReader("\n")))
+		mfs, err := testkit.ParsePage(io.MultiReader(f, strings.NewReader("\n")))
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
@@ -138,7 +132,8 @@ func nativeNames(t *testing.T, root string) map[string]string {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// the issue's collisions must be in the list, or the check proves nothing
+	// the names the old slurm_* pages shared with Slurm's own /metrics and the
+	// Slinky exporter must be in the list, or the check proves nothing
 	for _, n := range []string{"slurm_jobs", "slurm_nodes", "slurm_node_cpus", "slurm_node_memory_bytes",
 		"slurm_node_memory_free_bytes", "slurm_partition_cpus", "slurm_partition_nodes",
 		"slurm_jobs_pending", "slurm_user_jobs", "slurm_account_jobs", "slurm_nodes_drain_total"} {

@@ -1,20 +1,9 @@
-// Package promtest runs a real Prometheus server on loopback for tests: it
-// scrapes the targets a test names (jobscope's own binaries, or static pages
-// such as the golden /metrics files), evaluates rule files, and answers
-// PromQL through client_golang's API client.
-//
-// Tests of the documented joins, the shipped rules and the dashboards'
-// queries use it, so every query jobscope publishes is run by the engine
-// users run, not by a re-implementation. It needs Debian's `prometheus`
-// package (make deps installs it); without the binary a test is skipped,
-// except under CI, where it fails.
 package promtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,7 +80,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, "data")
 	}
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	s := &Server{URL: "http://" + addr, log: &testkit.SyncBuffer{}}
 	s.cmd = exec.Command(bin,
 		"--config.file="+conf,
@@ -200,17 +189,6 @@ func splitURL(u string) (host, path string) {
 		return u[:i], u[i:]
 	}
 	return u, "/metrics"
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // Query runs an instant query now.

@@ -1,6 +1,3 @@
-// Package testkit holds the small helpers tests across packages share, so
-// none is written twice: a log buffer safe for concurrent writers, and the
-// decoding of a /metrics page into families.
 package testkit
 
 import (

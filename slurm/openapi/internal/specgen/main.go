@@ -112,214 +112,256 @@ func (g *gen) override(path []string, i int) (any, bool) {
 	root := path[0]
 	switch root {
 	case "meta":
-		switch name {
-		case "type":
-			return "openapi/slurmctld", true
-		case "data_parser":
-			return "data_parser/" + g.version, true
-		case "release":
-			return "25.05.1", true
-		case "cluster":
-			return "specgen", true
-		case "major":
-			return "25", true
-		case "minor":
-			return "05", true
-		case "micro":
-			return "1", true
-		}
+		return g.overrideMeta(name)
 	case "errors", "warnings":
 		return []any{}, true
 	case "pings":
-		switch name {
-		case "hostname":
-			return "ctl1", true
-		case "pinged":
-			return "UP", true
-		case "responding", "primary":
-			return true, true
-		case "latency":
-			return 1500, true
-		case "mode":
-			return "primary", true
-		}
+		return overridePings(name)
 	case "jobs":
-		if parent == "allocation" || ((parent == "cpus" || parent == "memory") && path[len(path)-3] == "allocation") {
-			switch name {
-			case "index":
-				return i, true
-			case "name":
-				return fmt.Sprintf("node%d", i+1), true
-			case "count":
-				return 8, true
-			case "allocated":
-				return 8192, true
-			}
-		}
-		switch name {
-		case "job_id":
-			return 1001, true
-		case "array_job_id":
-			return noVal{n: 1000}, true
-		case "array_task_id":
-			return noVal{n: 3}, true
-		case "name":
-			return "train", true
-		case "user_name":
-			return "alice", true
-		case "user_id":
-			return 1001, true
-		case "account":
-			return "physics", true
-		case "partition":
-			return "gpu", true
-		case "qos":
-			return "normal", true
-		case "job_state":
-			return []any{"RUNNING", "COMPLETING"}, true
-		case "state_reason":
-			return "None", true
-		case "submit_time":
-			return noVal{n: 1700000000}, true
-		case "start_time":
-			return noVal{n: 1700000100}, true
-		case "end_time":
-			return noVal{n: 1700003700}, true
-		case "time_limit":
-			return noVal{n: 60}, true
-		case "cpus":
-			if parent == "jobs" {
-				return noVal{n: 16}, true
-			}
-		case "node_count":
-			return noVal{n: 2}, true
-		case "memory_per_node":
-			return noVal{n: 8192}, true
-		case "tres_alloc_str", "tres_req_str":
-			return "cpu=16,mem=16G,node=2,billing=16,gres/gpu=4,gres/gpu:h100=4", true
-		case "tres_per_node":
-			return "gres/gpu:h100:2", true
-		case "gres_detail":
-			return []any{"gpu:h100:2(IDX:0-1)", "gpu:h100:2(IDX:2-3)"}, true
-		case "nodes", "list":
-			if parent == "jobs" || parent == "nodes" {
-				return "node[1-2]", true
-			}
-		}
+		return overrideJobs(path, name, parent, i)
 	case "nodes":
-		switch name {
-		case "name", "hostname":
-			return "node1", true
-		case "address":
-			return "10.0.0.1", true
-		case "state":
-			return []any{"MIXED", "DRAIN"}, true
-		case "reason":
-			return "maintenance", true
-		case "reason_changed_at":
-			return noVal{n: 1700000000}, true
-		case "partitions":
-			return []any{"gpu", "debug"}, true
-		case "features":
-			return []any{"h100", "ib"}, true
-		case "cpus":
-			return 64, true
-		case "alloc_cpus":
-			return 16, true
-		case "cpu_load":
-			return 250, true
-		case "real_memory":
-			return 512000, true
-		case "alloc_memory":
-			return 16384, true
-		case "free_mem":
-			return noVal{n: 400000}, true
-		case "gres":
-			return "gpu:h100:8(S:0-1)", true
-		case "gres_used":
-			return "gpu:h100:4(IDX:0-3)", true
-		case "version":
-			return "25.05.1", true
-		case "boot_time":
-			return noVal{n: 1699990000}, true
-		case "last_busy":
-			return noVal{n: 1700000200}, true
-		}
+		return overrideNodes(name)
 	case "partitions":
-		switch {
-		case name == "name" && parent == "partitions":
-			return "gpu", true
-		case name == "state" && parent == "partition":
-			return []any{"UP"}, true
-		case name == "configured" && parent == "nodes":
-			return "node[1-2]", true
-		case name == "total" && parent == "nodes":
-			return 2, true
-		case name == "total" && parent == "cpus":
-			return 128, true
-		case name == "time" && parent == "maximums":
-			return noVal{n: 1440}, true
-		case name == "flags" && parent == "partitions":
-			return []any{"DEFAULT"}, true
-		}
+		return overridePartitions(name, parent)
 	case "statistics":
-		if v, ok := diagValues[name]; ok {
-			return v, true
-		}
-		if parent == "rpcs_by_message_type" || parent == "rpcs_by_user" {
-			switch name {
-			case "message_type":
-				return "REQUEST_JOB_INFO", true
-			case "user":
-				return "root", true
-			case "count":
-				return 10, true
-			case "total_time":
-				return 5000, true
-			}
-		}
+		return overrideStatistics(name, parent)
 	case "shares":
-		user := i == 1
+		return overrideShares(path, name, parent, i)
+	}
+	return nil, false
+}
+
+// overrideMeta is override for a property under the response's "meta".
+func (g *gen) overrideMeta(name string) (any, bool) {
+	switch name {
+	case "type":
+		return "openapi/slurmctld", true
+	case "data_parser":
+		return "data_parser/" + g.version, true
+	case "release":
+		return "25.05.1", true
+	case "cluster":
+		return "specgen", true
+	case "major":
+		return "25", true
+	case "minor":
+		return "05", true
+	case "micro":
+		return "1", true
+	}
+	return nil, false
+}
+
+// overridePings is override for a property under the response's "pings".
+func overridePings(name string) (any, bool) {
+	switch name {
+	case "hostname":
+		return "ctl1", true
+	case "pinged":
+		return "UP", true
+	case "responding", "primary":
+		return true, true
+	case "latency":
+		return 1500, true
+	case "mode":
+		return "primary", true
+	}
+	return nil, false
+}
+
+// overrideJobs is override for a property under the response's "jobs".
+func overrideJobs(path []string, name, parent string, i int) (any, bool) {
+	if parent == "allocation" || ((parent == "cpus" || parent == "memory") && path[len(path)-3] == "allocation") {
 		switch name {
+		case "index":
+			return i, true
 		case "name":
-			if user {
-				return "alice", true
-			}
-			return "physics", true
-		case "parent":
-			if user {
-				return "physics", true
-			}
-			return "root", true
-		case "type":
-			if user {
-				return []any{"USER"}, true
-			}
-			return []any{"ASSOCIATION"}, true
-		case "shares":
-			if len(path) == 3 {
-				return noVal{n: 10}, true
-			}
-		case "shares_normalized":
-			return noVal{n: 0.5}, true
-		case "usage":
-			if len(path) == 3 {
-				return 1234, true
-			}
-		case "effective_usage":
-			return noVal{n: 0.25}, true
-		case "factor":
-			if user {
-				return noVal{n: 0.75}, true
-			}
-		case "level":
-			if !user {
-				return noVal{infinite: true}, true
-			}
-			return noVal{n: 1.5}, true
-		case "total_shares":
-			return 10, true
+			return fmt.Sprintf("node%d", i+1), true
+		case "count":
+			return 8, true
+		case "allocated":
+			return 8192, true
 		}
+	}
+	switch name {
+	case "job_id":
+		return 1001, true
+	case "array_job_id":
+		return noVal{n: 1000}, true
+	case "array_task_id":
+		return noVal{n: 3}, true
+	case "name":
+		return "train", true
+	case "user_name":
+		return "alice", true
+	case "user_id":
+		return 1001, true
+	case "account":
+		return "physics", true
+	case "partition":
+		return "gpu", true
+	case "qos":
+		return "normal", true
+	case "job_state":
+		return []any{"RUNNING", "COMPLETING"}, true
+	case "state_reason":
+		return "None", true
+	case "submit_time":
+		return noVal{n: 1700000000}, true
+	case "start_time":
+		return noVal{n: 1700000100}, true
+	case "end_time":
+		return noVal{n: 1700003700}, true
+	case "time_limit":
+		return noVal{n: 60}, true
+	case "cpus":
+		if parent == "jobs" {
+			return noVal{n: 16}, true
+		}
+	case "node_count":
+		return noVal{n: 2}, true
+	case "memory_per_node":
+		return noVal{n: 8192}, true
+	case "tres_alloc_str", "tres_req_str":
+		return "cpu=16,mem=16G,node=2,billing=16,gres/gpu=4,gres/gpu:h100=4", true
+	case "tres_per_node":
+		return "gres/gpu:h100:2", true
+	case "gres_detail":
+		return []any{"gpu:h100:2(IDX:0-1)", "gpu:h100:2(IDX:2-3)"}, true
+	case "nodes", "list":
+		if parent == "jobs" || parent == "nodes" {
+			return "node[1-2]", true
+		}
+	}
+	return nil, false
+}
+
+// overrideNodes is override for a property under the response's "nodes".
+func overrideNodes(name string) (any, bool) {
+	switch name {
+	case "name", "hostname":
+		return "node1", true
+	case "address":
+		return "10.0.0.1", true
+	case "state":
+		return []any{"MIXED", "DRAIN"}, true
+	case "reason":
+		return "maintenance", true
+	case "reason_changed_at":
+		return noVal{n: 1700000000}, true
+	case "partitions":
+		return []any{"gpu", "debug"}, true
+	case "features":
+		return []any{"h100", "ib"}, true
+	case "cpus":
+		return 64, true
+	case "alloc_cpus":
+		return 16, true
+	case "cpu_load":
+		return 250, true
+	case "real_memory":
+		return 512000, true
+	case "alloc_memory":
+		return 16384, true
+	case "free_mem":
+		return noVal{n: 400000}, true
+	case "gres":
+		return "gpu:h100:8(S:0-1)", true
+	case "gres_used":
+		return "gpu:h100:4(IDX:0-3)", true
+	case "version":
+		return "25.05.1", true
+	case "boot_time":
+		return noVal{n: 1699990000}, true
+	case "last_busy":
+		return noVal{n: 1700000200}, true
+	}
+	return nil, false
+}
+
+// overridePartitions is override for a property under the response's "partitions".
+func overridePartitions(name, parent string) (any, bool) {
+	switch {
+	case name == "name" && parent == "partitions":
+		return "gpu", true
+	case name == "state" && parent == "partition":
+		return []any{"UP"}, true
+	case name == "configured" && parent == "nodes":
+		return "node[1-2]", true
+	case name == "total" && parent == "nodes":
+		return 2, true
+	case name == "total" && parent == "cpus":
+		return 128, true
+	case name == "time" && parent == "maximums":
+		return noVal{n: 1440}, true
+	case name == "flags" && parent == "partitions":
+		return []any{"DEFAULT"}, true
+	}
+	return nil, false
+}
+
+// overrideStatistics is override for a property under the response's "statistics".
+func overrideStatistics(name, parent string) (any, bool) {
+	if v, ok := diagValues[name]; ok {
+		return v, true
+	}
+	if parent == "rpcs_by_message_type" || parent == "rpcs_by_user" {
+		switch name {
+		case "message_type":
+			return "REQUEST_JOB_INFO", true
+		case "user":
+			return "root", true
+		case "count":
+			return 10, true
+		case "total_time":
+			return 5000, true
+		}
+	}
+	return nil, false
+}
+
+// overrideShares is override for a property under the response's "shares".
+func overrideShares(path []string, name, parent string, i int) (any, bool) {
+	user := i == 1
+	switch name {
+	case "name":
+		if user {
+			return "alice", true
+		}
+		return "physics", true
+	case "parent":
+		if user {
+			return "physics", true
+		}
+		return "root", true
+	case "type":
+		if user {
+			return []any{"USER"}, true
+		}
+		return []any{"ASSOCIATION"}, true
+	case "shares":
+		if len(path) == 3 {
+			return noVal{n: 10}, true
+		}
+	case "shares_normalized":
+		return noVal{n: 0.5}, true
+	case "usage":
+		if len(path) == 3 {
+			return 1234, true
+		}
+	case "effective_usage":
+		return noVal{n: 0.25}, true
+	case "factor":
+		if user {
+			return noVal{n: 0.75}, true
+		}
+	case "level":
+		if !user {
+			return noVal{infinite: true}, true
+		}
+		return noVal{n: 1.5}, true
+	case "total_shares":
+		return 10, true
 	}
 	return nil, false
 }
