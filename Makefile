@@ -112,6 +112,7 @@ lint:
 	@out=$$(gofmt -l .); [ -z "$$out" ] || { echo "gofmt -l:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	@for f in $(GOLDEN); do echo "promtool check metrics $$f"; promtool check metrics < "$$f" || exit 1; done
+	promtool check rules --lint=all --lint-fatal alerts/*.yml
 
 generate:
 	$(GO) generate ./...
