@@ -116,7 +116,7 @@ until [ -n "$job" ]; do
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a demo process exited; logs in $RUNDIR"; done
   [ "$EPOCHSECONDS" -lt "$deadline" ] || die "no job joined with its GPUs after 120 s; logs in $RUNDIR"
   # The running GPU job holding the most GPUs (Slurm's view), once its tenant series are in.
-  job=$(q "topk(1, count by (job_id) ($join) and on (job_id) max by (job_id) (jobscope_slurm_job_info{state="running"}))" |
+  job=$(q "topk(1, count by (job_id) ($join) and on (job_id) max by (job_id) (jobscope_slurm_job_info{state=\"running\"}))" |
     sed -n 's/.*job_id="\([^"]*\)".*/\1/p' | head -n 1) || true
   [ -n "$job" ] || sleep 1
 done
