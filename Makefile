@@ -28,10 +28,6 @@ FUZZTIME  ?= 60s
 # How long the fuzzer may minimise each new interesting input. Go's default (60 s) lets a
 # target seeded with a whole page spend its FUZZTIME minimising instead of fuzzing.
 FUZZMINIMIZETIME ?= 2s
-DEMO_ADDR ?= 127.0.0.1:9850
-DEMO_NODE_ADDR ?= 127.0.0.1:9851
-DEMO_NODE_FAMILIES := ^jobscope_(gpu_(backend_up|info|utilization_ratio|power_watts|memory_used_bytes|tenant_info)|job_(gpus|gpu_energy_joules_total))[{ ]
-DEMO_FAMILIES := ^jobscope_slurm_(up|nodes|node_state|node_state_flag|node_reason_info|node_gpus|node_gpus_allocated|jobs|jobs_pending|job_info|job_gpu_allocated|fairshare_factor)[{ ]
 
 # go-nvml's headers warn about deprecated declarations
 export CGO_CFLAGS := -Wno-deprecated-declarations
@@ -94,8 +90,9 @@ test-e2e:
 deps:
 	@$(AS_ROOT); test/slurmlocal/up.sh --install-only
 
+# GO: up.sh runs test/slurmlocal/fakegpus (the simulated GPUs' UUIDs for the prolog).
 slurm-up:
-	@$(AS_ROOT); test/slurmlocal/up.sh
+	@$(AS_ROOT); GO=$(GO) test/slurmlocal/up.sh
 
 slurm-workload:
 	@$(AS_ROOT); test/slurmlocal/workload.sh
@@ -139,29 +136,16 @@ fuzz:
 	if [ -n "$$failed" ]; then echo "== make fuzz: FAILED:$$failed" >&2; exit 1; fi; \
 	echo "== make fuzz: every target ran $(FUZZTIME) clean"
 
-# The local cluster with its workload, and jobscope on it in the foreground (Ctrl-C stops it;
-# the cluster keeps running until `make slurm-down`). Once /metrics answers, a curl of it
-# (the interesting families) is printed. The cluster needs root, so demo becomes root
-# before its steps (prerequisites would run before AS_ROOT could).
+# The local cluster with its workload, one jobscope node agent per Slurm node, jobscope slurm and
+# a real Prometheus, in the foreground (test/slurmlocal/demo.sh; Ctrl-C stops them, the cluster
+# keeps running until `make slurm-down`). Prints a running job next to its GPUs. The cluster
+# needs root, so demo becomes root before its steps (prerequisites would run before AS_ROOT
+# could).
 demo:
 	@$(AS_ROOT); $(MAKE) --no-print-directory slurm-up slurm-workload build demo-run
 
 demo-run:
-	@source $(SLURM_ENV); \
-	$(BIN) node --gpu.backend=simulated --web.listen-address=$(DEMO_NODE_ADDR) \
-	  --kubelet.pod-resources-socket= --no-collector.infiniband --log.level=warn & node=$$!; \
-	trap 'kill $$node 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	( for i in $$(seq 1 100); do \
-	    curl -sf http://$(DEMO_ADDR)/metrics | grep -q '^jobscope_slurm_up 1' && break; sleep 0.3; done; \
-	  echo "\$$ curl -s http://$(DEMO_ADDR)/metrics | grep -E '$(DEMO_FAMILIES)'"; \
-	  curl -s http://$(DEMO_ADDR)/metrics | \
-	    grep -E '$(DEMO_FAMILIES)' || true; \
-	  echo "\$$ curl -s http://$(DEMO_NODE_ADDR)/metrics | grep -E '$(DEMO_NODE_FAMILIES)'   # node agent, simulated GPUs"; \
-	  curl -s http://$(DEMO_NODE_ADDR)/metrics | grep -E '$(DEMO_NODE_FAMILIES)' || true; \
-	  echo "--- jobscope slurm on http://$(DEMO_ADDR)/metrics, jobscope node on http://$(DEMO_NODE_ADDR)/metrics; Ctrl-C stops both" ) & \
-	$(BIN) slurm --web.listen-address=$(DEMO_ADDR) --slurm.source=rest \
-	  --slurm.rest-url=$$JOBSCOPE_SLURMRESTD_URL --slurm.token-file=$$JOBSCOPE_SLURMRESTD_TOKEN_FILE \
-	  --slurm.user=$$JOBSCOPE_SLURMRESTD_USER --slurm.poll-interval=5s
+	test/slurmlocal/demo.sh
 
 clean:
 	rm -rf bin

@@ -32,6 +32,7 @@ type nodeFlags struct {
 	backend         string
 	dcgmURL         string
 	simulatedGPUs   int
+	simulatedSeed   string
 	slurm           bool
 	prologDir       string
 	cgroupWalk      time.Duration
@@ -53,6 +54,8 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 		Default("nvml").EnumVar(&f.backend, "nvml", "dcgm", "simulated", "none")
 	cmd.Flag("dcgm.exporter-url", "The node's DCGM exporter page, read by --gpu.backend=dcgm.").Default(dcgm.DefaultURL).StringVar(&f.dcgmURL)
 	cmd.Flag("gpu.simulated-count", "GPUs of --gpu.backend=simulated.").Default("8").IntVar(&f.simulatedGPUs)
+	cmd.Flag("gpu.simulated-seed", "Seed of --gpu.backend=simulated's UUIDs and readings (default: the host name). Several agents on one host, as in `make demo`, need one each, e.g. the Slurm node name.").
+		StringVar(&f.simulatedSeed)
 	cmd.Flag("gpu.cache-age", "Collectors of one scrape share one GPU and tenant reading at most this old.").Default("2s").DurationVar(&f.cacheAge)
 	cmd.Flag("slurm.discovery", "Find the Slurm jobs on this node (prolog files, job cgroups, /proc).").Default("true").BoolVar(&f.slurm)
 	cmd.Flag("slurm.prolog-dir", "Directory (below --path.rootfs) where deploy/slurm/jobscope-prolog.sh writes one file per job.").
@@ -132,11 +135,15 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 		}
 		backend = dcgm.New(f.dcgmURL, nil)
 	case "simulated":
-		host, err := os.Hostname()
-		if err != nil {
-			host = "demo"
+		seed := f.simulatedSeed
+		if seed == "" {
+			host, err := os.Hostname()
+			if err != nil {
+				host = "demo"
+			}
+			seed = host
 		}
-		backend = simulated.New(f.simulatedGPUs, host, nil)
+		backend = simulated.New(f.simulatedGPUs, seed, nil)
 		logger.Warn("simulated GPUs: for demos only")
 	case "none":
 	default:

@@ -100,3 +100,18 @@ func TestNodeCommandNoDriver(t *testing.T) {
 		t.Errorf("gpu-backend collector success = %v, want 1", v)
 	}
 }
+
+// TestNodeCommandSimulatedSeed: agents sharing a host (make demo runs one per
+// Slurm node) get distinct GPUs from --gpu.simulated-seed, the UUIDs the
+// demo's fake /proc/driver/nvidia trees name.
+func TestNodeCommandSimulatedSeed(t *testing.T) {
+	url := startNodeAgent(t, "--gpu.backend=simulated", "--gpu.simulated-count=2", "--gpu.simulated-seed=node7",
+		"--kubelet.pod-resources-socket=", "--no-collector.infiniband", "--path.cgroupfs="+t.TempDir())
+	mfs := waitFor(t, url, func(m map[string]*dto.MetricFamily) bool { return len(m["jobscope_gpu_up"].GetMetric()) == 2 })
+	for i := 0; i < 2; i++ {
+		want := simulated.UUID("node7", i)
+		if v, ok := gaugeOf(mfs, "jobscope_gpu_up", map[string]string{"uuid": want}); !ok || v != 1 {
+			t.Errorf("no GPU %s (simulated GPU %d of seed node7): up %v present %v", want, i, v, ok)
+		}
+	}
+}

@@ -30,6 +30,7 @@ REST_PLUGINS=openapi/v0.0.36,openapi/v0.0.37,openapi/v0.0.38,openapi/dbv0.0.36,o
 
 ETC=$BASE/etc PIDS=$BASE/pid LOGS=$BASE/log RUN=$BASE/run
 REST_SOCKET=$RUN/slurmrestd.sock
+JOBSCOPE_DIR=$BASE/jobscope   # per node: slurm-jobs (the prolog's files), nvidia-gpus (fake /proc tree)
 TOKEN_FILE=$BASE/jobscope.token
 export SLURM_CONF=$ETC/slurm.conf
 
