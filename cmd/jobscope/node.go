@@ -21,6 +21,7 @@ import (
 	"jobscope/gpu/dcgm"
 	"jobscope/gpu/nvml"
 	"jobscope/gpu/simulated"
+	"jobscope/internal/flagvalue"
 	"jobscope/kubelet"
 	"jobscope/slurm/nodelocal"
 	"jobscope/tenancy"
@@ -31,7 +32,7 @@ type nodeFlags struct {
 	paths           node.Paths
 	backend         string
 	dcgmURL         string
-	dcgmMIGUUIDs    string
+	dcgmMIGUUIDs    *string
 	simulatedGPUs   int
 	slurm           bool
 	prologDir       string
@@ -53,8 +54,8 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 	cmd.Flag("gpu.backend", "GPU backend: nvml (the driver's library), dcgm (the node's DCGM exporter), simulated (demo only), none.").
 		Default("nvml").EnumVar(&f.backend, "nvml", "dcgm", "simulated", "none")
 	cmd.Flag("dcgm.exporter-url", "The node's DCGM exporter page, read by --gpu.backend=dcgm.").Default(dcgm.DefaultURL).StringVar(&f.dcgmURL)
-	cmd.Flag("dcgm.mig-uuids", "Where --gpu.backend=dcgm finds the MIG-… UUIDs of MIG instances, which the exporter's page lacks and prolog files and the kubelet use: nvml (the driver's library, when present) or none (MIG instances are <parent UUID>/<GI> and get no tenant).").
-		Default("nvml").EnumVar(&f.dcgmMIGUUIDs, "nvml", "none")
+	f.dcgmMIGUUIDs = flagvalue.Enum(cmd.Flag("dcgm.mig-uuids", "Where --gpu.backend=dcgm finds the MIG-… UUIDs of MIG instances, which the exporter's page lacks and prolog files and the kubelet use: nvml (the driver's library, when present) or none (MIG instances are <parent UUID>/<GI> and get no tenant).").
+		Default("nvml"), "nvml", "none")
 	cmd.Flag("gpu.simulated-count", "GPUs of --gpu.backend=simulated.").Default("8").IntVar(&f.simulatedGPUs)
 	cmd.Flag("gpu.cache-age", "Collectors of one scrape share one GPU and tenant reading at most this old.").Default("2s").DurationVar(&f.cacheAge)
 	cmd.Flag("slurm.discovery", "Find the Slurm jobs on this node (prolog files, job cgroups, /proc).").Default("true").BoolVar(&f.slurm)
@@ -134,7 +135,7 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 			return deps, nil, fmt.Errorf("--dcgm.exporter-url=%q: want an http:// or https:// URL with a host", f.dcgmURL)
 		}
 		var opts []dcgm.Option
-		if f.dcgmMIGUUIDs == "nvml" {
+		if *f.dcgmMIGUUIDs == "nvml" {
 			// Asked only once the page shows a MIG instance; without a
 			// driver the backend logs once that MIG tenants cannot be joined.
 			l := nvml.NewMIGLister(nil)
