@@ -143,7 +143,7 @@ func TestMIGRefreshOnUnknownInstance(t *testing.T) {
 	// A new GPU instance 7 appears on the page (reconfigured): asked once
 	// for the whole page, at once since the last question is a minute old.
 	r.t = r.t.Add(time.Minute)
-	r.page += strings.ReplaceAll(strings.Split(r.page, "\n")[2], `GPU_I_ID="3"`, `GPU_I_ID="7"`) + "\n"
+	r.page += gi7Line(t, r.page) + "\n"
 	l.uuids = map[gpu.MIGKey][]string{{Parent: a100, GPUInstanceID: 7}: {"MIG-00000007-0000-5000-8000-000000000007"}}
 	got = r.uuids(t)
 	if l.calls != 3 || got[4] != "MIG-00000007-0000-5000-8000-000000000007" {
@@ -224,4 +224,16 @@ func TestMIGNotAskedWithoutMIG(t *testing.T) {
 	if l.calls != 0 {
 		t.Errorf("lister asked %d times on a node without MIG", l.calls)
 	}
+}
+
+// gi7Line is the page's first GPU instance 3 sample as GPU instance 7's.
+func gi7Line(t *testing.T, page string) string {
+	t.Helper()
+	for _, l := range strings.Split(page, "\n") {
+		if !strings.HasPrefix(l, "#") && strings.Contains(l, `GPU_I_ID="3"`) {
+			return strings.ReplaceAll(l, `GPU_I_ID="3"`, `GPU_I_ID="7"`)
+		}
+	}
+	t.Fatal("no GPU instance 3 sample on the page")
+	return ""
 }
