@@ -45,8 +45,9 @@ func R(v float64) Reading { return Reading{Value: v, OK: true} }
 
 // Device is one GPU or MIG instance.
 type Device struct {
-	// UUID is "GPU-…" or, for a MIG instance, "MIG-…". A DCGM backend that
-	// only knows a MIG instance by its parent uses "<parent UUID>/<GI ID>".
+	// UUID is "GPU-…" or, for a MIG instance, "MIG-…". The DCGM backend
+	// knows a MIG instance only by its parent and asks NVML for its UUID;
+	// where NVML cannot answer (no driver) it uses "<parent UUID>/<GI ID>".
 	UUID string
 	// Index is the NVML/DCGM index (the `gpu` label); a MIG instance has
 	// its parent's.

@@ -104,3 +104,16 @@ func TestListenAddressInUseFirst(t *testing.T) {
 		t.Errorf("stderr, want the one line naming the address in use:\n%s", stderr.String())
 	}
 }
+
+// --dcgm.mig-uuids takes nvml or none, nothing else.
+func TestDCGMMIGUUIDsFlag(t *testing.T) {
+	for _, v := range []string{"nvml", "none"} {
+		if _, _, err := parse([]string{"node", "--gpu.backend=dcgm", "--dcgm.mig-uuids=" + v}); err != nil {
+			t.Errorf("--dcgm.mig-uuids=%s: %v", v, err)
+		}
+	}
+	_, _, err := parse([]string{"node", "--gpu.backend=dcgm", "--dcgm.mig-uuids=dcgm"})
+	if err == nil || !strings.Contains(err.Error(), "dcgm.mig-uuids") || !strings.Contains(err.Error(), "nvml, none") {
+		t.Errorf("--dcgm.mig-uuids=dcgm: err %v, want one naming the flag and its values", err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"jobscope/gpu/dcgm"
 	"jobscope/gpu/nvml"
 	"jobscope/gpu/simulated"
+	"jobscope/internal/flagvalue"
 	"jobscope/kubelet"
 	"jobscope/slurm/nodelocal"
 	"jobscope/tenancy"
@@ -31,6 +32,7 @@ type nodeFlags struct {
 	paths           node.Paths
 	backend         string
 	dcgmURL         string
+	dcgmMIGUUIDs    *string
 	simulatedGPUs   int
 	simulatedSeed   string
 	slurm           bool
@@ -53,6 +55,8 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 	cmd.Flag("gpu.backend", "GPU backend: nvml (the driver's library), dcgm (the node's DCGM exporter), simulated (demo only), none.").
 		Default("nvml").EnumVar(&f.backend, "nvml", "dcgm", "simulated", "none")
 	cmd.Flag("dcgm.exporter-url", "The node's DCGM exporter page, read by --gpu.backend=dcgm.").Default(dcgm.DefaultURL).StringVar(&f.dcgmURL)
+	f.dcgmMIGUUIDs = flagvalue.Enum(cmd.Flag("dcgm.mig-uuids", "Where --gpu.backend=dcgm finds the MIG-… UUIDs of MIG instances, which the exporter's page lacks and prolog files and the kubelet use: nvml (the driver's library, when present) or none (MIG instances are <parent UUID>/<GI> and get no tenant).").
+		Default("nvml"), "nvml", "none")
 	cmd.Flag("gpu.simulated-count", "GPUs of --gpu.backend=simulated.").Default("8").IntVar(&f.simulatedGPUs)
 	cmd.Flag("gpu.simulated-seed", "Seed of --gpu.backend=simulated's UUIDs and readings (default: the host name). Several agents on one host, as in `make demo`, need one each, e.g. the Slurm node name.").
 		StringVar(&f.simulatedSeed)
@@ -133,7 +137,15 @@ func buildNodeDeps(f *nodeFlags, logger *slog.Logger) (node.Deps, func(), error)
 		if u, err := url.Parse(f.dcgmURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return deps, nil, fmt.Errorf("--dcgm.exporter-url=%q: want an http:// or https:// URL with a host", f.dcgmURL)
 		}
-		backend = dcgm.New(f.dcgmURL, nil)
+		var opts []dcgm.Option
+		if *f.dcgmMIGUUIDs == "nvml" {
+			// Asked only once the page shows a MIG instance; without a
+			// driver the backend logs once that MIG tenants cannot be joined.
+			l := nvml.NewMIGLister(nil)
+			closers = append(closers, l.Close)
+			opts = append(opts, dcgm.WithMIGLister(l, logger))
+		}
+		backend = dcgm.New(f.dcgmURL, nil, opts...)
 	case "simulated":
 		seed := f.simulatedSeed
 		if seed == "" {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,6 +114,33 @@ func TestNodeCommandSimulatedSeed(t *testing.T) {
 		want := simulated.UUID("node7", i)
 		if v, ok := gaugeOf(mfs, "jobscope_gpu_up", map[string]string{"uuid": want}); !ok || v != 1 {
 			t.Errorf("no GPU %s (simulated GPU %d of seed node7): up %v present %v", want, i, v, ok)
+		}
+	}
+}
+
+// TestNodeCommandDCGMMIGNoDriver runs the dcgm backend over the derived MIG
+// page with the real NVML lister on this machine, which has no driver: the
+// MIG instances keep <parent UUID>/<GI> and the agent serves them.
+func TestNodeCommandDCGMMIGNoDriver(t *testing.T) {
+	if _, err := os.Stat("/proc/driver/nvidia"); err == nil {
+		t.Skip("an NVIDIA driver is loaded here")
+	}
+	page, err := os.ReadFile("../../gpu/dcgm/testdata/dcgm-exporter-A100-MIG-derived.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(page) }))
+	defer srv.Close()
+	url := startNodeAgent(t, "--gpu.backend=dcgm", "--dcgm.exporter-url="+srv.URL+"/metrics",
+		"--kubelet.pod-resources-socket=", "--path.cgroupfs="+t.TempDir())
+	mfs, _, err := testkit.Scrape(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const parent = "GPU-513536b6-7d19-9063-b049-1e69664bb298"
+	for _, gi := range []string{"3", "6"} {
+		if _, ok := gaugeOf(mfs, "jobscope_gpu_info", map[string]string{"uuid": parent + "/" + gi, "parent_uuid": parent, "gpu_instance": gi}); !ok {
+			t.Errorf("no jobscope_gpu_info for GI %s as %s/%s", gi, parent, gi)
 		}
 	}
 }

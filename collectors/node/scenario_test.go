@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"jobscope/collectors"
 	"jobscope/collectors/node"
 	"jobscope/gpu"
+	"jobscope/gpu/dcgm"
 	"jobscope/gpu/gputest"
 	gpunvml "jobscope/gpu/nvml"
 	"jobscope/kubelet"
@@ -45,6 +48,12 @@ type scenario struct {
 	pods          *podresourcesv1.ListPodResourcesResponse
 	cfg           node.NodeConfig
 	hostname      string
+	// dcgmPage, when set, runs the dcgm backend over this DCGM exporter
+	// page (served over HTTP) instead of the nvml backend; the go-nvml
+	// mock of nvmlGPUs then stands for the node's driver, which the dcgm
+	// backend asks for MIG UUIDs only.
+	dcgmPage string
+	nvmlGPUs []gputest.GPU
 }
 
 func suuid(base, i int) string { return gputest.UUID(base + i) }
@@ -75,6 +84,10 @@ const (
 //	            a full GPU free
 //	node1       the node of cmd/jobscope's golden Slurm page: job 1001 on GRES 0 and 1
 //	            (slurmrestd says so), so the agent-to-exporter joins have a match
+//	mig-dcgm    the dcgm backend on an A100 in MIG mode (four 1g.20gb instances, the
+//	            derived page of gpu/dcgm/testdata), NVML giving the MIG UUIDs: job 4001
+//	            on GI 3 (its prolog file names the MIG UUID), pod ml/infer-mig-0 on GI 5
+//	            (the kubelet names the MIG UUID); GI 4 and 6 free
 func scenarios() []scenario {
 	return []scenario{
 		{
@@ -118,6 +131,17 @@ func scenarios() []scenario {
 			},
 		},
 		{
+			name: "mig-dcgm", hostname: "gpu-m02",
+			dcgmPage: "../../gpu/dcgm/testdata/dcgm-exporter-A100-MIG-derived.prom",
+			nvmlGPUs: []gputest.GPU{gputest.A100MIG()},
+			prolog: map[string]string{
+				"4001": "job_id=4001\nuid=1000\nstart=1764400000\nnode=gpu-m02\ngpu_uuids=" + gputest.A100MIGGI3 + "\ngpu_indices=0\n",
+			},
+			pods: &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
+				pod("ml", "infer-mig-0", "server", devIDs("nvidia.com/mig-1g.20gb", gputest.A100MIGGI5)),
+			}},
+		},
+		{
 			name: "node1", uuidBase: 0x500, gpus: 4, hostname: "node1.cluster.example",
 			prolog: map[string]string{
 				"1001": "job_id=1001\nuid=1000\nstart=1764400000\nnode=node1\ngpu_uuids=" + suuid(0x500, 0) + "," + suuid(0x500, 1) + "\ngpu_indices=0,1\n",
@@ -143,9 +167,16 @@ func (sc scenario) run(t *testing.T) string {
 	if sc.setup != nil {
 		sc.setup(gpus)
 	}
-	n := gputest.NewNode("580.105.08", nvml.SUCCESS, gpus)
 	c := &clock{t: time.Unix(1764400500, 0)}
-	backend := gpunvml.New(n.Lib, nil)
+	var backend gpu.Backend
+	var n *gputest.Node
+	if sc.dcgmPage != "" {
+		n = gputest.NewNode("535.54.03", nvml.SUCCESS, sc.nvmlGPUs)
+		backend = dcgm.New(serveFile(t, sc.dcgmPage), nil, dcgm.WithMIGLister(gpunvml.NewMIGLister(n.Lib), nil))
+	} else {
+		n = gputest.NewNode("580.105.08", nvml.SUCCESS, gpus)
+		backend = gpunvml.New(n.Lib, nil)
+	}
 	cache := gpu.NewCache(backend, time.Second, c.now)
 	root := t.TempDir()
 	deps := node.Deps{Paths: node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"),
@@ -191,6 +222,21 @@ func (sc scenario) run(t *testing.T) string {
 	page, reg := a.page(t)
 	golden.LintGatherer(t, reg)
 	return page
+}
+
+// serveFile serves a DCGM exporter page as dcgm-exporter does.
+func serveFile(t *testing.T, path string) string {
+	t.Helper()
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = w.Write(page)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
 }
 
 func mustMkdir(t *testing.T, dir string) {

@@ -32,14 +32,21 @@ type Backend struct {
 	url    string
 	client *http.Client
 	now    func() time.Time
+	// mig names MIG instances by their own UUIDs; nil keeps
+	// "<parent UUID>/<GI>".
+	mig *migNames
 }
 
 // New returns a backend reading url. client may be nil.
-func New(url string, client *http.Client) *Backend {
+func New(url string, client *http.Client, opts ...Option) *Backend {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Backend{url: url, client: client, now: time.Now}
+	b := &Backend{url: url, client: client, now: time.Now}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
 }
 
 // Name implements gpu.Backend.
@@ -89,6 +96,13 @@ func (b *Backend) Snapshot(ctx context.Context) (*gpu.Snapshot, error) {
 		return nil, gpu.Unavailable(gpu.ReasonParseError, fmt.Errorf("DCGM exporter %s: %w", b.url, err))
 	}
 	snap.Taken = b.now()
+	if b.mig != nil {
+		b.mig.rename(ctx, snap.Devices)
+		// The new UUIDs sort MIG instances of one parent the same way
+		// (by GPU instance ID first), but keep the model's order promise
+		// explicit.
+		gpu.SortDevices(snap.Devices)
+	}
 	return snap, nil
 }
 

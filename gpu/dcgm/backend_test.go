@@ -273,7 +273,7 @@ func TestBackendReasons(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"dcgm-exporter-L4-kops.prom", "dcgm-exporter-GRID-A100-10C-vgpu-vks.prom"} {
+	for _, name := range []string{"dcgm-exporter-L4-kops.prom", "dcgm-exporter-GRID-A100-10C-vgpu-vks.prom", "dcgm-exporter-A100-MIG-derived.prom"} {
 		b, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)

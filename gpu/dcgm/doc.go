@@ -5,6 +5,10 @@
 // series whichever backend runs. It reads the exporter page because the Go
 // DCGM binding cannot be obtained here and sites already run the exporter.
 //
+// The page names a MIG instance only by its parent GPU's UUID and GPU
+// instance ID; a gpu.MIGLister (the nvml package's, wired by the command)
+// gives it the "MIG-…" UUID that prolog files and the kubelet use.
+//
 // May import: jobscope/gpu (the model), prometheus/common's text parser and
 // client_model's types (the page is parsed, never produced). No
 // client_golang, no collectors.
