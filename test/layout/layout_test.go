@@ -43,7 +43,9 @@ var sourceEdges = map[string][]string{
 	// report reads Prometheus's HTTP API, not the sources: it sees only
 	// what the two commands exported. reporttest backfills its fixtures
 	// into a real Prometheus.
-	"report":            nil,
+	"report": nil,
+	// alerts holds rule files; its Go code is the test that runs promtool.
+	"alerts":            nil,
 	"report/reporttest": {"test/promtest"},
 }
 
