@@ -56,6 +56,7 @@ AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
 	    $(MAKE) --no-print-directory $@ $(MAKEOVERRIDES); \
 	fi
 
+.PHONY: image image-required chart-sync helm
 .PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
         check-generated bench fuzz demo demo-run clean
 
@@ -86,9 +87,47 @@ test-e2e:
 	@test -s $(SLURM_ENV) || { echo "no $(SLURM_ENV): run make slurm-up slurm-workload first" >&2; exit 1; }
 	source $(SLURM_ENV) && JOBSCOPE_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/
 
-# Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when missing.
-deps:
+# Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when
+# missing, and helm (the chart's tests).
+deps: helm
 	@$(AS_ROOT); test/slurmlocal/up.sh --install-only
+
+# Helm v4 for the chart's tests (test/deploy), built with go install into $(go env GOPATH)/bin
+# unless a helm is on PATH or already there: the build takes 1.5-5 minutes, so CI should keep
+# that directory (and the module cache) between runs.
+HELM_VERSION ?= v4.3.2
+helm:
+	@if command -v helm >/dev/null; then echo "helm: $$(command -v helm)"; \
+	elif [ -x "$$($(GO) env GOPATH)/bin/helm" ]; then echo "helm: $$($(GO) env GOPATH)/bin/helm"; \
+	else echo "go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) (takes minutes)"; \
+	  $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION); fi
+
+# The chart ships copies of alerts/*.yml and dashboards/json/*.json (Helm reads files only
+# inside the chart); test/deploy fails while they differ from the sources. Run after changing
+# either.
+CHART_FILES := deploy/helm/jobscope/files
+chart-sync:
+	rm -f $(CHART_FILES)/alerts/*.yml $(CHART_FILES)/dashboards/*.json
+	@mkdir -p $(CHART_FILES)/alerts $(CHART_FILES)/dashboards
+	@for f in alerts/*.yml; do [ -e "$$f" ] || continue; cp "$$f" $(CHART_FILES)/alerts/ && echo "$$f -> $(CHART_FILES)/alerts/"; done
+	@for f in dashboards/json/*.json; do [ -e "$$f" ] || continue; cp "$$f" $(CHART_FILES)/dashboards/ && echo "$$f -> $(CHART_FILES)/dashboards/"; done
+
+# The image (Dockerfile) with docker or podman. Where neither engine runs (a client without a
+# daemon counts as none) it says so and succeeds; `make image-required` fails instead.
+# test/deploy checks the binary's linking without an engine.
+IMAGE ?= jobscope:$(or $(VERSION),dev)
+CONTAINER_ENGINE ?= $(shell for e in docker podman; do command -v $$e >/dev/null && $$e info >/dev/null 2>&1 && { echo $$e; break; }; done)
+IMAGE_REQUIRED ?=
+image:
+	@if [ -z "$(CONTAINER_ENGINE)" ]; then \
+	  echo "make image: no container engine (docker or podman with a running daemon): image not built" >&2; \
+	  if [ -n "$(IMAGE_REQUIRED)" ]; then exit 1; fi; exit 0; fi; \
+	$(CONTAINER_ENGINE) build -t $(IMAGE) --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) . && \
+	echo "make image: built $(IMAGE) with $(CONTAINER_ENGINE)"
+
+image-required:
+	@$(MAKE) --no-print-directory image IMAGE_REQUIRED=1
 
 # GO: up.sh runs test/slurmlocal/fakegpus (the simulated GPUs' UUIDs for the prolog).
 slurm-up:
