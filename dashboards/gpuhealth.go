@@ -40,7 +40,7 @@ func GPUHealth() Dashboard {
 			{Title: "Throttling and temperature", Panels: []Panel{
 				{ID: 9, Kind: TimeSeries, Title: "Thermal throttling", Unit: UnitOnOff, Width: 8,
 					Description: "Which GPUs are slowed down because they are too hot (software or hardware thermal slowdown)? Check cooling and airflow.",
-					Queries: []Query{{Expr: "max by (cluster, node, gpu) (" + gpuNode(sel("jobscope_gpu_throttle_reason", `reason=~"sw_thermal_slowdown|hw_thermal_slowdown"`)) + ")", Legend: legend}}},
+					Queries:     []Query{{Expr: "max by (cluster, node, gpu) (" + gpuNode(sel("jobscope_gpu_throttle_reason", `reason=~"sw_thermal_slowdown|hw_thermal_slowdown"`)) + ")", Legend: legend}}},
 				{ID: 10, Kind: TimeSeries, Title: "Power throttling", Unit: UnitOnOff, Width: 8,
 					Description: "Which GPUs are slowed down by their power cap or by the power brake (hw_slowdown, hw_power_brake_slowdown: the PSU or the chassis signalled)?",
 					Queries: []Query{{Expr: "max by (cluster, node, gpu, reason) (" + gpuNode(sel("jobscope_gpu_throttle_reason", `reason=~"sw_power_cap|hw_slowdown|hw_power_brake_slowdown"`)) + ")",

@@ -23,7 +23,7 @@ func Queue() Dashboard {
 					}},
 				{ID: 3, Kind: TimeSeries, Title: "Jobs submitted versus started", Unit: UnitOpsPerSec,
 					Description: "Does the queue drain? Submissions above starts for long means waits grow (jobscope exports no per-job submit time, so this rate stands in for wait time).",
-					Queries: []Query{{Expr: "max by (cluster, event) (rate(" + sel("jobscope_slurm_scheduler_jobs_total", `event=~"submitted|started"`) + "[$__rate_interval]))", Legend: "{{event}}"}}},
+					Queries:     []Query{{Expr: "max by (cluster, event) (rate(" + sel("jobscope_slurm_scheduler_jobs_total", `event=~"submitted|started"`) + "[$__rate_interval]))", Legend: "{{event}}"}}},
 				{ID: 4, Kind: TimeSeries, Title: "Pending array tasks", Unit: UnitCount,
 					Description: "How many array tasks wait inside array records not yet split (each record counts as one pending job above)?",
 					Queries:     []Query{{Expr: slurm("partition", "jobscope_slurm_jobs_pending_array_tasks", p), Legend: "{{partition}}"}}},

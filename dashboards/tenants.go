@@ -40,7 +40,7 @@ func Tenants() Dashboard {
 						sel("jobscope_gpu_tenant_info", `tenant="slurm"`, `slurmd_pod!=""`) + "\n)\n  * on (cluster, node) group_left (k8s_node) max by (cluster, node, k8s_node) (" + sel("jobscope_node_info") + ")"}}},
 				{ID: 21, Kind: Table, Title: "slurmd pods (NodeSets)", Unit: UnitCount, Links: []Link{nodeLink},
 					Description: "Which slurmd pods are Slurm nodes (NodeSet members), and on which Kubernetes nodes do they run?",
-					Queries: []Query{{Expr: "max by (cluster, node, slurmd_namespace, slurmd_pod, k8s_node) (" + sel("jobscope_node_info", `slurmd_pod!=""`) + ")"}}},
+					Queries:     []Query{{Expr: "max by (cluster, node, slurmd_namespace, slurmd_pod, k8s_node) (" + sel("jobscope_node_info", `slurmd_pod!=""`) + ")"}}},
 			}},
 		},
 	}

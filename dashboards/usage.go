@@ -21,7 +21,7 @@ func ownerPanels(firstID uint32, level, title string, links []Link) []Panel {
 			}},
 		{ID: firstID + 2, Kind: Table, Title: "Top idle " + title + "s (1 day)", Unit: UnitGPUHours, Links: links,
 			Description: "Which " + title + "s left the most GPU-hours idle over the last day (held minus used)? Ranking by idle hours, not share, puts the big wasters first.",
-			Queries: []Query{{Expr: "topk(10,\n  " + r("jobscope_gpu_hours_held:sum_over_time1d") + "\n  - " + r("jobscope_gpu_hours_used:sum_over_time1d") + "\n)"}}},
+			Queries:     []Query{{Expr: "topk(10,\n  " + r("jobscope_gpu_hours_held:sum_over_time1d") + "\n  - " + r("jobscope_gpu_hours_used:sum_over_time1d") + "\n)"}}},
 	}
 }
 
@@ -35,7 +35,7 @@ func Usage() Dashboard {
 			{Title: "Users", Panels: append(ownerPanels(1, "user", "user", nil),
 				Panel{ID: 4, Kind: Table, Title: "Jobs holding idle GPUs now", Unit: UnitCount, Links: []Link{jobLink},
 					Description: "Which running jobs hold GPUs that are not busy right now, and whose are they?",
-					Queries: []Query{{Expr: "topk(20,\n  " + sel("job:jobscope_gpus_held:count") + "\n  - " + sel("job:jobscope_gpus_busy:sum") + "\n)"}}})},
+					Queries:     []Query{{Expr: "topk(20,\n  " + sel("job:jobscope_gpus_held:count") + "\n  - " + sel("job:jobscope_gpus_busy:sum") + "\n)"}}})},
 			{Title: "Accounts", Panels: append(ownerPanels(10, "account", "account", nil),
 				Panel{ID: 13, Kind: Table, Title: "Fairshare", Unit: UnitRatio,
 					Description: "Where does each account and user stand in fairshare (factor 1 = far under its share, 0 = far over), and how much of the cluster has it used?",
