@@ -12,7 +12,7 @@ func GPUHealth() Dashboard {
 			{Title: "Faults", Panels: []Panel{
 				{ID: 1, Kind: Stat, Title: "GPUs lost", Unit: UnitCount, Thresholds: zeroOK, Width: 6, Height: 5,
 					Description: "How many GPUs stopped answering (fell off the bus, `GPU is lost`)? Each needs the node drained and serviced.",
-					Queries:     []Query{{Expr: "count(" + gpuNode(sel("jobscope_gpu_up")+" == 0") + ") or vector(0)", Instant: true}}},
+					Queries:     []Query{{Expr: "count(" + gpuNode("("+sel("jobscope_gpu_up")+" == 0)") + ") or vector(0)", Instant: true}}},
 				{ID: 2, Kind: Stat, Title: "GPUs with a fault", Unit: UnitCount, Thresholds: zeroOK, Width: 6, Height: 5,
 					Description: "How many GPUs had a fault (XID, uncorrectable ECC, failed row remap, lost) in the last 10 minutes?",
 					Queries:     []Query{{Expr: "sum(" + gpuNode(sel("gpu:jobscope_gpu_fault:bool")) + ") or vector(0)", Instant: true}}},

@@ -46,7 +46,7 @@ func InfiniBand() Dashboard {
 					Queries:     []Query{{Expr: "sum(" + agentNode(sel("jobscope_infiniband_port_link_degraded")) + ") or vector(0)", Instant: true}}},
 				{ID: 8, Kind: Stat, Title: "Ports not active", Unit: UnitCount, Thresholds: zeroOK, Width: 6, Height: 5,
 					Description: "How many ports are not in state active (down, init, armed)? A port of a node in service should be active.",
-					Queries:     []Query{{Expr: "count(" + agentNode(sel("jobscope_infiniband_port_state_id")+" != 4") + ") or vector(0)", Instant: true}}},
+					Queries:     []Query{{Expr: "count(" + agentNode("("+sel("jobscope_infiniband_port_state_id")+" != 4)") + ") or vector(0)", Instant: true}}},
 				{ID: 9, Kind: Stat, Title: "Saturated error counters", Unit: UnitCount, Thresholds: zeroOK, Width: 6, Height: 5,
 					Description: "How many error counters are stuck at their maximum (their rate reads 0 although errors go on)? Clear them with perfquery -R.",
 					Queries:     []Query{{Expr: "sum(" + agentNode(sel("jobscope_infiniband_port_pma_saturated")) + ") or vector(0)", Instant: true}}},
