@@ -51,6 +51,9 @@ var sourceEdges = map[string][]string{
 	"infiniband":          nil,
 	// flag values shared by every package that registers flags.
 	"internal/flagvalue": nil,
+	// dashboard definitions (Grafana SDK only) and their generator.
+	"dashboards":     nil,
+	"dashboards/gen": {"dashboards"},
 }
 
 // testEdges are the extra imports a source's tests may make: test support
@@ -61,6 +64,8 @@ var testEdges = map[string][]string{
 	"slurm/rest":    {"slurm/poller", "test/loadgen"},
 	"gpu/nvml":      {"gpu/gputest"},
 	"kubelet":       {"kubelet/kubelettest"},
+	// the dashboards' queries run on a real Prometheus.
+	"dashboards": {"test/promtest"},
 }
 
 // promExempt are the test-only support packages outside collectors/ and
