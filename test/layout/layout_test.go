@@ -47,6 +47,9 @@ var sourceEdges = map[string][]string{
 	// alerts holds rule files; its Go code is the test that runs promtool.
 	"alerts":            nil,
 	"report/reporttest": {"test/promtest"},
+	// dashboard definitions (Grafana SDK only) and their generator.
+	"dashboards":     nil,
+	"dashboards/gen": {"dashboards"},
 }
 
 // apiClients may import client_golang's HTTP API client (api/...), which
@@ -65,6 +68,8 @@ var testEdges = map[string][]string{
 	"gpu/nvml":      {"gpu/gputest"},
 	"kubelet":       {"kubelet/kubelettest"},
 	"report":        {"report/reporttest", "test/golden"},
+	// the dashboards' queries run on a real Prometheus.
+	"dashboards": {"test/promtest"},
 }
 
 // testSupport may be imported by every source's tests: it imports no
