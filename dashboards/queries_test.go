@@ -32,7 +32,6 @@ var noData = map[string]string{
 	"jobscope-self/7/A":       "the golden pages leave out poll durations (they vary from run to run)",
 	"jobscope-self/8/A":       "the golden pages leave out the last-success timestamps (they vary from run to run)",
 	"jobscope-gpu-health/6/A": "needs the DCGM backend's last XID: the DCGM goldens' exporters do not export DCGM_FI_DEV_XID_ERRORS",
-	"jobscope-self/5/A":       "jobscope_slurm_info carries Slurm's own `cluster` label, which (scraped with honor_labels) replaces the target's: it matches $cluster only where the two names agree, not on the test's c1/c2",
 }
 
 // Test values of the template variables. Multi-value variables take their

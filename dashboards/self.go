@@ -26,7 +26,7 @@ func Self() Dashboard {
 			{Title: "jobscope slurm", Panels: []Panel{
 				{ID: 5, Kind: Table, Title: "Slurm", Unit: UnitCount,
 					Description: "Which Slurm release and API version does jobscope slurm talk to, through which source (rest or cli)?",
-					Queries:     []Query{{Expr: "max by (cluster, release, api_version, source) (" + sel("jobscope_slurm_info") + ")"}}},
+					Queries:     []Query{{Expr: "max by (cluster, slurm_cluster, release, api_version, source) (" + sel("jobscope_slurm_info") + ")"}}},
 				{ID: 6, Kind: Table, Title: "Poll status", Unit: UnitOnOff, Thresholds: upDown,
 					Description: "Did the last fetch of each Slurm resource (jobs, nodes, partitions, diag, shares, ...) succeed, and can this Slurm give it at all?",
 					Queries: []Query{

@@ -214,7 +214,7 @@ func fullPage(t *testing.T, version string, resources []string, extra ...string)
 		}
 		for _, metric := range m["jobscope_slurm_info"].GetMetric() {
 			for _, l := range metric.GetLabel() {
-				if l.GetName() == "cluster" && l.GetValue() != "" {
+				if l.GetName() == "slurm_cluster" && l.GetValue() != "" {
 					return true
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -62,6 +63,8 @@ func TestCheckCatchesOldNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"slurm_info: label \"cluster\" is a target label the scrape config sets",
+		"slurm_info: not under jobscope_",
 		"slurm_node_memory_bytes: Slurm's own /metrics or the Slinky exporter emits this name",
 		"slurm_node_memory_bytes: not under jobscope_",
 		"slurm_nodes: Slurm's own /metrics or the Slinky exporter emits this name",
@@ -73,19 +76,34 @@ func TestCheckCatchesOldNames(t *testing.T) {
 	}
 }
 
-// check lists every family of the page that breaks the rule, sorted.
+// targetLabels are set by scrape configs and the Prometheus operator's
+// monitors (docs/names.md): a series carrying one would, scraped with
+// honor_labels, overwrite the target's (or, without it, be renamed
+// exported_*), so jobscope emits none of them.
+var targetLabels = []string{"cluster", "job", "instance", "namespace", "pod", "container", "service", "endpoint"}
+
+// check lists every family of the page that breaks the rules, sorted.
 func check(page io.Reader, native map[string]string) ([]string, error) {
 	mfs, err := testkit.ParsePage(page)
 	if err != nil {
 		return nil, err
 	}
 	var problems []string
-	for name := range mfs {
+	for name, mf := range mfs {
 		if !strings.HasPrefix(name, "jobscope_") {
 			problems = append(problems, name+": not under jobscope_")
 		}
 		if _, ok := native[name]; ok {
 			problems = append(problems, name+": Slurm's own /metrics or the Slinky exporter emits this name")
+		}
+		seen := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if slices.Contains(targetLabels, l.GetName()) && !seen[l.GetName()] {
+					seen[l.GetName()] = true
+					problems = append(problems, fmt.Sprintf("%s: label %q is a target label the scrape config sets", name, l.GetName()))
+				}
+			}
 		}
 	}
 	sort.Strings(problems)
