@@ -38,14 +38,11 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 		if err != nil {
 			return err
 		}
-		closeListeners := func() {
-			for _, l := range listeners {
-				l.Close()
-			}
-		}
+		// Serve closes them when it returns; this is for the returns before
+		// it (a second Close only returns an error nobody needs).
+		defer closeListeners(listeners)
 		gpus, err := gpuFlags.Build(logger)
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		resolver, closeResolver := tenantFlags.Build(
@@ -66,7 +63,6 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 		}
 		runner, err := set.Build(deps, logger)
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		srv, err := exporter.New(web, logger, exporter.Config{
@@ -80,7 +76,6 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 			Listeners: listeners,
 		})
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		logger.Info("starting jobscope node", "gpu_backend", gpus.Backend)
