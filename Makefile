@@ -63,20 +63,25 @@ AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jobscope
 
-# Unit tests, then a real cluster + workload, the end-to-end tests, and the teardown, which
-# runs whatever happened (also on Ctrl-C). Fails if any of them failed. When the cluster or
-# the e2e tests fail, the Slurm logs are saved under test/.run/slurm-logs (the teardown
-# removes them from the cluster's directory). The last line sums up.
+# Unit tests, then a real cluster + workload, the end-to-end tests, the README's `make demo`
+# as written on the same cluster (JOBSCOPE_DEMO_EXIT=1: it exits once it has shown a joined
+# job, and fails if none joins), and the teardown, which runs whatever happened (also on
+# Ctrl-C). Fails if any of them failed. When the cluster, the e2e tests or the demo fail, the
+# Slurm logs are saved under test/.run/slurm-logs (the teardown removes them from the
+# cluster's directory); the demo's own logs stay in test/.run/demo. The last line sums up.
 test:
 	@$(AS_ROOT); \
-	rc=0; unit=ok; e2e=ok; \
+	rc=0; unit=ok; e2e=ok; demo=ok; \
 	$(MAKE) --no-print-directory deps; \
 	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
-	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e"' EXIT; \
+	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e, make demo $$demo"' EXIT; \
 	trap 'exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory slurm-up slurm-workload; then \
 	  $(MAKE) --no-print-directory test-e2e || { rc=1; e2e=FAIL; $(MAKE) --no-print-directory slurm-logs; }; \
-	else rc=1; e2e="not run (the cluster did not come up)"; $(MAKE) --no-print-directory slurm-logs; fi; \
+	  t0=$$(date +%s); \
+	  JOBSCOPE_DEMO_EXIT=1 $(MAKE) --no-print-directory demo || { rc=1; demo=FAIL; $(MAKE) --no-print-directory slurm-logs; }; \
+	  demo="$$demo ($$(( $$(date +%s) - t0 ))s)"; \
+	else rc=1; e2e="not run (the cluster did not come up)"; demo="not run"; $(MAKE) --no-print-directory slurm-logs; fi; \
 	exit $$rc
 
 test-unit:
@@ -177,7 +182,8 @@ fuzz:
 
 # The local cluster with its workload, one jobscope node agent per Slurm node, jobscope slurm and
 # a real Prometheus, in the foreground (test/slurmlocal/demo.sh; Ctrl-C stops them, the cluster
-# keeps running until `make slurm-down`). Prints a running job next to its GPUs. The cluster
+# keeps running until `make slurm-down`). Prints a running job next to its GPUs.
+# JOBSCOPE_DEMO_EXIT=1 makes it exit then (0) or fail when no job joins (`make test` runs it so). The cluster
 # needs root, so demo becomes root before its steps (prerequisites would run before AS_ROOT
 # could).
 demo:

@@ -6,6 +6,7 @@
 // jobs it found.
 //
 // May import: jobscope/gpu (the model), jobscope/kubelet and
-// jobscope/slurm/nodelocal, the three sources it joins. No Prometheus
-// code.
+// jobscope/slurm/nodelocal, the three sources it joins, and
+// internal/flagvalue: AddFlags registers the flags that configure those
+// sources for `jobscope node` and Build wires them. No Prometheus code.
 package tenancy

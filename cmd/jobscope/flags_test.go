@@ -42,6 +42,41 @@ func TestBadFlagValuesRefused(t *testing.T) {
 	}
 }
 
+// TestBadNodeFlagValuesRefused: the node command's own flags, registered
+// beside the code they configure, refuse bad values the same way.
+func TestBadNodeFlagValuesRefused(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gpu.backend=rocm"}, `--gpu.backend: "rocm" is not one of nvml, dcgm, simulated, none`},
+		{[]string{"--gpu.cache-age=abc"}, `--gpu.cache-age: time: invalid duration "abc"`},
+		{[]string{"--gpu.cache-age=-2s"}, "--gpu.cache-age: -2s: must be positive"},
+		{[]string{"--gpu.cache-age=1ms"}, "--gpu.cache-age: 1ms: must be at least 100ms"},
+		{[]string{"--gpu.simulated-count=0"}, "--gpu.simulated-count: 0: must be at least 1"},
+		{[]string{"--dcgm.exporter-url=localhost:9400"}, `--dcgm.exporter-url: "localhost:9400": want an http:// or https:// URL with a host`},
+		{[]string{"--dcgm.mig-uuids=dcgm"}, `--dcgm.mig-uuids: "dcgm" is not one of nvml, none`},
+		{[]string{"--slurm.cgroup-walk-interval=0s"}, "--slurm.cgroup-walk-interval: 0s: must be positive"},
+		{[]string{"--slurm.cgroup-walk-interval=10ms"}, "--slurm.cgroup-walk-interval: 10ms: must be at least 1s"},
+		{[]string{"--web.scrape-timeout=0s"}, "--web.scrape-timeout: 0s: must be positive"},
+	} {
+		_, _, err := parse(append([]string{"node"}, tt.args...))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%v: err %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		nil,
+		{"--gpu.backend=dcgm", "--dcgm.exporter-url=https://node7:9400/metrics", "--dcgm.mig-uuids=none"},
+		{"--gpu.backend=simulated", "--gpu.simulated-count=1", "--gpu.cache-age=0", "--slurm.cgroup-walk-interval=1s"},
+		{"--gpu.backend=none", "--gpu.cache-age=100ms", "--no-slurm.discovery", "--kubelet.pod-resources-socket="},
+	} {
+		if _, _, err := parse(append([]string{"node"}, args...)); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
 func TestGoodFlagValuesAccepted(t *testing.T) {
 	for _, args := range [][]string{
 		nil,
@@ -71,49 +106,55 @@ func TestMain(m *testing.M) {
 // nothing else is logged (before binding first, six poll-deadline
 // warnings and nine collector errors came before the one true line).
 func TestListenAddressInUseFirst(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := listenTaken(t)
 	// A slurmrestd that accepts and never answers: a poll started before
 	// the bind would log its deadline.
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	hang := listenTaken(t)
+	wantOnlyAddressInUse(t, taken, "slurm",
+		"--slurm.rest-url=http://"+hang,
+		"--slurm.poll-interval=1s", "--slurm.max-staleness=0")
+}
+
+// TestNodeListenAddressInUseFirst: the same for `jobscope node`, with
+// backends that would log at start: simulated GPUs warn "for demos only",
+// and a prolog directory that does not exist is read before the bind
+// would have been.
+func TestNodeListenAddressInUseFirst(t *testing.T) {
+	taken := listenTaken(t)
+	wantOnlyAddressInUse(t, taken, "node", "--gpu.backend=simulated",
+		"--kubelet.pod-resources-socket=/nonexistent/kubelet.sock",
+		"--path.rootfs="+t.TempDir(), "--path.cgroupfs="+t.TempDir())
+}
+
+// listenTaken holds a loopback address for the test and returns it.
+func listenTaken(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hang.Close()
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String()
+}
 
+// wantOnlyAddressInUse runs the binary's command on the taken address and
+// wants exit code 1 with one line on stderr, naming the address in use.
+func wantOnlyAddressInUse(t *testing.T, taken, command string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "slurm",
-		"--web.listen-address="+taken.Addr().String(),
-		"--slurm.rest-url=http://"+hang.Addr().String(),
-		"--slurm.poll-interval=1s", "--slurm.max-staleness=0")
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{command, "--web.listen-address=" + taken}, args...)...)
 	cmd.Env = append(os.Environ(), "JOBSCOPE_TEST_MAIN=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	exit, ok := err.(*exec.ExitError)
 	if !ok || exit.ExitCode() != 1 {
 		t.Fatalf("exit: %v, want code 1; stderr:\n%s", err, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], "--web.listen-address="+taken.Addr().String()) ||
+	if len(lines) != 1 || !strings.Contains(lines[0], "--web.listen-address="+taken) ||
 		!strings.Contains(lines[0], "address already in use") {
 		t.Errorf("stderr, want the one line naming the address in use:\n%s", stderr.String())
-	}
-}
-
-// --dcgm.mig-uuids takes nvml or none, nothing else.
-func TestDCGMMIGUUIDsFlag(t *testing.T) {
-	for _, v := range []string{"nvml", "none"} {
-		if _, _, err := parse([]string{"node", "--gpu.backend=dcgm", "--dcgm.mig-uuids=" + v}); err != nil {
-			t.Errorf("--dcgm.mig-uuids=%s: %v", v, err)
-		}
-	}
-	_, _, err := parse([]string{"node", "--gpu.backend=dcgm", "--dcgm.mig-uuids=dcgm"})
-	if err == nil || !strings.Contains(err.Error(), "dcgm.mig-uuids") || !strings.Contains(err.Error(), "nvml, none") {
-		t.Errorf("--dcgm.mig-uuids=dcgm: err %v, want one naming the flag and its values", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -70,4 +71,11 @@ func parse(args []string) (string, func(context.Context) error, error) {
 		return "", nil, err
 	}
 	return selected, runs[selected], nil
+}
+
+// closeListeners closes what exporter.Flags.Listen bound.
+func closeListeners(ls []net.Listener) {
+	for _, l := range ls {
+		_ = l.Close()
+	}
 }

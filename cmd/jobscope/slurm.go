@@ -47,19 +47,15 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 		if err != nil {
 			return err
 		}
-		closeListeners := func() {
-			for _, l := range listeners {
-				l.Close()
-			}
-		}
+		// Serve closes them when it returns; this is for the returns before
+		// it (a second Close only returns an error nobody needs).
+		defer closeListeners(listeners)
 		source, err := src.Build(logger)
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		tel, err := telemetry.Start(ctx, "jobscope-slurm", logger)
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		defer func() {
@@ -74,7 +70,6 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 		})
 		runner, err := set.Build(slurmcollectors.Deps{Snapshot: p.Snapshot, MaxStaleness: *staleness}, logger)
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		static := []prometheus.Collector{
@@ -95,11 +90,9 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 			Listeners: listeners,
 		})
 		if err != nil {
-			closeListeners()
 			return err
 		}
 		if err := tel.PushMetrics(ctx, otlp.RunnerGatherer(runner, 10*time.Second, static...)); err != nil {
-			closeListeners()
 			return err
 		}
 		logger.Info("starting jobscope slurm", "slurm_source", source.Name(), "poll_interval", poll.Interval.String())

@@ -29,6 +29,17 @@ type Paths struct {
 // DefaultPaths are the paths of a process running on the host.
 var DefaultPaths = Paths{ProcFS: "/proc", SysFS: "/sys", CgroupFS: "/sys/fs/cgroup", RootFS: "/"}
 
+// AddPathFlags adds the --path.* flags to g and returns the Paths they fill
+// once parsed.
+func AddPathFlags(g collectors.FlagGroup) *Paths {
+	p := &Paths{}
+	g.Flag("path.procfs", "procfs mount point (the host's /proc in a container).").Default(DefaultPaths.ProcFS).StringVar(&p.ProcFS)
+	g.Flag("path.sysfs", "sysfs mount point.").Default(DefaultPaths.SysFS).StringVar(&p.SysFS)
+	g.Flag("path.cgroupfs", "cgroup filesystem mount point (v2 root, or the directory holding v1 controllers).").Default(DefaultPaths.CgroupFS).StringVar(&p.CgroupFS)
+	g.Flag("path.rootfs", "The host's root filesystem, for files such as the prolog's job files.").Default(DefaultPaths.RootFS).StringVar(&p.RootFS)
+	return p
+}
+
 // Proc joins elem below ProcFS.
 func (p Paths) Proc(elem ...string) string {
 	return filepath.Join(append([]string{p.ProcFS}, elem...)...)

@@ -2,6 +2,7 @@ package flagvalue
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,3 +130,26 @@ func (v *intValue) Set(s string) error {
 }
 
 func (v *intValue) String() string { return fmt.Sprint(*v.n) }
+
+// urlValue is an absolute http:// or https:// URL with a host.
+type urlValue struct{ s *string }
+
+func (v *urlValue) Set(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: want an http:// or https:// URL with a host", s)
+	}
+	*v.s = s
+	return nil
+}
+
+func (v *urlValue) String() string { return *v.s }
+
+// HTTPURL parses f as an http:// or https:// URL with a host: a URL that
+// cannot work is refused at start, while a server that is down at that URL
+// is the reader's to retry.
+func HTTPURL(f *kingpin.FlagClause) *string {
+	s := new(string)
+	Named(f, &urlValue{s: s})
+	return s
+}

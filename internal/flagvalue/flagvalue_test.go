@@ -1,6 +1,7 @@
 package flagvalue
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,26 @@ func TestInts(t *testing.T) {
 		}
 		if err != nil || *n != tt.want {
 			t.Errorf("%s: %d, %v", tt.arg, *n, err)
+		}
+	}
+}
+
+func TestHTTPURL(t *testing.T) {
+	var s *string
+	reg := func(f *kingpin.FlagClause) { s = HTTPURL(f.Default("http://localhost:9400/metrics")) }
+	for _, good := range []string{"http://node7:9400/metrics", "https://[::1]:9400/"} {
+		if err := parse(t, reg, "--x.value="+good); err != nil || *s != good {
+			t.Errorf("%s: %q, %v", good, *s, err)
+		}
+	}
+	if err := parse(t, reg); err != nil || *s != "http://localhost:9400/metrics" {
+		t.Errorf("default: %q, %v", *s, err)
+	}
+	for _, bad := range []string{"localhost:9400", "ftp://host/x", "http://", "http://a b/", "/metrics"} {
+		err := parse(t, reg, "--x.value="+bad)
+		want := fmt.Sprintf("--x.value: %q: want an http:// or https:// URL with a host", bad)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: err %v, want %q", bad, err, want)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/config"
 
 	"jobscope/slurm"
+	"jobscope/test/testkit"
 )
 
 // fakeRestd serves the recorded 22.05 responses. It is the test boundary:
@@ -472,14 +473,8 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	c := newClient(t, Options{URL: "http://" + addr})
-	_, err = c.Info(context.Background())
+	c := newClient(t, Options{URL: "http://" + testkit.FreeAddr(t)})
+	_, err := c.Info(context.Background())
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err %v, want ErrUnreachable", err)
 	}
@@ -535,15 +530,10 @@ func TestRealSlurmrestd(t *testing.T) {
 	if u == "" {
 		t.Skip("set JOBSCOPE_SLURMRESTD_URL (and JOBSCOPE_SLURMRESTD_TOKEN_FILE, JOBSCOPE_SLURMRESTD_USER) to test against a real slurmrestd")
 	}
-	var logBuf strings.Builder
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logBuf.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logBuf testkit.SyncBuffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newClient(t, Options{URL: u, TokenFile: os.Getenv("JOBSCOPE_SLURMRESTD_TOKEN_FILE"), UserName: os.Getenv("JOBSCOPE_SLURMRESTD_USER"), Logger: logger})
-	defer func() { logMu.Lock(); t.Logf("client log:\n%s", logBuf.String()); logMu.Unlock() }()
+	defer func() { t.Logf("client log:\n%s", logBuf.String()) }()
 	ctx := context.Background()
 	info, err := c.Info(ctx)
 	if err != nil {
@@ -579,10 +569,6 @@ func TestRealSlurmrestd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestClusterFromJobsMeta: v0.0.38's ping names no cluster; the name comes
 // from the jobs answer and is given by the next Info.

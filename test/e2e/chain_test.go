@@ -162,11 +162,11 @@ func TestChainThroughPrometheus(t *testing.T) {
 		return diffHolders(got, want)
 	})
 
-	// 3. Slurm's (node, gres_index) meets the agent's, once the agent labels its GPUs so
-	// (the node identity of issue 9: jobscope_node_info, gres_index from the prolog files).
+	// 3. Slurm's (node, gres_index) meets the agent's: the agent names its Slurm node
+	// (jobscope_node_info) and labels each GPU with the GRES index the prolog file gave it.
 	ctx := context.Background()
 	if vec, err := srv.Query(ctx, `jobscope_node_info{cluster="local"}`); err != nil || len(vec) == 0 {
-		t.Logf("no jobscope_node_info (err %v): this binary has no node identity yet; the gres_index join is not checked", err)
+		t.Errorf("no jobscope_node_info (err %v): the agents name no Slurm node, so the gres_index join cannot be checked", err)
 	} else {
 		byIndex := `max by (cluster, job_id, node, gres_index) (jobscope_slurm_job_gpu_allocated{cluster="local"})
 		  * on (cluster, node, gres_index) group_left (uuid)
@@ -184,10 +184,10 @@ func TestChainThroughPrometheus(t *testing.T) {
 		})
 	}
 
-	// 4. The shipped recording rules, where the tree has them: per running GPU job, the GPUs
+	// 4. The shipped recording rules: per running GPU job, the GPUs
 	// held are Slurm's count and the mean utilisation is the mean of its simulated GPUs'.
 	if !definesRecord(t, rules, "job:jobscope_gpus_held:count") || !definesRecord(t, rules, "job:jobscope_gpu_utilization_ratio:avg") {
-		t.Logf("alerts/*.yml does not record job:jobscope_gpus_held:count and job:jobscope_gpu_utilization_ratio:avg: job-level series not checked")
+		t.Errorf("alerts/*.yml does not record job:jobscope_gpus_held:count and job:jobscope_gpu_utilization_ratio:avg: job-level series not checked")
 	} else {
 		eventually(t, 30*time.Second, "job-level recording rules", func(ctx context.Context) error {
 			held, err := srv.Query(ctx, `job:jobscope_gpus_held:count{cluster="local"}`)

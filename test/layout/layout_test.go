@@ -34,9 +34,10 @@ var sourceEdges = map[string][]string{
 	"gpu/dcgm":            {"gpu"},
 	"gpu/simulated":       {"gpu"},
 	"gpu/gputest":         nil,
+	"gpu/backend":         {"gpu", "gpu/nvml", "gpu/dcgm", "gpu/simulated", "internal/flagvalue"}, // picks one from the flags, like slurm/source
 	"kubelet":             nil,
 	"kubelet/kubelettest": nil,
-	"tenancy":             {"gpu", "kubelet", "slurm/nodelocal"},
+	"tenancy":             {"gpu", "kubelet", "slurm/nodelocal", "internal/flagvalue"},
 	"infiniband":          nil,
 	// flag values shared by every package that registers flags.
 	"internal/flagvalue": nil,

@@ -9,14 +9,18 @@
 #                    jobscope prolog resolved Slurm's GRES indices to (test/slurmlocal/up.sh);
 #                    node3-4 have no GPUs. Each reads its node's prolog files.
 #   prometheus       127.0.0.1:9890   Debian's, scraping all five with cluster="local" and
-#                    honor_labels, evaluating alerts/*.yml where the tree has them
+#                    honor_labels, evaluating alerts/*.yml
 #
 # Then it waits until Prometheus has a running job's GPUs joined with their tenant series and
-# prints that job: Slurm's view, its GPUs with their utilisation (the documented join), and its
-# `jobscope report` where the binary has that command.
+# prints that job: Slurm's view, its GPUs with their utilisation (the documented join), its
+# job-level recorded series and its `jobscope report`.
 #
 # The simulated GPUs do not know which job holds them: each follows its own deterministic curve
 # (utilisation swings between 0 and 1 over about 6 minutes, phase by GPU index), busy or not.
+#
+# JOBSCOPE_DEMO_EXIT=1 (CI: `JOBSCOPE_DEMO_EXIT=1 make demo`, from `make test`) exits 0 right after
+# printing the job instead of waiting for Ctrl-C, and non-zero when no job joins within
+# JOBSCOPE_DEMO_TIMEOUT seconds [120] or its report fails.
 #
 # Knobs: JOBSCOPE_BIN [bin/jobscope], DEMO_RUN [test/.run/demo], DEMO_PROM_ADDR [127.0.0.1:9890].
 set -euo pipefail
@@ -31,6 +35,8 @@ RUNDIR=${DEMO_RUN:-$ROOT/test/.run/demo}
 PROM_ADDR=${DEMO_PROM_ADDR:-127.0.0.1:9890}
 SLURM_ADDR=127.0.0.1:9850
 PROM=http://$PROM_ADDR
+EXIT_AFTER=${JOBSCOPE_DEMO_EXIT:-0}
+TIMEOUT=${JOBSCOPE_DEMO_TIMEOUT:-120}
 [ -x "$BIN" ] || die "no $BIN: make build"
 command -v prometheus >/dev/null || die "no prometheus binary: make deps installs Debian's"
 
@@ -52,17 +58,13 @@ bg() {
 
 rm -rf "$RUNDIR"; mkdir -p "$RUNDIR"
 
-# --node.name (branch nodeid) names the agent's node (jobscope_node_info, `node` on the GPU
-# series). Where the binary lacks it the agents still work; their series just carry no `node`.
-nodename=()
-"$BIN" node --help 2>&1 | grep -q -- '--node.name' && nodename=(--node.name)
-
 targets=""
 for i in "${!NODES[@]}"; do
   n=${NODES[$i]} addr=127.0.0.1:$((9851 + i))
   gpus=(--gpu.backend=none --no-collector.gpu --no-collector.gpu-backend)
   case " ${GPU_NODES[*]} " in *" $n "*) gpus=(--gpu.backend=simulated --gpu.simulated-count=4 --gpu.simulated-seed="$n") ;; esac
-  bg "node-$n" "$BIN" node --web.listen-address="$addr" "${gpus[@]}" ${nodename:+"${nodename[0]}=$n"} \
+  # --node.name: all four agents share this host, whose name is none of the Slurm nodes'.
+  bg "node-$n" "$BIN" node --web.listen-address="$addr" "${gpus[@]}" --node.name="$n" \
     --slurm.prolog-dir="$JOBSCOPE_DIR/$n/slurm-jobs" --path.cgroupfs="$JOBSCOPE_DIR/$n/cgroup" \
     --no-collector.infiniband --kubelet.pod-resources-socket= --log.level=warn
   targets+="          - \"$addr\""$'\n'
@@ -71,13 +73,10 @@ bg slurm "$BIN" slurm --web.listen-address="$SLURM_ADDR" --slurm.source=rest \
   --slurm.rest-url="$JOBSCOPE_SLURMRESTD_URL" --slurm.token-file="$JOBSCOPE_SLURMRESTD_TOKEN_FILE" \
   --slurm.user="$JOBSCOPE_SLURMRESTD_USER" --slurm.poll-interval=5s --log.level=warn
 
-rules=()
-compgen -G "$ROOT/alerts/*.yml" >/dev/null && rules=("$ROOT"/alerts/*.yml)
+rules=("$ROOT"/alerts/*.yml)
 {
   printf 'global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n'
-  if [ ${#rules[@]} -gt 0 ]; then
-    printf 'rule_files:\n'; printf '  - "%s"\n' "${rules[@]}"
-  fi
+  printf 'rule_files:\n'; printf '  - "%s"\n' "${rules[@]}"
   cat <<YML
 scrape_configs:
   # jobscope's labels (node, job_id, ...) are the join keys: honour them (docs/names.md).
@@ -111,10 +110,10 @@ join='max by (cluster, uuid) (jobscope_gpu_utilization_ratio) * on (cluster, uui
 say "waiting for Prometheus to join a running job with its GPUs ($PROM)"
 t0=$EPOCHREALTIME
 job=""
-deadline=$((EPOCHSECONDS + 120))
+deadline=$((EPOCHSECONDS + TIMEOUT))
 until [ -n "$job" ]; do
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || die "a demo process exited; logs in $RUNDIR"; done
-  [ "$EPOCHSECONDS" -lt "$deadline" ] || die "no job joined with its GPUs after 120 s; logs in $RUNDIR"
+  [ "$EPOCHSECONDS" -lt "$deadline" ] || die "no job joined with its GPUs after $TIMEOUT s; logs in $RUNDIR"
   # The running GPU job holding the most GPUs (Slurm's view), once its tenant series are in.
   job=$(q "topk(1, count by (job_id) ($join) and on (job_id) max by (job_id) (jobscope_slurm_job_info{state=\"running\"}))" |
     sed -n 's/.*job_id="\([^"]*\)".*/\1/p' | head -n 1) || true
@@ -125,14 +124,17 @@ echo
 show "jobscope_slurm_job_info{job_id=\"$job\"}"
 show "jobscope_slurm_job_gpu_allocated{job_id=\"$job\"}"
 show "max by (cluster, uuid) (jobscope_gpu_utilization_ratio) * on (cluster, uuid) group_right jobscope_gpu_tenant_info{tenant=\"slurm\",job_id=\"$job\"}"
-if [ ${#rules[@]} -gt 0 ]; then
-  show "{__name__=~\"job:.+\",job_id=\"$job\"}"
-fi
-if "$BIN" report --help >/dev/null 2>&1; then
-  echo "\$ jobscope report --prometheus.url=$PROM $job"
-  "$BIN" report --prometheus.url="$PROM" "$job" || echo "(jobscope report exited $?)"
-fi
+show "{__name__=~\"job:.+\",job_id=\"$job\"}"
+echo "\$ jobscope report --prometheus.url=$PROM $job"
+rc=0
+"$BIN" report --prometheus.url="$PROM" "$job" || rc=$?
+[ "$rc" = 0 ] || echo "(jobscope report exited $rc)"
 echo
+if [ "$EXIT_AFTER" = 1 ]; then
+  [ "$rc" = 0 ] || die "jobscope report $job failed (exit $rc); logs in $RUNDIR"
+  say "JOBSCOPE_DEMO_EXIT=1: the demo joined job $job; stopping what it started"
+  exit 0
+fi
 echo "--- Prometheus $PROM (cluster=\"local\"), jobscope slurm http://$SLURM_ADDR/metrics," \
   "jobscope node http://127.0.0.1:9851-9854/metrics (node1-4); logs in $RUNDIR. Ctrl-C stops them;" \
   "make slurm-down stops the cluster."
