@@ -62,35 +62,64 @@ func BenchmarkCollectorUpdate(b *testing.B) {
 	}
 }
 
+// benchTrees are the trees the HTTP scrapes are measured on: the generated
+// node and the recorded one (recorded_test.go).
+var benchTrees = []struct {
+	name  string
+	write func(tb testing.TB, dir string) string
+}{
+	{"generated_8hca", func(tb testing.TB, dir string) string { return writeGenTree(tb, dir, benchHCAs).root }},
+	{"recorded_8hca", writeRecordedTree},
+}
+
 // BenchmarkCollectorHTTP is one scrape as Prometheus does it: the HTTP
 // handler gathers, sorts and encodes the page (no network), as
 // node_exporter's figure below includes.
 func BenchmarkCollectorHTTP(b *testing.B) {
-	for _, bc := range benchConfigs {
-		b.Run(bc.name, func(b *testing.B) {
-			g := writeGenTree(b, b.TempDir(), benchHCAs)
-			c := newCollector(b, Options{SysFS: g.root, Config: bc.cfg})
-			reg := prometheus.NewRegistry()
-			if err := reg.Register(&adapter{c: c}); err != nil {
-				b.Fatal(err)
-			}
-			h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			b.ReportAllocs()
-			b.ResetTimer()
-			defer cpuPerOp(b)()
-			size := 0
-			for i := 0; i < b.N; i++ {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d", rec.Code)
-				}
-				size = rec.Body.Len()
-			}
-			b.ReportMetric(float64(size), "page-bytes")
-		})
+	for _, tree := range benchTrees {
+		for _, bc := range benchConfigs {
+			b.Run(tree.name+"/"+bc.name, func(b *testing.B) {
+				benchHTTP(b, tree.write(b, b.TempDir()), bc.cfg)
+			})
+		}
 	}
+}
+
+func benchHTTP(b *testing.B, root string, cfg Config) {
+	c := newCollector(b, Options{SysFS: root, Config: cfg})
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(&adapter{c: c}); err != nil {
+		b.Fatal(err)
+	}
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	var page string
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		if i == b.N-1 {
+			page = rec.Body.String()
+		}
+	}
+	b.ReportMetric(float64(len(page)), "page-bytes")
+	b.ReportMetric(float64(seriesIn(page, "")), "series/op")
+}
+
+// seriesIn counts the samples of a text page whose name starts with prefix.
+func seriesIn(page, prefix string) int {
+	n := 0
+	for _, l := range strings.Split(page, "\n") {
+		if l != "" && l[0] != '#' && strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // BenchmarkNodeExporterHTTP scrapes Debian's node_exporter, infiniband
@@ -103,8 +132,13 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 	if bin == "" {
 		b.Skip("prometheus-node-exporter not installed: comparison skipped")
 	}
-	g := writeGenTree(b, b.TempDir(), benchHCAs)
-	url, pid, _ := nodeExporter(b, bin, g.root)
+	for _, tree := range benchTrees {
+		b.Run(tree.name, func(b *testing.B) { benchNodeExporter(b, bin, tree.write(b, b.TempDir())) })
+	}
+}
+
+func benchNodeExporter(b *testing.B, bin, root string) {
+	url, pid, _ := nodeExporter(b, bin, root)
 	get := func() string {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -121,7 +155,7 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 	}
 	page := get()
 	if !strings.Contains(page, `node_infiniband_port_data_received_bytes_total{device="mlx5_7",port="1"}`) {
-		b.Fatalf("node_exporter did not read the generated tree:\n%s", page)
+		b.Fatalf("node_exporter did not read the tree:\n%s", page)
 	}
 	cpu0, mallocs0 := procCPUSeconds(b, pid), metricValue(b, page, "go_memstats_mallocs_total")
 	b.ResetTimer()
@@ -133,6 +167,7 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 	b.ReportMetric((cpu1-cpu0)/float64(b.N)*1e6, "server-cpu-µs/op")
 	b.ReportMetric((mallocs1-mallocs0)/float64(b.N), "server-allocs/op")
 	b.ReportMetric(float64(len(page)), "page-bytes")
+	b.ReportMetric(float64(seriesIn(page, "node_infiniband_")), "series/op")
 }
 
 // cpuPerOp reports this process's CPU time (user+system, GC included) per
