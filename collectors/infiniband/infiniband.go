@@ -92,7 +92,8 @@ func New(o Options) (*Collector, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.reader = c.fs.NewReader()
-	c.reader.Counter = func(_ infiniband.Group, name string) bool { return c.cfg.counter(name) }
+	c.reader.Counter = c.cfg.counter
+	c.reader.Now = now
 	return c, nil
 }
 
