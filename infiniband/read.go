@@ -50,9 +50,13 @@ type listing struct {
 	// extended is, for a counters/ directory, whether it has the
 	// unicast_/multicast_ files of PortCountersExtended (read or not).
 	extended bool
-	at       time.Time
-	used     uint64 // scrape that last used it
-	stale    bool   // a file listed here vanished: list again
+	// attrs are, for a ports/ directory, its device's attributes
+	// (node_guid, sys_image_guid, board_id, fw_ver, hca_type) when all
+	// could be read.
+	attrs *[5]string
+	at    time.Time
+	used  uint64 // scrape that last used it
+	stale bool   // a file listed here vanished: list again
 }
 
 // NewReader returns a Reader of f.
@@ -127,6 +131,48 @@ func (f FS) checkRoot() error {
 func (r *Reader) Device(name string) Device {
 	d := Device{Name: name}
 	dir := filepath.Join(r.fs.ClassPath(), name)
+	portsDir := filepath.Join(dir, "ports")
+	l := r.cached(portsDir)
+	if l != nil && l.attrs != nil {
+		// The attributes are fixed while the device exists (a firmware
+		// update takes a device reset, which makes the driver create the
+		// device again): cached with the ports listing.
+		d.NodeGUID, d.SysImageGUID, d.BoardID, d.FirmwareVersion, d.HCAType = l.attrs[0], l.attrs[1], l.attrs[2], l.attrs[3], l.attrs[4]
+	} else {
+		r.deviceAttrs(&d, dir)
+	}
+	if l == nil {
+		ports, err := readDirNames(portsDir)
+		if err != nil {
+			delete(r.listings, portsDir)
+			d.Errors = append(d.Errors, FileError{Path: name + "/ports", Err: err})
+			return d
+		}
+		// Sorted by number: ports 1..N, and 10 after 9.
+		ports = slices.DeleteFunc(ports, func(p string) bool {
+			_, err := strconv.ParseUint(p, 10, 16)
+			return err != nil // not a port directory
+		})
+		slices.SortFunc(ports, func(a, b string) int { return cmp.Compare(portNumber(a), portNumber(b)) })
+		l = r.remember(portsDir, &listing{names: ports})
+		if len(d.Errors) == 0 {
+			l.attrs = &[5]string{d.NodeGUID, d.SysImageGUID, d.BoardID, d.FirmwareVersion, d.HCAType}
+		}
+	}
+	for _, p := range l.names {
+		port := r.port(name, filepath.Join(portsDir, p), portNumber(p))
+		if port.gone {
+			// The port directory vanished under us: forget the listing.
+			l.stale = true
+			continue
+		}
+		d.Ports = append(d.Ports, port)
+	}
+	return d
+}
+
+// deviceAttrs reads the device's attribute files into d.
+func (r *Reader) deviceAttrs(d *Device, dir string) {
 	for _, a := range [...]struct {
 		file string
 		dst  *string
@@ -142,39 +188,11 @@ func (r *Reader) Device(name string) Device {
 		case errors.Is(err, fs.ErrNotExist):
 			// Optional: drivers differ in which attributes they have.
 		case err != nil:
-			d.Errors = append(d.Errors, FileError{Path: name + "/" + a.file, Err: err})
+			d.Errors = append(d.Errors, FileError{Path: d.Name + "/" + a.file, Err: err})
 		default:
 			*a.dst = strings.TrimSpace(string(b))
 		}
 	}
-
-	portsDir := filepath.Join(dir, "ports")
-	l := r.cached(portsDir)
-	if l == nil {
-		ports, err := readDirNames(portsDir)
-		if err != nil {
-			delete(r.listings, portsDir)
-			d.Errors = append(d.Errors, FileError{Path: name + "/ports", Err: err})
-			return d
-		}
-		// Sorted by number: ports 1..N, and 10 after 9.
-		ports = slices.DeleteFunc(ports, func(p string) bool {
-			_, err := strconv.ParseUint(p, 10, 16)
-			return err != nil // not a port directory
-		})
-		slices.SortFunc(ports, func(a, b string) int { return cmp.Compare(portNumber(a), portNumber(b)) })
-		l = r.remember(portsDir, &listing{names: ports})
-	}
-	for _, p := range l.names {
-		port := r.port(name, filepath.Join(portsDir, p), portNumber(p))
-		if port.gone {
-			// The port directory vanished under us: forget the listing.
-			l.stale = true
-			continue
-		}
-		d.Ports = append(d.Ports, port)
-	}
-	return d
 }
 
 func portNumber(s string) uint {

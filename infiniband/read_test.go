@@ -184,14 +184,22 @@ func TestReaderListingCache(t *testing.T) {
 		t.Fatalf("first scrape: %v, extended %v", got, p.Extended)
 	}
 
-	// A file that appears waits for the listing to age.
+	// A file that appears waits for the listing to age, and so does a
+	// new device attribute value (cached with the ports listing).
 	write("counters/VL15_dropped", "4\n")
+	write("../../fw_ver", "28.41.1000\n")
 	if got := names(scrape()); len(got) != 2 {
 		t.Errorf("new file read before the relist interval: %v", got)
+	}
+	if fw := r.Device("mlx5_0").FirmwareVersion; fw != "" {
+		t.Errorf("attributes read again before the relist interval: fw_ver %q", fw)
 	}
 	now = now.Add(DefaultRelistEvery)
 	if got := names(scrape()); len(got) != 3 {
 		t.Errorf("new file not read after the relist interval: %v", got)
+	}
+	if fw := r.Device("mlx5_0").FirmwareVersion; fw != "28.41.1000" {
+		t.Errorf("attributes not read after the relist interval: fw_ver %q", fw)
 	}
 
 	// A file that vanishes: one error, then listed again.
