@@ -176,9 +176,13 @@ func BenchmarkJobscopeNodeHTTP(b *testing.B) {
 	}
 }
 
-// jobscopeBinary builds cmd/jobscope once per benchmark run.
+// jobscopeBinary builds cmd/jobscope once per benchmark run, or returns
+// JOBSCOPE_BIN (another build to compare, e.g. an older commit's).
 func jobscopeBinary(b *testing.B) string {
 	b.Helper()
+	if p := os.Getenv("JOBSCOPE_BIN"); p != "" {
+		return p
+	}
 	bin := filepath.Join(b.TempDir(), "jobscope")
 	cmd := exec.Command("go", "build", "-o", bin, "jobscope/cmd/jobscope")
 	if out, err := cmd.CombinedOutput(); err != nil {
