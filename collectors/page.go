@@ -21,9 +21,17 @@ import (
 // 0.35-0.6 s per scrape, compressing it 1-1.5 s more, for the same bytes
 // until the next poll (see docs/performance.md).
 type FamilySet struct {
-	mfs []*dto.MetricFamily
+	// names and series are each family's name and number of metrics,
+	// kept when the families are released (GatherPage's name check,
+	// SizeLikeSet).
+	names  []string
+	series []int
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// mfs are the families; nil once released (Release) until a reader
+	// asks for them again, then rebuilt by rebuild for that reader alone.
+	mfs     []*dto.MetricFamily
+	rebuild func() []*dto.MetricFamily
 	encoded map[encodingKey]*encodedFamilies
 	// asked are the encodings scrapes asked for, warm those WarmLike
 	// named.
@@ -43,15 +51,61 @@ type encodedFamilies struct {
 
 // NewFamilySet wraps families (see FamilySetCollector) into a set.
 func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
-	return &FamilySet{mfs: mfs}
+	s := &FamilySet{mfs: mfs, names: make([]string, len(mfs)), series: make([]int, len(mfs))}
+	for i, mf := range mfs {
+		s.names[i], s.series[i] = mf.GetName(), len(mf.Metric)
+	}
+	return s
 }
 
-// Families returns the set's families; nil for a nil set.
+// NewReleasableFamilySet is NewFamilySet for families that rebuild can
+// build again, identical, whenever asked: Release may then drop them once
+// their encodings exist. At 1.25M series the families are about 230 MB of
+// heap, the gzipped text page 6 MB; keeping both doubled the exporter's
+// memory for readers that are rare (OTLP push, a format not cached, a
+// name[] filter), which now pay a rebuild instead (see
+// docs/performance.md).
+func NewReleasableFamilySet(mfs []*dto.MetricFamily, rebuild func() []*dto.MetricFamily) *FamilySet {
+	s := NewFamilySet(mfs)
+	s.rebuild = rebuild
+	return s
+}
+
+// Families returns the set's families, rebuilt if they were released; nil
+// for a nil set.
 func (s *FamilySet) Families() []*dto.MetricFamily {
 	if s == nil {
 		return nil
 	}
-	return s.mfs
+	s.mu.Lock()
+	mfs := s.mfs
+	s.mu.Unlock()
+	if mfs == nil && s.rebuild != nil && len(s.names) > 0 {
+		mfs = s.rebuild()
+	}
+	return mfs
+}
+
+// Release drops the families of a set made by NewReleasableFamilySet; its
+// cached encodings stay. Other sets keep them.
+func (s *FamilySet) Release() {
+	if s.rebuild == nil {
+		return
+	}
+	s.mu.Lock()
+	s.mfs = nil
+	s.mu.Unlock()
+}
+
+// SizeLikeSet is SizeLike for the families of a set, released or not.
+func (b *FamilyBuilder) SizeLikeSet(s *FamilySet) {
+	if s == nil {
+		return
+	}
+	b.hints = make(map[string]int, len(s.names))
+	for i, name := range s.names {
+		b.hints[name] = s.series[i]
+	}
 }
 
 // textFormat is what Prometheus negotiates with jobscope's exporters
@@ -82,7 +136,8 @@ func (s *FamilySet) WarmLike(prev *FamilySet) {
 }
 
 // Warm builds the encodings WarmLike named, so that no scrape waits for
-// them. It returns the first encoding error.
+// them, then releases the families (Release). It returns the first
+// encoding error.
 func (s *FamilySet) Warm() error {
 	s.mu.Lock()
 	keys := s.warm
@@ -92,6 +147,7 @@ func (s *FamilySet) Warm() error {
 		_, err := s.encoding(k, false)
 		errs = append(errs, err)
 	}
+	s.Release()
 	return errors.Join(errs...)
 }
 
@@ -121,6 +177,7 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 	}
 	s.mu.Unlock()
 	e.once.Do(func() {
+		mfs := s.Families()
 		var buf bytes.Buffer
 		var errs []error
 		var w io.Writer = &buf
@@ -130,7 +187,7 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 			w = gz
 		}
 		enc := expfmt.NewEncoder(w, k.format)
-		for _, mf := range s.mfs {
+		for _, mf := range mfs {
 			if err := enc.Encode(mf); err != nil {
 				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
 			}
@@ -173,7 +230,7 @@ func (p *Page) Write(w io.Writer, format expfmt.Format, gz bool) error {
 	fresh := p.Families
 	if !cacheable(format) {
 		for _, set := range p.Sets {
-			fresh = append(fresh[:len(fresh):len(fresh)], set.mfs...)
+			fresh = append(fresh[:len(fresh):len(fresh)], set.Families()...)
 		}
 	}
 	var errs []error

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -164,17 +165,31 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 		}
 		panic("slurm collector reads resource " + string(resource) + " it did not declare")
 	}
-	fb := collectors.NewFamilyBuilder()
 	var prevSet *collectors.FamilySet
 	if prev := c.last.Load(); prev != nil {
 		prevSet = prev.set
-		fb.SizeLike(prevSet.Families())
 	}
-	err := c.build(fb, snap, isFresh)
-	mfs, buildErr := fb.Build()
-	set := collectors.NewFamilySet(mfs)
+	// sized is the previous build of this collector: the best guess of
+	// this one's sizes (SizeLikeSet).
+	build := func(sized *collectors.FamilySet) ([]*dto.MetricFamily, error) {
+		fb := collectors.NewFamilyBuilder()
+		fb.SizeLikeSet(sized)
+		err := c.build(fb, snap, isFresh)
+		mfs, buildErr := fb.Build()
+		return mfs, errors.Join(err, buildErr)
+	}
+	mfs, err := build(prevSet)
+	// The families are released once their encodings are built (Prebuild);
+	// the rare reader that needs them again (OTLP push, a format not
+	// cached) rebuilds them from the same snapshot, which this set keeps
+	// anyway, sized exactly by the set itself.
+	var set *collectors.FamilySet
+	set = collectors.NewReleasableFamilySet(mfs, func() []*dto.MetricFamily {
+		mfs, _ := build(set) // its error was reported with the first build
+		return mfs
+	})
 	set.WarmLike(prevSet)
-	b := &builtFamilies{snap: snap, fresh: fresh, set: set, err: errors.Join(err, buildErr)}
+	b := &builtFamilies{snap: snap, fresh: fresh, set: set, err: err}
 	c.last.Store(b)
 	return b.set, b.err
 }
