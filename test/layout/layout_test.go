@@ -51,6 +51,7 @@ var sourceEdges = map[string][]string{
 	"infiniband":          nil,
 	// flag values shared by every package that registers flags.
 	"internal/flagvalue": nil,
+	"internal/memlimit":  {"internal/flagvalue"},
 }
 
 // testEdges are the extra imports a source's tests may make: test support
