@@ -179,6 +179,8 @@ func startBinary(b *testing.B, restdURL string, args ...string) *benchProcess {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// $JOBSCOPE_BENCH_ARGS adds flags (--runtime.memory-limit=0, ...).
+	args = append(args, strings.Fields(os.Getenv("JOBSCOPE_BENCH_ARGS"))...)
 	cmd := exec.Command(jobscopeBinary(b), append([]string{"slurm",
 		"--web.listen-address=" + addr,
 		"--slurm.rest-url=" + restdURL,

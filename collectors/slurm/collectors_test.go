@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -502,4 +504,45 @@ func TestNodesSinfoState(t *testing.T) {
 	if sum != float64(len(snap.Nodes)) {
 		t.Errorf("sinfo states sum to %v nodes, want %d", sum, len(snap.Nodes))
 	}
+}
+
+// TestReleasedSetOutlivesItsSnapshot: a set holds its snapshot weakly, so
+// the previous poll's data is freed once the poller replaced it; a reader
+// that still holds such a set and needs its released families gets the
+// current snapshot's.
+func TestReleasedSetOutlivesItsSnapshot(t *testing.T) {
+	var current atomic.Pointer[slurm.Snapshot]
+	current.Store(debianSnapshot(t))
+	c, err := newNodesCollector(Deps{Snapshot: current.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := c.(collectors.FamilySetCollector)
+	old, err := fc.FamilySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.WarmLike(nil)
+	if err := old.Warm(); err != nil { // releases the families
+		t.Fatal(err)
+	}
+	next := *current.Load()
+	next.Nodes = next.Nodes[:1]
+	gone := weak.Make(current.Load())
+	current.Store(&next)
+	runtime.GC()
+	if gone.Value() != nil {
+		t.Fatal("the replaced snapshot is still reachable: a set or the collector holds it")
+	}
+	cur, err := fc.FamilySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := render(t, families(old.Families())), render(t, families(cur.Families())); !bytes.Equal(got, want) {
+		t.Errorf("released set of a gone snapshot:\n%s\nwant the current one's:\n%s", got, want)
+	}
+}
+
+func families(mfs []*dto.MetricFamily) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 }
