@@ -32,6 +32,9 @@ type FamilySet struct {
 	// asks for them again, then rebuilt by rebuild for that reader alone.
 	mfs     []*dto.MetricFamily
 	rebuild func() []*dto.MetricFamily
+	// pending holds the samples of a streamed set's families until Warm
+	// builds them one at a time (NewStreamedFamilySet).
+	pending *FamilyBuilder
 	encoded map[encodingKey]*encodedFamilies
 	// asked are the encodings scrapes asked for, warm those WarmLike
 	// named.
@@ -43,10 +46,50 @@ type encodingKey struct {
 	gzip   bool
 }
 
+// encodedFamilies is one encoding of a set, built once under mu: a scrape
+// asking for it while Warm builds it waits for it.
 type encodedFamilies struct {
-	once sync.Once
+	mu   sync.Mutex
+	done bool
 	b    []byte
 	err  error
+}
+
+// encoder encodes families into one cached encoding.
+type encoder struct {
+	buf  bytes.Buffer
+	gz   *gzip.Writer
+	enc  expfmt.Encoder
+	errs []error
+}
+
+func newEncoder(k encodingKey) *encoder {
+	e := &encoder{}
+	var w io.Writer = &e.buf
+	if k.gzip {
+		e.gz = gzip.NewWriter(&e.buf)
+		w = e.gz
+	}
+	e.enc = expfmt.NewEncoder(w, k.format)
+	return e
+}
+
+// encode encodes mf; like promhttp, a family that fails to encode is
+// skipped and reported.
+func (e *encoder) encode(mf *dto.MetricFamily) {
+	if err := e.enc.Encode(mf); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+	}
+}
+
+// finish stores the encoding in f.
+func (e *encoder) finish(f *encodedFamilies) {
+	if e.gz != nil {
+		e.errs = append(e.errs, e.gz.Close())
+	}
+	// An exact-size copy: the buffer grew by doubling, and its slack
+	// (up to 40 MB on an 88 MB page) would be kept with the set.
+	f.b, f.err, f.done = bytes.Clone(e.buf.Bytes()), errors.Join(e.errs...), true
 }
 
 // NewFamilySet wraps families (see FamilySetCollector) into a set.
@@ -68,6 +111,18 @@ func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
 func NewReleasableFamilySet(mfs []*dto.MetricFamily, rebuild func() []*dto.MetricFamily) *FamilySet {
 	s := NewFamilySet(mfs)
 	s.rebuild = rebuild
+	return s
+}
+
+// NewStreamedFamilySet is NewReleasableFamilySet for families not built
+// yet: b holds their samples, and the first Warm builds them one family at
+// a time, each encoded into the warmed formats and dropped before the
+// next. At 100k jobs the running-jobs collector's families are about
+// 200 MB of dto objects, its largest family alone a third of that. A
+// reader that needs the families themselves gets them from rebuild.
+func NewStreamedFamilySet(b *FamilyBuilder, rebuild func() []*dto.MetricFamily) *FamilySet {
+	s := &FamilySet{pending: b, rebuild: rebuild}
+	s.names, s.series = b.Names()
 	return s
 }
 
@@ -136,19 +191,54 @@ func (s *FamilySet) WarmLike(prev *FamilySet) {
 }
 
 // Warm builds the encodings WarmLike named, so that no scrape waits for
-// them, then releases the families (Release). It returns the first
-// encoding error.
+// them, then releases the families (Release). A streamed set builds its
+// families here one at a time, each encoded into every warmed format and
+// dropped before the next. It returns the first encoding error.
 func (s *FamilySet) Warm() error {
 	s.mu.Lock()
 	keys := s.warm
+	pending := s.pending
+	s.pending = nil
 	s.mu.Unlock()
 	var errs []error
+	if pending != nil {
+		errs = append(errs, s.stream(pending, keys))
+	}
 	for _, k := range keys {
 		_, err := s.encoding(k, false)
 		errs = append(errs, err)
 	}
 	s.Release()
 	return errors.Join(errs...)
+}
+
+// stream builds the families of b one at a time into the encodings keys
+// that are not built yet. Those encodings are locked meanwhile, in keys'
+// order, so that a scrape asking for one waits instead of building the
+// families a second time. A build error (dropped samples) is the error of
+// every encoding built.
+func (s *FamilySet) stream(b *FamilyBuilder, keys []encodingKey) error {
+	var todo []*encodedFamilies
+	var encs []*encoder
+	for _, k := range keys {
+		e := s.entry(k, false)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !e.done {
+			todo = append(todo, e)
+			encs = append(encs, newEncoder(k))
+		}
+	}
+	err := b.BuildEach(func(mf *dto.MetricFamily) {
+		for _, enc := range encs {
+			enc.encode(mf)
+		}
+	})
+	for i, enc := range encs {
+		enc.errs = append(enc.errs, err)
+		enc.finish(todo[i])
+	}
+	return err
 }
 
 // cacheable reports whether a format's encoding of a set can be cached and
@@ -159,11 +249,11 @@ func cacheable(f expfmt.Format) bool {
 	return t == expfmt.TypeTextPlain || t == expfmt.TypeProtoDelim
 }
 
-// encoding returns the set's families encoded as k asks, built once; a
-// scrape asks for it. Like promhttp, a family that fails to encode is
-// skipped and reported.
-func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
+// entry returns the cache entry of encoding k, made on first use; a
+// scrape's request is remembered for WarmLike.
+func (s *FamilySet) entry(k encodingKey, scrape bool) *encodedFamilies {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.encoded == nil {
 		s.encoded = map[encodingKey]*encodedFamilies{}
 	}
@@ -175,30 +265,23 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 		e = &encodedFamilies{}
 		s.encoded[k] = e
 	}
-	s.mu.Unlock()
-	e.once.Do(func() {
-		mfs := s.Families()
-		var buf bytes.Buffer
-		var errs []error
-		var w io.Writer = &buf
-		var gz *gzip.Writer
-		if k.gzip {
-			gz = gzip.NewWriter(&buf)
-			w = gz
+	return e
+}
+
+// encoding returns the set's families encoded as k asks, built once; a
+// scrape asks for it. Like promhttp, a family that fails to encode is
+// skipped and reported.
+func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
+	e := s.entry(k, scrape)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.done {
+		enc := newEncoder(k)
+		for _, mf := range s.Families() {
+			enc.encode(mf)
 		}
-		enc := expfmt.NewEncoder(w, k.format)
-		for _, mf := range mfs {
-			if err := enc.Encode(mf); err != nil {
-				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
-			}
-		}
-		if gz != nil {
-			errs = append(errs, gz.Close())
-		}
-		// An exact-size copy: the buffer grew by doubling, and its slack
-		// (up to 40 MB on an 88 MB page) would be kept with the set.
-		e.b, e.err = bytes.Clone(buf.Bytes()), errors.Join(errs...)
-	})
+		enc.finish(e)
+	}
 	return e.b, e.err
 }
 

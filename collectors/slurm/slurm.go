@@ -172,14 +172,12 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 	}
 	// sized is the previous build of this collector: the best guess of
 	// this one's sizes (SizeLikeSet).
-	build := func(snap *slurm.Snapshot, sized *collectors.FamilySet) ([]*dto.MetricFamily, error) {
+	build := func(snap *slurm.Snapshot, sized *collectors.FamilySet) (*collectors.FamilyBuilder, error) {
 		fb := collectors.NewFamilyBuilder()
 		fb.SizeLikeSet(sized)
-		err := c.build(fb, snap, isFresh)
-		mfs, buildErr := fb.Build()
-		return mfs, errors.Join(err, buildErr)
+		return fb, c.build(fb, snap, isFresh)
 	}
-	mfs, err := build(snap, prevSet)
+	fb, err := build(snap, prevSet)
 	// The families are released once their encodings are built (Prebuild);
 	// the rare reader that needs them again (OTLP push, a format not
 	// cached) rebuilds them from the same snapshot, sized exactly by the
@@ -190,19 +188,44 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 	// gets the families of the current one: it raced a poll.
 	weakSnap := weak.Make(snap)
 	var set *collectors.FamilySet
-	set = collectors.NewReleasableFamilySet(mfs, func() []*dto.MetricFamily {
+	rebuild := func() []*dto.MetricFamily {
 		snap := weakSnap.Value()
 		if snap == nil {
 			current, _ := c.families(context.Background())
 			return current.Families()
 		}
-		mfs, _ := build(snap, set) // its error was reported with the first build
+		fb, _ := build(snap, set) // its errors were reported by the first build
+		mfs, _ := fb.Build()
 		return mfs
-	})
+	}
+	if _, series := fb.Names(); sum(series) >= streamSeries {
+		// Built one family at a time by Warm; a sample it drops (a
+		// bug) is reported as an encoding error, not as this
+		// collector's.
+		set = collectors.NewStreamedFamilySet(fb, rebuild)
+	} else {
+		mfs, buildErr := fb.Build()
+		err = errors.Join(err, buildErr)
+		set = collectors.NewReleasableFamilySet(mfs, rebuild)
+	}
 	set.WarmLike(prevSet)
 	b := &builtFamilies{snap: weakSnap, fresh: fresh, set: set, err: err}
 	c.last.Store(b)
 	return b.set, b.err
+}
+
+// streamSeries is the number of series from which a collector's families
+// are built one family at a time by Prebuild (collectors.NewStreamedFamilySet)
+// instead of all at once: at that size the dto objects of all of them
+// together are tens of MB (about 200 bytes a series).
+var streamSeries = 100_000
+
+func sum(ns []int) int {
+	t := 0
+	for _, n := range ns {
+		t += n
+	}
+	return t
 }
 
 // lower turns Slurm's upper-case state words into label values.
