@@ -273,6 +273,19 @@ func (s *FamilySet) entry(k encodingKey, scrape bool) *encodedFamilies {
 // skipped and reported.
 func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 	e := s.entry(k, scrape)
+	// A streamed set not warmed yet (a scrape came before Prebuild got to
+	// it) builds its families one at a time now, for the warmed encodings
+	// and this one, instead of all at once through rebuild.
+	s.mu.Lock()
+	pending, keys := s.pending, s.warm
+	s.pending = nil
+	s.mu.Unlock()
+	if pending != nil {
+		if !slices.Contains(keys, k) {
+			keys = append(keys[:len(keys):len(keys)], k)
+		}
+		s.stream(pending, keys) // its error is each encoding's
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.done {
