@@ -161,6 +161,31 @@ func procMemory(pid int) (rss, hwm uint64, err error) {
 	return rss, hwm, nil
 }
 
+// procCPU is a process's user + system CPU time so far
+// (/proc/PID/stat utime and stime, in clock ticks of 1/100 s on Linux).
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14, stime 15.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	var ticks float64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return ticks / 100, nil
+}
+
 // benchProcess is one `jobscope slurm` under benchmark.
 type benchProcess struct {
 	cmd *exec.Cmd
@@ -387,6 +412,10 @@ func BenchmarkSlurmRSS(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				cpu, err := procCPU(p.cmd.Process.Pid)
+				if err != nil {
+					b.Fatal(err)
+				}
 				cancel()
 				wg.Wait()
 				var parts []string
@@ -394,8 +423,9 @@ func BenchmarkSlurmRSS(b *testing.B) {
 					parts = append(parts, fmt.Sprintf("poll %d: %.0f MB", i+1, float64(c)/mb))
 					b.ReportMetric(float64(c)/mb, fmt.Sprintf("poll%d-peak-MB", i+1))
 				}
-				b.Logf("peak VmRSS per poll cycle: %s; VmRSS at the end %.0f MB, VmHWM %.0f MB, heap %.0f MB, %v goroutines; %d scrapes (%d failed)",
-					strings.Join(parts, ", "), float64(rss)/mb, float64(hwm)/mb, heap/mb, goroutines, scrapes.Load(), scrapeErrs.Load())
+				b.Logf("peak VmRSS per poll cycle: %s; VmRSS at the end %.0f MB, VmHWM %.0f MB, heap %.0f MB, %v goroutines; %d scrapes (%d failed); process CPU %.1f s",
+					strings.Join(parts, ", "), float64(rss)/mb, float64(hwm)/mb, heap/mb, goroutines, scrapes.Load(), scrapeErrs.Load(), cpu)
+				b.ReportMetric(cpu, "cpu-s") // start, 5 polls and their builds, the scrapes
 				b.ReportMetric(float64(rss)/mb, "rss-MB")
 				b.ReportMetric(float64(hwm)/mb, "hwm-MB")
 				b.ReportMetric(heap/mb, "heap-MB")
