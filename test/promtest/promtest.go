@@ -50,6 +50,19 @@ type Config struct {
 	// DataDir is the TSDB directory to serve, e.g. blocks made by Backfill
 	// (default: an empty one under t.TempDir()). Prometheus writes to it.
 	DataDir string
+	// RemoteWrite lists the remote_write endpoints every sample is sent to
+	// (the scale-out path: VictoriaMetrics, Mimir, Thanos Receive).
+	RemoteWrite []RemoteWrite
+}
+
+// RemoteWrite is one remote_write endpoint.
+type RemoteWrite struct {
+	URL string // e.g. http://127.0.0.1:8428/api/v1/write
+	// DropNames is a regular expression on metric names that are not sent,
+	// e.g. ".+:.+" keeps the recording rules' output local where a ruler
+	// downstream evaluates the same rules (two writers of one series
+	// otherwise interleave their samples).
+	DropNames string
 }
 
 // Server is a running Prometheus.
@@ -171,6 +184,17 @@ func configYAML(cfg Config) string {
 		for _, f := range cfg.RuleFiles {
 			abs, _ := filepath.Abs(f)
 			fmt.Fprintf(&b, "  - %q\n", abs)
+		}
+	}
+	if len(cfg.RemoteWrite) > 0 {
+		b.WriteString("remote_write:\n")
+		for _, rw := range cfg.RemoteWrite {
+			// A batch is sent at least once per interval (default 5s), so a
+			// test reads the written samples within seconds.
+			fmt.Fprintf(&b, "  - url: %q\n    queue_config:\n      batch_send_deadline: %s\n", rw.URL, model.Duration(cfg.Interval))
+			if rw.DropNames != "" {
+				fmt.Fprintf(&b, "    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: %q\n        action: drop\n", rw.DropNames)
+			}
 		}
 	}
 	b.WriteString("scrape_configs:\n")
