@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,6 +120,24 @@ func TestSeriesPerGPUNode(t *testing.T) {
 	if perGPU < 20 || node < 10 {
 		t.Errorf("per GPU %d, per node %d: the golden page lost its fields?", perGPU, node)
 	}
+	docHas(t, fmt.Sprintf("| %d | `collectors/node/testdata/golden/mock-h100-node.prom`, GPU0", perGPU),
+		fmt.Sprintf("| %d | same page (+6 durations", node))
+}
+
+// docHas fails unless docs/scale-out.md contains each string: its sizing
+// is these tests' measurements, and a change in what jobscope emits shows
+// up here until the page is updated.
+func docHas(t *testing.T, want ...string) {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/scale-out.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("docs/scale-out.md does not say %q: update its measurements", w)
+		}
+	}
 }
 
 func countFamily(t *testing.T, page []byte, name string) int {
@@ -188,6 +207,9 @@ func TestSeriesPerJob(t *testing.T) {
 	if perJob < 1 || perNode < 1 {
 		t.Errorf("per job %.2f, per node %.2f: not what a cluster exporter emits", perJob, perNode)
 	}
+	docHas(t, fmt.Sprintf("| per Slurm node (state, flags, CPUs, memory, GPUs, …) | %.1f |", perNode),
+		fmt.Sprintf("| per running job | %.1f = ", perJob),
+		fmt.Sprintf("%.2f exporter", perJob))
 }
 
 // serveCluster serves a generated cluster's slurmrestd v0.0.44 answers
