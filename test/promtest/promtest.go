@@ -239,7 +239,32 @@ func freeAddr(t testing.TB) string {
 
 // Query runs an instant query now.
 func (s *Server) Query(ctx context.Context, expr string) (model.Vector, error) {
-	v, warnings, _, err := s.API.Query(ctx, expr, time.Now())
+	return query(ctx, s.API, expr)
+}
+
+// Client queries another engine's Prometheus-compatible HTTP API
+// (VictoriaMetrics, Thanos Query, Mimir's /prometheus), so tests compare
+// its answers with Prometheus's through the same client.
+type Client struct {
+	API v1.API
+}
+
+// NewClient returns a client of the API at url (http://host:port).
+func NewClient(url string) (*Client, error) {
+	c, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return nil, err
+	}
+	return &Client{API: v1.NewAPI(c)}, nil
+}
+
+// Query runs an instant query now.
+func (c *Client) Query(ctx context.Context, expr string) (model.Vector, error) {
+	return query(ctx, c.API, expr)
+}
+
+func query(ctx context.Context, a v1.API, expr string) (model.Vector, error) {
+	v, warnings, _, err := a.Query(ctx, expr, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", expr, err)
 	}
