@@ -30,9 +30,16 @@ func TestCompare(t *testing.T) {
 		{"extra label", model.Vector{s(0.3, "job_id", "1", "ruler", "x"), s(math.NaN(), "job_id", "2")}, "only in VictoriaMetrics: {job_id=\"1\", ruler=\"x\"}"},
 		{"value", model.Vector{s(0.31, "job_id", "1"), s(math.NaN(), "job_id", "2")}, "Prometheus 0.3, VictoriaMetrics 0.31"},
 	} {
-		got := compare(a, c.b)
+		got := compare(a, c.b, true)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: compare = %q, want %q", c.name, got, c.want)
 		}
+	}
+	// Labels only: a different value is no difference, a missing series is.
+	if got := compare(a, model.Vector{s(0.31, "job_id", "1"), s(1, "job_id", "2")}, false); got != "" {
+		t.Errorf("labels only, other values: %q", got)
+	}
+	if got := compare(a, model.Vector{s(0.3, "job_id", "1")}, false); got == "" {
+		t.Error("labels only: a missing series passed")
 	}
 }

@@ -87,6 +87,6 @@ func TestRemoteWriteVMAlert(t *testing.T) {
 
 	t.Run("rule health", func(t *testing.T) { p.CheckRuleHealth(t, len(names)) })
 
-	p.CompareRecorded(t, names, required, 90*time.Second)
+	p.CompareRecorded(t, names, required, true, 90*time.Second)
 	t.Run("alerts", func(t *testing.T) { p.CompareAlerts(t) })
 }
