@@ -105,6 +105,9 @@ var ruleValues = []struct {
 	{`k8s_pod:jobscope_gpus_held:count{cluster="c1",k8s_namespace="ml",k8s_pod="train-b"}`, 1},
 	// GPU-…100 shared by train-a and train-b counts once, and the MIG instance.
 	{`k8s_namespace:jobscope_gpus_held:count{cluster="c1",k8s_namespace="ml"}`, 2},
+	{`k8s_namespace:jobscope_gpus_busy:sum{cluster="c1",k8s_namespace="ml"}`, 2},
+	{`k8s_pod:jobscope_gpus_busy:sum{cluster="c1",k8s_namespace="ml",k8s_pod="infer-mig-0"}`, 1},
+	{`gpu:jobscope_gpu_activity_ratio:max{cluster="c1",uuid="MIG-a5f03c77-4d19-5b2e-8c6a-2f94e1b3d750"}`, 0.348},
 	{`gpu:jobscope_gpu_fault:bool{cluster="c2",uuid="GPU-a0000007-1111-2222-3333-000000000007"}`, 1},
 	{`sum(gpu:jobscope_gpu_fault:bool)`, 1},
 }
