@@ -2,6 +2,7 @@ package promtest
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -132,4 +133,68 @@ func labelKey(m *dto.Metric) string {
 		b.WriteString(l.GetName() + "=" + l.GetValue() + ",")
 	}
 	return b.String()
+}
+
+// AwaitData polls each check's expressions (any one answering counts)
+// until every check has data or timeout passes: rates need two samples and
+// daily rules a first minute boundary (their subqueries step on whole
+// minutes). A check named in noData (with the reason it cannot have data
+// on static pages) may stay empty, and fails when it has data, so such a
+// list only shrinks; it is polled for at least 20 seconds. Any other check
+// left empty, or a query error, fails the test.
+func (s *Server) AwaitData(t testing.TB, checks map[string][]string, noData map[string]string, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	pending := make(map[string][]string, len(checks))
+	for k, exprs := range checks {
+		pending[k] = exprs
+	}
+	for k := range noData {
+		if _, ok := checks[k]; !ok {
+			t.Errorf("the no-data list names %s, which is not checked", k)
+		}
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		for key, exprs := range pending {
+			for _, e := range exprs {
+				vec, err := s.Query(ctx, e)
+				if err != nil {
+					t.Errorf("%s: %v", key, err)
+					delete(pending, key)
+					break
+				}
+				if len(vec) > 0 {
+					delete(pending, key)
+					if reason, ok := noData[key]; ok {
+						t.Errorf("%s returns data but the no-data list says %q: remove it from the list", key, reason)
+					}
+					break
+				}
+			}
+		}
+		waiting := false
+		for key := range pending {
+			if _, ok := noData[key]; !ok {
+				waiting = true
+			}
+		}
+		if !waiting && time.Since(start) > 20*time.Second {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if reason, ok := noData[k]; ok {
+			t.Logf("%s: no data, as expected: %s", k, reason)
+			continue
+		}
+		t.Errorf("%s: no data on the golden pages\n%s", k, pending[k][0])
+	}
 }
