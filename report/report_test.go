@@ -236,7 +236,7 @@ func checkJob(t *testing.T, r *report.Report, j reporttest.Job, running bool) {
 	t.Helper()
 	got := r.Job
 	if got.ID != j.ID || got.Name != j.Name || got.User != j.User || got.Account != j.Account ||
-		got.Partition != j.Partition || got.QOS != j.QOS || got.State != "RUNNING" || !got.SlurmSeen {
+		got.Partition != j.Partition || got.QOS != j.QOS || got.State != "running" || !got.SlurmSeen {
 		t.Errorf("identity %+v, want %+v", got, j)
 	}
 	if got.Running != running || !got.Start.Equal(j.Start) {

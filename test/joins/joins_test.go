@@ -1,9 +1,10 @@
-// Package joins runs every PromQL example of docs/metrics*.md against a real
-// Prometheus that scrapes the golden pages of both commands: the node
-// agent's scenarios (collectors/node/testdata/golden/scenario-*.prom:
-// time-sliced, MPS, Slinky, MIG, and node1, the node of cmd/jobscope's
-// golden Slurm page) and jobscope slurm's page. A documented join that does
-// not parse, or returns nothing where the doc promises a result, fails.
+// Package joins runs every PromQL example of docs/metrics*.md, and every
+// recording rule of alerts/rules.yml, against a real Prometheus that
+// scrapes the golden pages of both commands (promtest.GoldenPages: the node
+// agent's scenarios, the mock node gpu-b07 with its InfiniBand ports, and
+// jobscope slurm's pages). A documented join that does not parse, or
+// returns nothing where the doc promises a result, fails; so does a rule
+// that records nothing without saying why, or records a wrong value.
 package joins
 
 import (
@@ -18,6 +19,9 @@ import (
 
 	"jobscope/test/promtest"
 )
+
+// root is the repository's root.
+const root = "../.."
 
 // query is one ```promql block.
 type query struct {
@@ -59,7 +63,7 @@ func docQueries(t *testing.T, files []string) []query {
 }
 
 func TestDocumentedJoins(t *testing.T) {
-	files, err := filepath.Glob("../../docs/metrics*.md")
+	files, err := filepath.Glob(filepath.Join(root, "docs", "metrics*.md"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no docs/metrics*.md: %v", err)
 	}
@@ -75,35 +79,7 @@ func TestDocumentedJoins(t *testing.T) {
 		}
 	}
 
-	pages := map[string][]byte{}
-	var targets []promtest.Target
-	add := func(job, path string) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages["/"+job] = b
-	}
-	scenarios, err := filepath.Glob("../../collectors/node/testdata/golden/scenario-*.prom")
-	if err != nil || len(scenarios) < 5 {
-		t.Fatalf("node scenario goldens: %v %v", scenarios, err)
-	}
-	jobs := map[string]string{}
-	for _, s := range scenarios {
-		job := "node-" + strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "scenario-"), ".prom")
-		add(job, s)
-		jobs[job] = "/" + job
-	}
-	add("slurm", "../../cmd/jobscope/testdata/slurm-rest-v0.0.44.prom")
-	jobs["slurm"] = "/slurm"
-	urls := promtest.ServePages(t, pages)
-	for job, path := range jobs {
-		// Each page its own scrape job, as each node is its own target;
-		// one cluster, as the joins' on (cluster, …) expect.
-		targets = append(targets, promtest.Target{Job: job, URLs: []string{urls[path]}, Labels: map[string]string{"cluster": "c1"}})
-	}
-	srv := promtest.Start(t, promtest.Config{Targets: targets})
-	srv.WaitScraped(t, 30*time.Second)
+	srv := promtest.StartGolden(t, promtest.GoldenPages(t, root))
 
 	for _, q := range queries {
 		t.Run(q.doc+":"+strconv.Itoa(q.line), func(t *testing.T) {
