@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"jobscope/test/loadgen"
+	"jobscope/test/testkit"
 )
 
 // The measurements docs/scale-out.md sizes with. Run with -v to see them:
@@ -267,7 +268,7 @@ func pollOnce(t *testing.T, bin, url string) map[string]*dto.MetricFamily {
 	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	p := start(t, "jobscope slurm", bin, "slurm",
 		"--web.listen-address="+addr,
 		"--slurm.source=rest",
