@@ -13,9 +13,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"jobscope/test/promtest"
+	"jobscope/test/testkit"
 )
 
 // noData names the queries that cannot return data on the golden pages,
@@ -87,8 +87,7 @@ func page(t *testing.T, paths ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parser := expfmt.NewTextParser(model.LegacyValidation)
-		got, err := parser.TextToMetricFamilies(f)
+		got, err := testkit.ParsePage(f)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)

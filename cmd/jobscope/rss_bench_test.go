@@ -20,10 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"jobscope/test/loadgen"
+	"jobscope/test/testkit"
 )
 
 // These benchmarks run the real binary (`go build` of this package) as its
@@ -281,8 +279,7 @@ func selfMetrics(client *http.Client, url string) (heap, goroutines float64, err
 			small.Write(line)
 		}
 	}
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := parser.TextToMetricFamilies(&small)
+	mfs, err := testkit.ParsePage(&small)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"jobscope/test/loadgen"
 	"jobscope/test/testkit"
@@ -31,8 +29,7 @@ import (
 // pageSeries parses a text exposition page into its families.
 func pageSeries(t *testing.T, body []byte) map[string]*dto.MetricFamily {
 	t.Helper()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	mfs, err := testkit.ParsePage(bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
