@@ -1,7 +1,6 @@
 package scaleout
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -216,43 +215,13 @@ func TestSeriesPerJob(t *testing.T) {
 func serveCluster(t *testing.T, cfg loadgen.Config) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, write := range map[string]func(io.Writer, loadgen.Config) error{
-		"jobs": loadgen.WriteJobs, "nodes": loadgen.WriteNodes,
-		"partitions": loadgen.WritePartitions, "diag": loadgen.WriteDiag,
-	} {
-		f, err := os.Create(filepath.Join(dir, name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := bufio.NewWriter(f)
-		if err := write(w, cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+	if err := loadgen.WriteDir(dir, cfg, map[string]string{
+		"ping":   "../../slurm/openapi/testdata/specgen-v0.0.44_ping.json",
+		"shares": "../../slurm/openapi/testdata/specgen-v0.0.44_shares.json",
+	}); err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range []string{"ping", "shares"} {
-		body, err := os.ReadFile("../../slurm/openapi/testdata/specgen-v0.0.44_" + name + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, ok := strings.CutPrefix(strings.Trim(r.URL.Path, "/"), "slurm/v0.0.44/")
-		if !ok || strings.Contains(res, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		http.ServeFile(w, r, filepath.Join(dir, res+".json"))
-	}))
+	srv := httptest.NewServer(loadgen.Handler(dir))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
