@@ -13,9 +13,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"jobscope/test/promtest"
-	"jobscope/test/testkit"
 )
 
 // noData names the queries that cannot return data on the golden pages,
@@ -87,7 +87,8 @@ func page(t *testing.T, paths ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := testkit.ParsePage(f)
+		parser := expfmt.NewTextParser(model.LegacyValidation)
+		got, err := parser.TextToMetricFamilies(f)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
@@ -150,7 +151,12 @@ func TestQueriesOnGoldenPages(t *testing.T) {
 
 	golden := filepath.Join(root, "collectors", "node", "testdata", "golden")
 	ib := filepath.Join(root, "collectors", "infiniband", "testdata", "golden")
-	c1 := map[string][]byte{}
+	pages := map[string][]byte{}
+	var targets []promtest.Target
+	add := func(job, cluster string, b []byte) {
+		pages["/"+job] = b
+		targets = append(targets, promtest.Target{Job: job, Labels: map[string]string{"cluster": cluster}})
+	}
 	scenarios, _ := filepath.Glob(filepath.Join(golden, "scenario-*.prom"))
 	for _, s := range scenarios {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "scenario-"), ".prom")
@@ -159,16 +165,18 @@ func TestQueriesOnGoldenPages(t *testing.T) {
 			// node1's agent also reads a ConnectX-7 port, as a GPU node's agent does.
 			paths = append(paths, filepath.Join(ib, "gpud_cx7.prom"))
 		}
-		c1["node-"+name] = page(t, paths...)
+		add("node-"+name, "c1", page(t, paths...))
 	}
 	// The nvml mock node (gpu-b07: a lost GPU, an XID, GPM activity, the
 	// host side of job 4) with an mlx5 port and an hfi1 port with its hw_counters.
-	c1["node-gpu-b07"] = page(t, filepath.Join(golden, "mock-h100-node.prom"),
-		filepath.Join(ib, "yuuki_basic.prom"), filepath.Join(ib, "procfs.prom"))
-	c1["slurm"] = page(t, filepath.Join(root, "cmd", "jobscope", "testdata", "slurm-rest-v0.0.44.prom"))
-	c2 := map[string][]byte{"slurm-2205": page(t, filepath.Join(root, "cmd", "jobscope", "testdata", "slurm-rest-v0.0.38.prom"))}
-	targets := append(promtest.ServeTargets(t, c1, map[string]string{"cluster": "c1"}),
-		promtest.ServeTargets(t, c2, map[string]string{"cluster": "c2"})...)
+	add("node-gpu-b07", "c1", page(t, filepath.Join(golden, "mock-h100-node.prom"),
+		filepath.Join(ib, "yuuki_basic.prom"), filepath.Join(ib, "procfs.prom")))
+	add("slurm", "c1", page(t, filepath.Join(root, "cmd", "jobscope", "testdata", "slurm-rest-v0.0.44.prom")))
+	add("slurm-2205", "c2", page(t, filepath.Join(root, "cmd", "jobscope", "testdata", "slurm-rest-v0.0.38.prom")))
+	urls := promtest.ServePages(t, pages)
+	for i := range targets {
+		targets[i].URLs = []string{urls["/"+targets[i].Job]}
+	}
 	srv := promtest.Start(t, promtest.Config{Targets: targets, RuleFiles: ruleFiles})
 	srv.WaitScraped(t, 30*time.Second)
 
