@@ -75,9 +75,33 @@ func TestDocumentedJoins(t *testing.T) {
 		}
 	}
 
-	// Each page its own scrape job, as each node is its own target; one
-	// cluster, as the joins' on (cluster, …) expect.
-	targets := promtest.ServeTargets(t, promtest.GoldenPages(t, "../.."), map[string]string{"cluster": "c1"})
+	pages := map[string][]byte{}
+	var targets []promtest.Target
+	add := func(job, path string) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages["/"+job] = b
+	}
+	scenarios, err := filepath.Glob("../../collectors/node/testdata/golden/scenario-*.prom")
+	if err != nil || len(scenarios) < 5 {
+		t.Fatalf("node scenario goldens: %v %v", scenarios, err)
+	}
+	jobs := map[string]string{}
+	for _, s := range scenarios {
+		job := "node-" + strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "scenario-"), ".prom")
+		add(job, s)
+		jobs[job] = "/" + job
+	}
+	add("slurm", "../../cmd/jobscope/testdata/slurm-rest-v0.0.44.prom")
+	jobs["slurm"] = "/slurm"
+	urls := promtest.ServePages(t, pages)
+	for job, path := range jobs {
+		// Each page its own scrape job, as each node is its own target;
+		// one cluster, as the joins' on (cluster, …) expect.
+		targets = append(targets, promtest.Target{Job: job, URLs: []string{urls[path]}, Labels: map[string]string{"cluster": "c1"}})
+	}
 	srv := promtest.Start(t, promtest.Config{Targets: targets})
 	srv.WaitScraped(t, 30*time.Second)
 

@@ -85,35 +85,3 @@ func writeFile(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
-
-// The golden pages are found from the module root, and each is served as a
-// target of its own carrying the labels.
-func TestGoldenTargets(t *testing.T) {
-	pages := GoldenPages(t, "../..")
-	for _, job := range []string{"slurm", "node-node1"} {
-		if len(pages[job]) == 0 {
-			t.Errorf("no golden page for job %s in %d pages", job, len(pages))
-		}
-	}
-	targets := ServeTargets(t, pages, map[string]string{"cluster": "c1"})
-	if len(targets) != len(pages) {
-		t.Fatalf("%d targets for %d pages", len(targets), len(pages))
-	}
-	for i, tg := range targets {
-		if i > 0 && targets[i-1].Job >= tg.Job {
-			t.Errorf("targets not sorted: %s before %s", targets[i-1].Job, tg.Job)
-		}
-		if len(tg.URLs) != 1 || tg.Labels["cluster"] != "c1" {
-			t.Fatalf("target %+v", tg)
-		}
-		resp, err := http.Get(tg.URLs[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || string(body) != string(pages[tg.Job]) {
-			t.Errorf("%s serves %d bytes (%v), want its golden page's %d", tg.Job, len(body), err, len(pages[tg.Job]))
-		}
-	}
-}

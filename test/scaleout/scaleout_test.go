@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +33,36 @@ func TestVMAlertAcceptsRules(t *testing.T) {
 	}
 }
 
+// goldenTargets serves the node agent's scenario pages (each its own
+// target, as each node is) and jobscope slurm's page, all with cluster="c1"
+// as the rules' on (cluster, …) expect.
+func goldenTargets(t *testing.T) []promtest.Target {
+	t.Helper()
+	pages := map[string][]byte{}
+	add := func(path, file string) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[path] = b
+	}
+	scenarios, err := filepath.Glob("../../collectors/node/testdata/golden/scenario-*.prom")
+	if err != nil || len(scenarios) < 5 {
+		t.Fatalf("node scenario goldens: %v %v", scenarios, err)
+	}
+	for _, s := range scenarios {
+		add("/node-"+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "scenario-"), ".prom"), s)
+	}
+	add("/slurm", "../../cmd/jobscope/testdata/slurm-rest-v0.0.44.prom")
+	urls := promtest.ServePages(t, pages)
+	var targets []promtest.Target
+	for path, u := range urls {
+		targets = append(targets, promtest.Target{Job: strings.TrimPrefix(path, "/"), URLs: []string{u}, Labels: map[string]string{"cluster": "c1"}})
+	}
+	sort.Slice(targets, func(i, j int) bool { return targets[i].Job < targets[j].Job })
+	return targets
+}
+
 // The scale-out path end to end: every series the shipped recording rules
 // give in Prometheus is in VictoriaMetrics, computed there by vmalert from
 // the remote-written samples, with the same labels and values.
@@ -40,10 +72,7 @@ func TestRemoteWriteVMAlert(t *testing.T) {
 	if len(names) < 10 {
 		t.Fatalf("found %d recording rules in %v", len(names), rules)
 	}
-	// The node agent's scenario pages and jobscope slurm's page, all with
-	// cluster="c1" as the rules' on (cluster, …) expect.
-	targets := promtest.ServeTargets(t, promtest.GoldenPages(t, "../.."), map[string]string{"cluster": "c1"})
-	p := Start(t, targets, rules)
+	p := Start(t, goldenTargets(t), rules)
 	// The job-level series the golden pages must give on both sides: a
 	// comparison of two empty answers proves nothing.
 	required := []string{
