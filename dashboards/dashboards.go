@@ -199,6 +199,50 @@ func (v Var) builder() cog.Builder[dashboard.VariableModel] {
 	return b
 }
 
+// panelOptions are the parts of a panel every kind's builder takes the same
+// way.
+type panelOptions struct {
+	Width, Height uint32
+	Targets       []cog.Builder[variants.Dataquery]
+	Links         []cog.Builder[dashboard.DashboardLink]
+	Overrides     []cog.Builder[dashboard.DashboardFieldConfigSourceOverrides]
+}
+
+// kindBuilder is the setters the SDK generates, alike, on each panel kind's
+// builder (timeseries, stat, table), each returning that builder.
+type kindBuilder[B any] interface {
+	Id(uint32) B
+	Title(string) B
+	Description(string) B
+	Datasource(common.DataSourceRef) B
+	Unit(string) B
+	Span(uint32) B
+	Height(uint32) B
+	Targets([]cog.Builder[variants.Dataquery]) B
+	Min(float64) B
+	Max(float64) B
+	DataLinks([]cog.Builder[dashboard.DashboardLink]) B
+	Overrides([]cog.Builder[dashboard.DashboardFieldConfigSourceOverrides]) B
+}
+
+// withOptions sets on b what every panel kind shares: identity, text,
+// data source, unit, size, queries, axis bounds, links and overrides.
+func withOptions[B kindBuilder[B]](b B, p Panel, o panelOptions) B {
+	b.Id(p.ID).Title(p.Title).Description(p.Description).Datasource(datasourceRef()).
+		Unit(p.Unit).Span(o.Width).Height(o.Height).Targets(o.Targets)
+	if p.Min != nil {
+		b.Min(*p.Min)
+	}
+	if p.Max != nil {
+		b.Max(*p.Max)
+	}
+	if o.Links != nil {
+		b.DataLinks(o.Links)
+	}
+	b.Overrides(o.Overrides)
+	return b
+}
+
 // panelBuilder is what the three panel kinds' builders have in common.
 type panelBuilder interface {
 	cog.Builder[dashboard.Panel]
@@ -242,11 +286,10 @@ func (p Panel) builder() (panelBuilder, error) {
 			Properties([]dashboard.DynamicConfigValue{{Id: "unit", Value: p.Overrides[name]}}))
 	}
 
+	o := panelOptions{Width: w, Height: h, Targets: targets, Links: links, Overrides: overrides}
 	switch p.Kind {
 	case TimeSeries:
-		b := timeseries.NewPanelBuilder().Id(p.ID).Title(p.Title).Description(p.Description).
-			Datasource(datasourceRef()).Unit(p.Unit).Span(w).Height(h).
-			Targets(targets).FillOpacity(10).
+		b := withOptions(timeseries.NewPanelBuilder(), p, o).FillOpacity(10).
 			Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true).
 				DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementBottom).
 				Calcs([]string{"lastNotNull", "max"}))
@@ -257,42 +300,18 @@ func (p Panel) builder() (panelBuilder, error) {
 			b.Thresholds(thresholds).ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().
 				Mode(common.GraphThresholdsStyleModeDashed))
 		}
-		if p.Min != nil {
-			b.Min(*p.Min)
-		}
-		if p.Max != nil {
-			b.Max(*p.Max)
-		}
-		if links != nil {
-			b.DataLinks(links)
-		}
-		b.Overrides(overrides)
 		return b, nil
 	case Stat:
-		b := stat.NewPanelBuilder().Id(p.ID).Title(p.Title).Description(p.Description).
-			Datasource(datasourceRef()).Unit(p.Unit).Span(w).Height(h).
-			Targets(targets).
+		b := withOptions(stat.NewPanelBuilder(), p, o).
 			ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
 			ColorMode(common.BigValueColorModeValue).
 			GraphMode(common.BigValueGraphModeNone)
 		if thresholds != nil {
 			b.Thresholds(thresholds).ColorMode(common.BigValueColorModeBackground)
 		}
-		if p.Min != nil {
-			b.Min(*p.Min)
-		}
-		if p.Max != nil {
-			b.Max(*p.Max)
-		}
-		if links != nil {
-			b.DataLinks(links)
-		}
-		b.Overrides(overrides)
 		return b, nil
 	case Table:
-		b := table.NewPanelBuilder().Id(p.ID).Title(p.Title).Description(p.Description).
-			Datasource(datasourceRef()).Unit(p.Unit).Span(w).Height(h).
-			Targets(targets).Filterable(true).
+		b := withOptions(table.NewPanelBuilder(), p, o).Filterable(true).
 			// The SDK's default footer has a null reducer, which its own
 			// strict decoder refuses: set one (the footer stays hidden).
 			Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"}))
@@ -311,10 +330,6 @@ func (p Panel) builder() (panelBuilder, error) {
 				},
 			})
 		}
-		if links != nil {
-			b.DataLinks(links)
-		}
-		b.Overrides(overrides)
 		return b, nil
 	}
 	return nil, fmt.Errorf("unknown panel kind %d", p.Kind)

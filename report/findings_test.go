@@ -24,11 +24,11 @@ func TestJudge(t *testing.T) {
 	r := &Report{Nodes: []Node{
 		{Name: "n1", GPUs: []GPU{gpuWith("a", 0.05), gpuWith("b", 0.8)},
 			Host:       &Host{CPUs: f(8), CPUEfficiency: f(0.5), MemoryPeakRatio: f(0.96), OOMKills: f(0)},
-			InfiniBand: &InfiniBand{ReceivedBytes: 100, TransmittedBytes: 100}},
+			InfiniBand: &InfiniBand{Traffic: Traffic{ReceivedBytes: 100, TransmittedBytes: 100}}},
 		{Name: "n2", GPUs: []GPU{gpuWith("c", 0.8), gpuWith("d", 0.8)},
-			InfiniBand: &InfiniBand{ReceivedBytes: 1000, TransmittedBytes: 1000}},
+			InfiniBand: &InfiniBand{Traffic: Traffic{ReceivedBytes: 1000, TransmittedBytes: 1000}}},
 		{Name: "n3", GPUs: []GPU{gpuWith("e", 0.2), gpuWith("f", 0.2)},
-			InfiniBand: &InfiniBand{ReceivedBytes: 1000, TransmittedBytes: 1000}},
+			InfiniBand: &InfiniBand{Traffic: Traffic{ReceivedBytes: 1000, TransmittedBytes: 1000}}},
 	}}
 	got := kinds(Judge(r))
 	want := map[string][]string{
@@ -58,7 +58,7 @@ func TestJudge(t *testing.T) {
 
 	// A single GPU or node is never imbalanced against itself, and a job
 	// with no data has nothing to say.
-	one := &Report{Nodes: []Node{{Name: "n", GPUs: []GPU{gpuWith("a", 0.9)}, InfiniBand: &InfiniBand{ReceivedBytes: 1}}}}
+	one := &Report{Nodes: []Node{{Name: "n", GPUs: []GPU{gpuWith("a", 0.9)}, InfiniBand: &InfiniBand{Traffic: Traffic{ReceivedBytes: 1}}}}}
 	if fs := Judge(one); len(fs) != 0 {
 		t.Errorf("one GPU: %+v", fs)
 	}

@@ -152,18 +152,21 @@ type Host struct {
 
 // InfiniBand is the job's fabric traffic on one node, summed over ports.
 type InfiniBand struct {
-	ReceivedBytes      float64  `json:"received_bytes"`
-	TransmittedBytes   float64  `json:"transmitted_bytes"`
-	ReceivedPackets    float64  `json:"received_packets"`
-	TransmittedPackets float64  `json:"transmitted_packets"`
-	Ports              []IBPort `json:"ports"`
+	Traffic
+	Ports []IBPort `json:"ports"`
 }
 
 // IBPort is one port's share.
 type IBPort struct {
-	Device             string  `json:"device"`
-	Port               string  `json:"port"`
-	Attribution        string  `json:"attribution"`
+	Device      string `json:"device"`
+	Port        string `json:"port"`
+	Attribution string `json:"attribution"`
+	Traffic
+}
+
+// Traffic is what the job sent and received over the fabric during the
+// window; embedded, its fields stand in the JSON beside the others.
+type Traffic struct {
 	ReceivedBytes      float64 `json:"received_bytes"`
 	TransmittedBytes   float64 `json:"transmitted_bytes"`
 	ReceivedPackets    float64 `json:"received_packets"`

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
 
+	"jobscope/internal/flagvalue"
 	"jobscope/report"
 )
 
@@ -23,24 +23,23 @@ import (
 func reportCommand(app *kingpin.Application) (string, func(context.Context) error) {
 	cmd := app.Command("report", "Report what one Slurm job did with its GPUs, fabric, CPUs and memory, from Prometheus (running or ended within retention).")
 	jobID := cmd.Arg("jobid", "Slurm job ID.").Required().String()
-	promURL := cmd.Flag("prometheus.url", "Prometheus (or compatible) base URL, e.g. http://prometheus:9090.").
-		Envar("JOBSCOPE_PROMETHEUS_URL").Required().String()
+	// Values that cannot work are refused at parse time, naming the flag
+	// (exit 2, as for any bad input).
+	promURL := flagvalue.HTTPURL(cmd.Flag("prometheus.url", "Prometheus (or compatible) base URL, e.g. http://prometheus:9090.").
+		Envar("JOBSCOPE_PROMETHEUS_URL").Required())
 	httpConfig := cmd.Flag("prometheus.http-config-file", "YAML file of prometheus/common's HTTP client settings (basic_auth, authorization, tls_config, proxy_url).").
 		ExistingFile()
 	cluster := cmd.Flag("cluster", "Value of the `cluster` label to look in (needed when the job ID exists in several clusters).").String()
-	format := cmd.Flag("format", "Output format.").Default("text").Enum("text", "json", "html")
+	format := flagvalue.Enum(cmd.Flag("format", "Output format.").Default("text"), "text", "json", "html")
 	output := cmd.Flag("output", "Write to this file (atomically) instead of standard output.").Short('o').String()
-	timeout := cmd.Flag("timeout", "Deadline for all the queries together.").Default("2m").Duration()
-	lookback := cmd.Flag("lookback", "How far back to look for the job.").Default("30d").String()
+	timeout := flagvalue.Duration(cmd.Flag("timeout", "Deadline for all the queries together. At least 1s.").Default("2m"), time.Second)
+	lookback := flagvalue.LongDuration(cmd.Flag("lookback", "How far back to look for the job (30d, 2w, 12h). At least 1m.").Default("30d"), time.Minute)
 
 	return cmd.FullCommand(), func(ctx context.Context) error {
-		lb, err := parseLookback(*lookback)
-		if err != nil {
-			return err
-		}
+		// HTTPURL has checked it; u redacts credentials in messages.
 		u, err := url.Parse(*promURL)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return &report.UsageError{Msg: fmt.Sprintf("--prometheus.url %q is not an http(s) URL", *promURL)}
+		if err != nil {
+			return &report.UsageError{Msg: fmt.Sprintf("--prometheus.url: %v", err)}
 		}
 		cfg := api.Config{Address: *promURL}
 		if *httpConfig != "" {
@@ -61,7 +60,7 @@ func reportCommand(app *kingpin.Application) (string, func(context.Context) erro
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		r, err := report.Build(ctx, v1.NewAPI(client), report.Options{
-			JobID: *jobID, Cluster: *cluster, Lookback: lb, URL: u.Redacted(),
+			JobID: *jobID, Cluster: *cluster, Lookback: *lookback, URL: u.Redacted(),
 		})
 		if err != nil {
 			return err
@@ -85,15 +84,6 @@ func reportCommand(app *kingpin.Application) (string, func(context.Context) erro
 		}
 		return writeAtomic(*output, buf.Bytes())
 	}
-}
-
-// parseLookback accepts Prometheus durations ("30d", "2w", "12h").
-func parseLookback(s string) (time.Duration, error) {
-	d, err := model.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, &report.UsageError{Msg: fmt.Sprintf("--lookback %q: want a duration such as 30d or 12h", s)}
-	}
-	return time.Duration(d), nil
 }
 
 // writeAtomic writes the file through a temporary one in the same

@@ -84,8 +84,14 @@ func TestReportCommand(t *testing.T) {
 		{"not found", []string{url, "999"}, 1, "jobscope report: job 999 not found in Prometheus at " + srv.URL + " over the last 30d"},
 		{"not in cluster", []string{url, "--cluster=c2", "4242"}, 1, `job 4242 not found in Prometheus at ` + srv.URL + ` (cluster "c2") over the last 30d`},
 		{"malformed", []string{url, "42x"}, 2, `malformed job ID "42x"`},
-		{"bad lookback", []string{url, "--lookback=soon", "4242"}, 2, `--lookback "soon"`},
-		{"bad url", []string{"--prometheus.url=prometheus:9090", "4242"}, 2, "is not an http(s) URL"},
+		// Bad values are refused when the flags are parsed, naming the flag.
+		{"bad lookback", []string{url, "--lookback=soon", "4242"}, 2, `--lookback: "soon": want a duration`},
+		{"lookback too short", []string{url, "--lookback=10s", "4242"}, 2, "--lookback: 10s: must be at least 1m0s"},
+		{"bad url", []string{"--prometheus.url=prometheus:9090", "4242"}, 2, `--prometheus.url: "prometheus:9090": want an http:// or https:// URL`},
+		{"bad url with credentials", []string{"--prometheus.url=ftp://me:secret@prometheus:9090", "4242"}, 2, `"ftp://me:xxxxx@prometheus:9090": want an http:// or https:// URL`},
+		{"bad format", []string{url, "--format=pdf", "4242"}, 2, `--format: "pdf" is not one of text, json, html`},
+		{"bad timeout", []string{url, "--timeout=0s", "4242"}, 2, "--timeout: 0s: must be positive"},
+		{"timeout too short", []string{url, "--timeout=10ms", "4242"}, 2, "--timeout: 10ms: must be at least 1s"},
 		{"unreachable", []string{"--prometheus.url=" + closedURL(t), "4242"}, 2, "connection refused"},
 		{"credentials hidden", []string{"--prometheus.url=http://me:secret@" + strings.TrimPrefix(closedURL(t), "http://"), "4242"}, 2, "http://me:xxxxx@"},
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -20,10 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"jobscope/test/loadgen"
+	"jobscope/test/testkit"
 )
 
 // These benchmarks run the real binary (`go build` of this package) as its
@@ -79,33 +76,11 @@ func benchBodies(b *testing.B, nodes, jobs int) string {
 		b.Fatal(err)
 	}
 	cfg := loadgen.Config{Seed: 1, Nodes: nodes, Jobs: jobs}
-	for name, write := range map[string]func(io.Writer, loadgen.Config) error{
-		"jobs": loadgen.WriteJobs, "nodes": loadgen.WriteNodes,
-		"partitions": loadgen.WritePartitions, "diag": loadgen.WriteDiag,
-	} {
-		f, err := os.Create(filepath.Join(dir, name+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		if err := write(w, cfg); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, name := range []string{"ping", "shares"} {
-		body, err := os.ReadFile(filepath.Join("testdata", "rest-v0.0.44", name+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), body, 0o644); err != nil {
-			b.Fatal(err)
-		}
+	if err := loadgen.WriteDir(dir, cfg, map[string]string{
+		"ping":   filepath.Join("testdata", "rest-v0.0.44", "ping.json"),
+		"shares": filepath.Join("testdata", "rest-v0.0.44", "shares.json"),
+	}); err != nil {
+		b.Fatal(err)
 	}
 	if err := os.WriteFile(done, nil, 0o644); err != nil {
 		b.Fatal(err)
@@ -281,8 +256,7 @@ func selfMetrics(client *http.Client, url string) (heap, goroutines float64, err
 			small.Write(line)
 		}
 	}
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := parser.TextToMetricFamilies(&small)
+	mfs, err := testkit.ParsePage(&small)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -3,7 +3,6 @@ package node_test
 import (
 	"context"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,15 +48,7 @@ func fixtureTree(t testing.TB) string {
 	if err := os.RemoveAll(filepath.Join(dir, "cgroup/system.slice/slurmstepd.scope/s5K1KKYAYG5D00")); err != nil {
 		t.Fatal(err)
 	}
-	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chtimes(p, t0, t0)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pinMtimes(t, dir)
 	return dir
 }
 
@@ -129,28 +120,35 @@ type agent struct {
 
 func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bool, opts ...func(*node.Deps)) *agent {
 	t.Helper()
-	c := &clock{t: time.Unix(1764400500, 0)}
-	cache := gpu.NewCache(backend, time.Second, c.now)
 	// A fixed host name: the node label falls back to it.
-	deps := node.Deps{Paths: node.DefaultPaths, Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot,
-		Hostname: "gpu-b07.cluster.example"}
-	r := &tenancy.Resolver{GPUs: cache.Snapshot, SlurmdContainer: "slurmd", MaxAge: time.Second, Now: c.now}
+	c, deps, r := agentDeps(backend, "gpu-b07.cluster.example")
+	deps.Paths = node.DefaultPaths
 	if withTenants {
 		root := fixtureTree(t)
-		deps.Paths = node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"),
-			CgroupFS: filepath.Join(root, "cgroup"), RootFS: root}
+		deps.Paths = rootedPaths(root)
 		r.Discovery = nodelocal.New(nodelocal.Config{CgroupFS: deps.Paths.CgroupFS, ProcFS: deps.Paths.ProcFS,
 			PrologDir: filepath.Join(root, "prolog"), Now: c.now})
-		kc := kubelet.NewClient(kubelettest.Serve(t, podResources()))
-		t.Cleanup(func() {
-			if err := kc.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		r.Kubelet = kc
+		r.Kubelet = kubeletClient(t, podResources())
 	}
-	deps.Tenancy = r.Resolve
-	deps.Jobs = r.Jobs
+	return wire(t, c, n, deps, r, opts...)
+}
+
+// agentDeps makes the agent's clock, its Deps over a GPU cache of backend
+// and the GPU-to-tenant resolver, as cmd/jobscope/node.go does; the caller
+// sets the paths and the resolver's sources, then calls wire.
+func agentDeps(backend gpu.Backend, hostname string) (*clock, node.Deps, *tenancy.Resolver) {
+	c := &clock{t: time.Unix(1764400500, 0)}
+	cache := gpu.NewCache(backend, time.Second, c.now)
+	deps := node.Deps{Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot, Hostname: hostname}
+	r := &tenancy.Resolver{GPUs: cache.Snapshot, SlurmdContainer: "slurmd", MaxAge: time.Second, Now: c.now}
+	return c, deps, r
+}
+
+// wire registers every node collector over deps, r answering tenants and
+// jobs, opts adjusting deps last.
+func wire(t testing.TB, c *clock, n *gputest.Node, deps node.Deps, r *tenancy.Resolver, opts ...func(*node.Deps)) *agent {
+	t.Helper()
+	deps.Tenancy, deps.Jobs = r.Resolve, r.Jobs
 	for _, o := range opts {
 		o(&deps)
 	}
@@ -161,6 +159,25 @@ func newAgent(t testing.TB, backend gpu.Backend, n *gputest.Node, withTenants bo
 		t.Fatal(err)
 	}
 	return &agent{runner: runner, clock: c, node: n}
+}
+
+// rootedPaths are the host trees below root, as in a container whose
+// --path.* flags point at the host's.
+func rootedPaths(root string) node.Paths {
+	return node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"),
+		CgroupFS: filepath.Join(root, "cgroup"), RootFS: root}
+}
+
+// kubeletClient asks a real pod-resources gRPC server answering pods.
+func kubeletClient(t testing.TB, pods *podresourcesv1.ListPodResourcesResponse) *kubelet.Client {
+	t.Helper()
+	kc := kubelet.NewClient(kubelettest.Serve(t, pods))
+	t.Cleanup(func() {
+		if err := kc.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return kc
 }
 
 func (a *agent) registry(t testing.TB) *prometheus.Registry {

@@ -2,8 +2,6 @@ package node_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,16 +12,12 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
-	"jobscope/collectors"
 	"jobscope/collectors/node"
 	"jobscope/gpu"
 	"jobscope/gpu/dcgm"
 	"jobscope/gpu/gputest"
 	gpunvml "jobscope/gpu/nvml"
-	"jobscope/kubelet"
-	"jobscope/kubelet/kubelettest"
 	"jobscope/slurm/nodelocal"
-	"jobscope/tenancy"
 	"jobscope/test/golden"
 )
 
@@ -167,7 +161,6 @@ func (sc scenario) run(t *testing.T) string {
 	if sc.setup != nil {
 		sc.setup(gpus)
 	}
-	c := &clock{t: time.Unix(1764400500, 0)}
 	var backend gpu.Backend
 	var n *gputest.Node
 	if sc.dcgmPage != "" {
@@ -177,12 +170,9 @@ func (sc scenario) run(t *testing.T) string {
 		n = gputest.NewNode("580.105.08", nvml.SUCCESS, gpus)
 		backend = gpunvml.New(n.Lib, nil)
 	}
-	cache := gpu.NewCache(backend, time.Second, c.now)
+	c, deps, r := agentDeps(backend, sc.hostname)
 	root := t.TempDir()
-	deps := node.Deps{Paths: node.Paths{ProcFS: filepath.Join(root, "proc"), SysFS: filepath.Join(root, "sys"),
-		CgroupFS: filepath.Join(root, "cgroup"), RootFS: root},
-		Now: c.now, GPUBackend: backend.Name(), GPUs: cache.Snapshot, Node: sc.cfg, Hostname: sc.hostname}
-	r := &tenancy.Resolver{GPUs: cache.Snapshot, SlurmdContainer: "slurmd", MaxAge: time.Second, Now: c.now}
+	deps.Paths, deps.Node = rootedPaths(root), sc.cfg
 	if sc.prolog != nil || sc.cgroupFixture != "" {
 		cfg := nodelocal.Config{ProcFS: deps.Paths.ProcFS, Now: c.now}
 		if sc.prolog != nil {
@@ -205,18 +195,9 @@ func (sc scenario) run(t *testing.T) string {
 		r.Discovery = nodelocal.New(cfg)
 	}
 	if sc.pods != nil {
-		kc := kubelet.NewClient(kubelettest.Serve(t, sc.pods))
-		t.Cleanup(func() { _ = kc.Close() })
-		r.Kubelet = kc
+		r.Kubelet = kubeletClient(t, sc.pods)
 	}
-	deps.Tenancy, deps.Jobs = r.Resolve, r.Jobs
-	set := collectors.NewSet[node.Deps]()
-	node.Register(set, nil)
-	runner, err := set.Build(deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &agent{runner: runner, clock: c, node: n}
+	a := wire(t, c, n, deps, r)
 	a.page(t)
 	c.t = c.t.Add(30 * time.Second)
 	page, reg := a.page(t)
@@ -253,7 +234,8 @@ func mustWrite(t *testing.T, path, body string) {
 	}
 }
 
-func pinMtimes(t *testing.T, dir string) {
+// pinMtimes sets every file's and directory's mtime below dir to t0.
+func pinMtimes(t testing.TB, dir string) {
 	t.Helper()
 	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
 )
 
 // Group is what both *kingpin.Application and *kingpin.CmdClause offer.
@@ -40,10 +41,19 @@ type durationValue struct {
 	d    *time.Duration
 	min  time.Duration
 	zero bool
+	// long also accepts Prometheus's days, weeks and years (30d, 2w).
+	long bool
 }
 
 func (v *durationValue) Set(s string) error {
 	d, err := time.ParseDuration(s)
+	if err != nil && v.long {
+		var md model.Duration
+		if md, err = model.ParseDuration(s); err != nil {
+			return fmt.Errorf("%q: want a duration such as 30d, 2w or 12h", s)
+		}
+		d = time.Duration(md)
+	}
 	if err != nil {
 		return err
 	}
@@ -64,6 +74,14 @@ func (v *durationValue) String() string { return v.d.String() }
 func Duration(f *kingpin.FlagClause, min time.Duration) *time.Duration {
 	d := new(time.Duration)
 	Named(f, &durationValue{d: d, min: max(min, 1)})
+	return d
+}
+
+// LongDuration is Duration that also takes Prometheus's units d, w and y
+// ("30d", "2w"), for spans of time people count in days.
+func LongDuration(f *kingpin.FlagClause, min time.Duration) *time.Duration {
+	d := new(time.Duration)
+	Named(f, &durationValue{d: d, min: max(min, 1), long: true})
 	return d
 }
 
@@ -137,13 +155,25 @@ type urlValue struct{ s *string }
 func (v *urlValue) Set(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q: want an http:// or https:// URL with a host", s)
+		return fmt.Errorf("%s: want an http:// or https:// URL with a host", redacted(s, u, err))
 	}
 	*v.s = s
 	return nil
 }
 
 func (v *urlValue) String() string { return *v.s }
+
+// redacted quotes s for a message without the password it may carry: the
+// message goes to logs and terminals.
+func redacted(s string, u *url.URL, err error) string {
+	switch {
+	case err == nil && u.User != nil:
+		return strconv.Quote(u.Redacted())
+	case err != nil && strings.Contains(s, "@"):
+		return "the URL (credentials hidden)"
+	}
+	return strconv.Quote(s)
+}
 
 // HTTPURL parses f as an http:// or https:// URL with a host: a URL that
 // cannot work is refused at start, while a server that is down at that URL

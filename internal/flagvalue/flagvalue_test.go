@@ -63,6 +63,34 @@ func TestDurationDefault(t *testing.T) {
 	}
 }
 
+func TestLongDuration(t *testing.T) {
+	for _, tt := range []struct {
+		arg     string
+		want    time.Duration
+		wantErr string
+	}{
+		{arg: "30d", want: 30 * 24 * time.Hour},
+		{arg: "2w", want: 14 * 24 * time.Hour},
+		{arg: "1d12h", want: 36 * time.Hour},
+		{arg: "1.5h", want: 90 * time.Minute},
+		{arg: "soon", wantErr: `--x.value: "soon": want a duration such as 30d, 2w or 12h`},
+		{arg: "0d", wantErr: "--x.value: 0d: must be positive"},
+		{arg: "30s", wantErr: "--x.value: 30s: must be at least 1m0s"},
+	} {
+		var d *time.Duration
+		err := parse(t, func(f *kingpin.FlagClause) { d = LongDuration(f.Default("30d"), time.Minute) }, "--x.value="+tt.arg)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("%s: err %v, want %q", tt.arg, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || *d != tt.want {
+			t.Errorf("%s: %v, %v; want %v", tt.arg, *d, err, tt.want)
+		}
+	}
+}
+
 func TestEnum(t *testing.T) {
 	var s *string
 	reg := func(f *kingpin.FlagClause) { s = Enum(f.Default("rest"), "rest", "cli") }
@@ -123,6 +151,16 @@ func TestHTTPURL(t *testing.T) {
 		want := fmt.Sprintf("--x.value: %q: want an http:// or https:// URL with a host", bad)
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: err %v, want %q", bad, err, want)
+		}
+	}
+	// A refused URL's password stays out of the message.
+	for bad, want := range map[string]string{
+		"ftp://me:secret@host/x": `"ftp://me:xxxxx@host/x"`,
+		"http://me:secret@a b/":  "the URL (credentials hidden)",
+	} {
+		err := parse(t, reg, "--x.value="+bad)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: err %v, want it to name %s", bad, err, want)
 		}
 	}
 }

@@ -1,17 +1,11 @@
 package rest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,43 +23,13 @@ func benchServer(b *testing.B, nodes, jobs int) *httptest.Server {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := loadgen.Config{Seed: 1, Nodes: nodes, Jobs: jobs}
-	for name, write := range map[string]func(io.Writer, loadgen.Config) error{
-		"jobs": loadgen.WriteJobs, "nodes": loadgen.WriteNodes,
-		"partitions": loadgen.WritePartitions, "diag": loadgen.WriteDiag,
-	} {
-		f, err := os.Create(filepath.Join(dir, name+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		if err := write(w, cfg); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			b.Fatal(err)
-		}
+	if err := loadgen.WriteDir(dir, cfg, map[string]string{
+		"ping":   "../openapi/testdata/specgen-v0.0.44_ping.json",
+		"shares": "../openapi/testdata/specgen-v0.0.44_shares.json",
+	}); err != nil {
+		b.Fatal(err)
 	}
-	for _, name := range []string{"ping", "shares"} {
-		body, err := os.ReadFile("../openapi/testdata/specgen-v0.0.44_" + name + ".json")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), body, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, ok := strings.CutPrefix(strings.Trim(r.URL.Path, "/"), "slurm/v0.0.44/")
-		if !ok || strings.Contains(res, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		http.ServeFile(w, r, filepath.Join(dir, res+".json"))
-	}))
+	srv := httptest.NewServer(loadgen.Handler(dir))
 	b.Cleanup(srv.Close)
 	return srv
 }

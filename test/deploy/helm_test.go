@@ -19,6 +19,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"jobscope/test/testkit"
 )
 
 var chartDir = filepath.Join(repoRoot, "deploy/helm/jobscope")
@@ -157,7 +159,7 @@ func valueSets(t *testing.T) map[string][]string {
 }
 
 func TestChartLintAndRender(t *testing.T) {
-	helm := tool(t, "helm", "make helm")
+	helm := testkit.Tool(t, "helm", "make helm")
 	readTree(t, chartDir)
 	bin := buildJobscope(t)
 	for name, values := range valueSets(t) {
@@ -380,8 +382,8 @@ func selects(selector, labels map[string]string) bool {
 // files of alerts/, loaded by promtool, and its dashboard ConfigMaps hold dashboards/json/
 // byte for byte (whatever of them exists yet).
 func TestChartShipsRulesAndDashboards(t *testing.T) {
-	helm := tool(t, "helm", "make helm")
-	promtool := tool(t, "promtool", "make deps")
+	helm := testkit.Tool(t, "helm", "make helm")
+	promtool := testkit.Tool(t, "promtool", "make deps")
 	r := templateChart(t, helm, chartDir)
 	checkRules(t, promtool, r, sourceFiles(t, "alerts/*.yml"))
 	checkDashboards(t, r, sourceFiles(t, "dashboards/json/*.json"))
@@ -390,8 +392,8 @@ func TestChartShipsRulesAndDashboards(t *testing.T) {
 // TestChartRendersAddedFiles puts a rule file and a dashboard into a copy of the chart, so the
 // rendering path is exercised whether or not alerts/ and dashboards/ exist yet.
 func TestChartRendersAddedFiles(t *testing.T) {
-	helm := tool(t, "helm", "make helm")
-	promtool := tool(t, "promtool", "make deps")
+	helm := testkit.Tool(t, "helm", "make helm")
+	promtool := testkit.Tool(t, "promtool", "make deps")
 	chart := filepath.Join(t.TempDir(), "jobscope")
 	copyTree(t, chartDir, chart)
 	rules, _ := os.ReadFile("testdata/rules.yml")
@@ -489,7 +491,7 @@ func checkDashboards(t *testing.T, r rendered, want map[string][]byte) {
 // TestChartSchemaRejects: a values file that breaks values.schema.json fails both lint and
 // template, with the schema's message.
 func TestChartSchemaRejects(t *testing.T) {
-	helm := tool(t, "helm", "make helm")
+	helm := testkit.Tool(t, "helm", "make helm")
 	readTree(t, chartDir)
 	for name, bad := range map[string]string{
 		"unknown key":        "slurm:\n  restUrl: http://x:6820\n",

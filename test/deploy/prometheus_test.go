@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"jobscope/test/testkit"
 )
 
 // TestPrometheusConfig: deploy/prometheus/prometheus.yml passes `promtool check config` with
@@ -14,7 +16,7 @@ import (
 // checks the file_sd files), and keeps the names policy: every job honours jobscope's labels
 // and gives its targets a `cluster` label.
 func TestPrometheusConfig(t *testing.T) {
-	promtool := tool(t, "promtool", "make deps")
+	promtool := testkit.Tool(t, "promtool", "make deps")
 	dir := filepath.Join(t.TempDir(), "prometheus")
 	copyTree(t, filepath.Join(repoRoot, "deploy/prometheus"), dir)
 	rules := sourceFiles(t, "alerts/*.yml")

@@ -10,28 +10,6 @@ import (
 
 const repoRoot = "../.."
 
-// tool finds a binary on PATH or in $(go env GOPATH)/bin (where `make helm` puts helm), or
-// skips the test without it; under CI, which installs both (make deps), it fails instead.
-func tool(t *testing.T, name, install string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-				return p
-			}
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found under CI (%s installs it)", name, install)
-	}
-	t.Skipf("%s not found on PATH or in $(go env GOPATH)/bin: run %s", name, install)
-	return ""
-}
-
 // run runs a command and returns its combined output, failing the test when it fails.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()

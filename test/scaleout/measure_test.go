@@ -1,7 +1,6 @@
 package scaleout
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -17,10 +16,9 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"jobscope/test/loadgen"
+	"jobscope/test/testkit"
 )
 
 // The measurements docs/scale-out.md sizes with. Run with -v to see them:
@@ -30,8 +28,7 @@ import (
 // pageSeries parses a text exposition page into its families.
 func pageSeries(t *testing.T, body []byte) map[string]*dto.MetricFamily {
 	t.Helper()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	mfs, err := testkit.ParsePage(bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,43 +215,13 @@ func TestSeriesPerJob(t *testing.T) {
 func serveCluster(t *testing.T, cfg loadgen.Config) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, write := range map[string]func(io.Writer, loadgen.Config) error{
-		"jobs": loadgen.WriteJobs, "nodes": loadgen.WriteNodes,
-		"partitions": loadgen.WritePartitions, "diag": loadgen.WriteDiag,
-	} {
-		f, err := os.Create(filepath.Join(dir, name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := bufio.NewWriter(f)
-		if err := write(w, cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
+	if err := loadgen.WriteDir(dir, cfg, map[string]string{
+		"ping":   "../../slurm/openapi/testdata/specgen-v0.0.44_ping.json",
+		"shares": "../../slurm/openapi/testdata/specgen-v0.0.44_shares.json",
+	}); err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range []string{"ping", "shares"} {
-		body, err := os.ReadFile("../../slurm/openapi/testdata/specgen-v0.0.44_" + name + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res, ok := strings.CutPrefix(strings.Trim(r.URL.Path, "/"), "slurm/v0.0.44/")
-		if !ok || strings.Contains(res, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		http.ServeFile(w, r, filepath.Join(dir, res+".json"))
-	}))
+	srv := httptest.NewServer(loadgen.Handler(dir))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -267,7 +234,7 @@ func pollOnce(t *testing.T, bin, url string) map[string]*dto.MetricFamily {
 	if err := os.WriteFile(token, []byte("unused\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	p := start(t, "jobscope slurm", bin, "slurm",
 		"--web.listen-address="+addr,
 		"--slurm.source=rest",

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"jobscope/test/promtest"
+	"jobscope/test/testkit"
 )
 
 // repoRoot is the module's root, found from this file's place in it, so
@@ -80,7 +81,7 @@ func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 	vmBin, vmalertBin := tool(t, "victoria-metrics"), tool(t, "vmalert")
 	promtest.Binary(t)
 
-	vmAddr := freeAddr(t)
+	vmAddr := testkit.FreeAddr(t)
 	vmURL := "http://" + vmAddr
 	vm := start(t, "victoria-metrics", vmBin,
 		"-httpListenAddr="+vmAddr,
@@ -126,7 +127,7 @@ func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 		}},
 	})
 
-	alertAddr := freeAddr(t)
+	alertAddr := testkit.FreeAddr(t)
 	args := []string{
 		"-httpListenAddr=" + alertAddr,
 		"-datasource.url=" + vmURL,

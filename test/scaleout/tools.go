@@ -8,61 +8,19 @@ package scaleout
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"jobscope/test/testkit"
 )
 
-// tool finds a binary `make tools` installs (go install puts it in
-// $(go env GOBIN) or $(go env GOPATH)/bin, often not in PATH), or skips
-// the test where it is missing; under CI, which runs make deps, it fails.
+// tool finds VictoriaMetrics' binaries, which make tools installs with
+// go install.
 func tool(t testing.TB, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	var dirs []string
-	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 0 && lines[0] != "" {
-			dirs = append(dirs, lines[0])
-		}
-		if len(lines) > 1 {
-			for _, p := range filepath.SplitList(lines[1]) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := name + " not found in PATH nor in " + strings.Join(dirs, ", ") + " (make tools installs VictoriaMetrics and vmalert)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI must run make deps")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// freeAddr returns a loopback address no one listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testkit.Tool(t, name, "make tools")
 }
 
 // proc is a child process that lives until the test ends; its output is
