@@ -12,7 +12,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"jobscope/test/testkit"
 )
 
 // Page is one scrape target's page: a scrape job of its own (each node
@@ -65,6 +66,15 @@ func GoldenPages(t testing.TB, root string) []Page {
 // files; it returns once every target has been scraped.
 func StartGolden(t testing.TB, pages []Page, ruleFiles ...string) *Server {
 	t.Helper()
+	srv := Start(t, Config{Targets: ServeGolden(t, pages), RuleFiles: ruleFiles})
+	srv.WaitScraped(t, 30*time.Second)
+	return srv
+}
+
+// ServeGolden serves the pages on a loopback server and returns one scrape
+// target per page, its job named after the page and its cluster label set.
+func ServeGolden(t testing.TB, pages []Page) []Target {
+	t.Helper()
 	bodies := make(map[string][]byte, len(pages))
 	for _, p := range pages {
 		bodies["/"+p.Job] = p.Body
@@ -74,9 +84,7 @@ func StartGolden(t testing.TB, pages []Page, ruleFiles ...string) *Server {
 	for _, p := range pages {
 		targets = append(targets, Target{Job: p.Job, URLs: []string{urls["/"+p.Job]}, Labels: map[string]string{"cluster": p.Cluster}})
 	}
-	srv := Start(t, Config{Targets: targets, RuleFiles: ruleFiles})
-	srv.WaitScraped(t, 30*time.Second)
-	return srv
+	return targets
 }
 
 // MergePages merges exposition pages into one, as one agent serves all
@@ -90,8 +98,7 @@ func MergePages(t testing.TB, paths ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parser := expfmt.NewTextParser(model.LegacyValidation)
-		got, err := parser.TextToMetricFamilies(f)
+		got, err := testkit.ParsePage(f)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)

@@ -162,6 +162,30 @@ func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 // vmalert's health of their rules is.
 var windowed = regexp.MustCompile(`_over_time|:ratio1d$`)
 
+// engineDiffers are the names whose values the two engines compute
+// differently on the golden pages, by design of the engines; their label
+// sets are still compared. MetricsQL's increase() counts a series' first
+// sample as an increase from 0 when the series starts inside the window,
+// Prometheus's does not: the golden gpu-b07 page has a GPU whose
+// jobscope_gpu_xid_events_total is already 1 at the first scrape, so
+// VictoriaMetrics records a fault there and Prometheus does not. On a live
+// agent the counter starts at 0 (it exists from 0 by design), and the two
+// agree.
+var engineDiffers = map[string]bool{
+	"gpu:jobscope_gpu_fault:bool": true,
+}
+
+// engineDiffersAlerts are the alerts that read those increases: vmalert may
+// fire them on the golden pages where Prometheus does not (never the other
+// way round, which stays an error).
+var engineDiffersAlerts = map[string]bool{
+	"JobscopeGPUXidCritical":   true,
+	"JobscopeGPUXidError":      true,
+	"JobscopeJobHitByGPUFault": true,
+}
+
+var alertName = regexp.MustCompile(`alertname="([^"]+)"`)
+
 // CompareRecorded queries every recording rule's output name in both
 // Prometheus and VictoriaMetrics until they agree (same label sets, and
 // with values true, values within a relative 1e-9) and each of required is
@@ -195,7 +219,7 @@ func (p *Path) CompareRecorded(t testing.TB, names, required []string, values bo
 			if windowed.MatchString(n) {
 				continue
 			}
-			if d := compare(pv, vv, values); d != "" {
+			if d := compare(pv, vv, values && !engineDiffers[n]); d != "" {
 				diffs = append(diffs, n+": "+d)
 			}
 		}
@@ -383,6 +407,10 @@ func (p *Path) CompareAlerts(t testing.TB) {
 	}
 	for k := range vmAlerts {
 		if !promAlerts[k] {
+			if m := alertName.FindStringSubmatch(k); m != nil && engineDiffersAlerts[m[1]] {
+				t.Logf("active in vmalert only, as MetricsQL's increase() counts a first sample (engineDiffers): %s", k)
+				continue
+			}
 			t.Errorf("active in vmalert only: %s", k)
 		}
 	}

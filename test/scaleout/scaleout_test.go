@@ -4,8 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,31 +34,11 @@ func TestVMAlertAcceptsRules(t *testing.T) {
 // goldenTargets serves the node agent's scenario pages (each its own
 // target, as each node is) and jobscope slurm's page, all with cluster="c1"
 // as the rules' on (cluster, …) expect.
+// goldenTargets are the golden pages the joins and dashboards tests use
+// (test/promtest.GoldenPages), served for Prometheus to scrape.
 func goldenTargets(t *testing.T) []promtest.Target {
 	t.Helper()
-	pages := map[string][]byte{}
-	add := func(path, file string) {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages[path] = b
-	}
-	scenarios, err := filepath.Glob("../../collectors/node/testdata/golden/scenario-*.prom")
-	if err != nil || len(scenarios) < 5 {
-		t.Fatalf("node scenario goldens: %v %v", scenarios, err)
-	}
-	for _, s := range scenarios {
-		add("/node-"+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s), "scenario-"), ".prom"), s)
-	}
-	add("/slurm", "../../cmd/jobscope/testdata/slurm-rest-v0.0.44.prom")
-	urls := promtest.ServePages(t, pages)
-	var targets []promtest.Target
-	for path, u := range urls {
-		targets = append(targets, promtest.Target{Job: strings.TrimPrefix(path, "/"), URLs: []string{u}, Labels: map[string]string{"cluster": "c1"}})
-	}
-	sort.Slice(targets, func(i, j int) bool { return targets[i].Job < targets[j].Job })
-	return targets
+	return promtest.ServeGolden(t, promtest.GoldenPages(t, repoRoot(t)))
 }
 
 // The scale-out path end to end: every series the shipped recording rules
