@@ -98,6 +98,11 @@ var ruleValues = []struct {
 	{`user:jobscope_gpus_held:count{cluster="c2",user="alice"}`, 2},
 	{`user:jobscope_gpus_busy:sum{cluster="c2",user="alice"}`, 1},
 	{`user:jobscope_gpus_idle:ratio{cluster="c2",user="alice"}`, 0.5},
+	{`user:jobscope_gpus_idle:sum{cluster="c2",user="alice"}`, 1},
+	// serve's only GPU in c2 is an nvml MIG instance with no activity series:
+	// held, but neither busy nor idle, so serve has no idle share there.
+	{`k8s_namespace:jobscope_gpus_held:count{cluster="c2",k8s_namespace="serve"}`, 1},
+	{`absent(k8s_namespace:jobscope_gpus_idle:ratio{cluster="c2",k8s_namespace="serve"})`, 1},
 	{`account:jobscope_gpus_held:count{cluster="c2",account="chemistry"}`, 1},
 	{`partition:jobscope_gpus_held:count{cluster="c2",partition="gpu"}`, 3},
 	{`k8s_pod:jobscope_gpus_held:count{cluster="c1",k8s_namespace="ml",k8s_pod="train-a"}`, 1},
