@@ -69,7 +69,8 @@ const gib = float64(1 << 30)
 // 22.05 page hold GPUs 0, 1 and 3 of gpu-b07 (utilisation and SM activity
 // 0, 0.1 and 0.3, tensor activity 0, 0.05 and 0.15). Pods train-a and
 // train-b time-slice one GPU; infer-mig-0 holds a MIG instance the DCGM
-// exporter only reports graphics engine activity for (0.348).
+// exporter only reports graphics engine activity for (0.348). Jobs of the
+// MIG, MPS and Slinky scenarios have no jobscope slurm page: see below.
 var ruleValues = []struct {
 	expr string
 	want float64
@@ -98,6 +99,11 @@ var ruleValues = []struct {
 	{`user:jobscope_gpus_held:count{cluster="c2",user="alice"}`, 2},
 	{`user:jobscope_gpus_busy:sum{cluster="c2",user="alice"}`, 1},
 	{`user:jobscope_gpus_idle:ratio{cluster="c2",user="alice"}`, 0.5},
+	{`user:jobscope_gpus_idle:sum{cluster="c2",user="alice"}`, 1},
+	// serve's only GPU in c2 is an nvml MIG instance with no activity series:
+	// held, but neither busy nor idle, so serve has no idle share there.
+	{`k8s_namespace:jobscope_gpus_held:count{cluster="c2",k8s_namespace="serve"}`, 1},
+	{`absent(k8s_namespace:jobscope_gpus_idle:ratio{cluster="c2",k8s_namespace="serve"})`, 1},
 	{`account:jobscope_gpus_held:count{cluster="c2",account="chemistry"}`, 1},
 	{`partition:jobscope_gpus_held:count{cluster="c2",partition="gpu"}`, 3},
 	{`k8s_pod:jobscope_gpus_held:count{cluster="c1",k8s_namespace="ml",k8s_pod="train-a"}`, 1},
@@ -107,6 +113,22 @@ var ruleValues = []struct {
 	{`k8s_namespace:jobscope_gpus_busy:sum{cluster="c1",k8s_namespace="ml"}`, 2},
 	{`k8s_pod:jobscope_gpus_busy:sum{cluster="c1",k8s_namespace="ml",k8s_pod="infer-mig-0"}`, 1},
 	{`gpu:jobscope_gpu_activity_ratio:max{cluster="c1",uuid="MIG-a5f03c77-4d19-5b2e-8c6a-2f94e1b3d750"}`, 0.348},
+	// Holders whose job no jobscope slurm page lists keep their series with
+	// empty user, account and partition (the holder join is a left join). c1:
+	// jobs 3001 and 3002 (nvml MIG instances, no activity: neither busy nor
+	// idle), 4001 (DCGM MIG, 0.612), 2001 and 2002 (one MPS GPU, 0.2, counted
+	// once), 77 (Slinky, 0.4 and 0.5): 6 GPUs held, 4 busy, 0 idle, so the
+	// idle share is 0 (1 - busy/held would say 1/3). c2: jobs 123 (0.2) and
+	// 77 (0.5).
+	{`job:jobscope_gpus_held:count{cluster="c1",job_id="3001",user=""}`, 1},
+	{`absent(job:jobscope_gpus_busy:sum{cluster="c1",job_id="3001"})`, 1},
+	{`job:jobscope_gpus_held:count{cluster="c1",job_id="77",user=""}`, 2},
+	{`user:jobscope_gpus_held:count{cluster="c1",user=""}`, 6},
+	{`user:jobscope_gpus_busy:sum{cluster="c1",user=""}`, 4},
+	{`user:jobscope_gpus_idle:sum{cluster="c1",user=""}`, 0},
+	{`user:jobscope_gpus_idle:ratio{cluster="c1",user=""}`, 0},
+	{`account:jobscope_gpus_held:count{cluster="c2",account=""}`, 2},
+	{`partition:jobscope_gpus_busy:sum{cluster="c2",partition=""}`, 2},
 	{`gpu:jobscope_gpu_fault:bool{cluster="c2",uuid="GPU-a0000007-1111-2222-3333-000000000007"}`, 1},
 	{`sum(gpu:jobscope_gpu_fault:bool)`, 1},
 }
