@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -385,5 +387,69 @@ func TestReleasableFamilySet(t *testing.T) {
 	}
 	if plain.mfs == nil {
 		t.Error("Warm released the families of a set that cannot rebuild them")
+	}
+}
+
+// TestStreamedTextEqualsEncoder: a streamed set's text encodings, written
+// from the sorted samples in chunks without dto objects per series, are
+// byte for byte what expfmt writes for the built families, plain and
+// gzipped, with escapes, special values, repaired UTF-8, duplicates and a
+// family smaller than, equal to and larger than a chunk.
+func TestStreamedTextEqualsEncoder(t *testing.T) {
+	defer func(prev int) { textChunk = prev }(textChunk)
+	textChunk = 3
+	add := func(b *FamilyBuilder) {
+		g := NewGaugeDesc("b_gauge", "A gauge\\ with \"help\"\nacross lines.", "node", "job_id")
+		c := NewCounterDesc("a_total", "A counter.", "user")
+		u := NewGaugeDesc("c_up", "No labels.")
+		e := NewGaugeDesc("d_three", "Exactly a chunk.", "x")
+		values := []float64{0, 1, -1, 0.1, 1e300, math.Inf(1), math.Inf(-1), math.NaN(), 12345678}
+		for i, v := range values {
+			b.Add(g, v, fmt.Sprintf("node%d", 9-i), []string{"", "a\"b", "c\\d", "e\nf", "bad\xffvalue"}[i%5])
+		}
+		b.Add(g, 7, "node9", "") // duplicate: dropped, reported
+		for i := range 7 {
+			b.Add(c, float64(i), fmt.Sprint("user", i))
+		}
+		b.Add(u, 1)
+		for i := range 3 {
+			b.Add(e, 2, fmt.Sprint(i))
+		}
+	}
+	built := NewFamilyBuilder()
+	add(built)
+	mfs, buildErr := built.Build()
+	if buildErr == nil {
+		t.Fatal("the duplicate series was not reported")
+	}
+	for _, format := range []expfmt.Format{textFormat, expfmt.NewFormat(expfmt.TypeTextPlain)} {
+		var want bytes.Buffer
+		enc := expfmt.NewEncoder(&want, format)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, gz := range []bool{false, true} {
+			streamed := NewFamilyBuilder()
+			add(streamed)
+			s := NewStreamedFamilySet(streamed, nil)
+			got, err := s.encoding(encodingKey{format, gz}, true)
+			if err == nil || err.Error() != buildErr.Error() {
+				t.Errorf("streamed error %v, want %v", err, buildErr)
+			}
+			if gz {
+				zr, err := gzip.NewReader(bytes.NewReader(got))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("%s gzip=%v: streamed page\n%s\ndiffers from the encoder's\n%s", format, gz, got, want.Bytes())
+			}
+		}
 	}
 }

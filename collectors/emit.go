@@ -208,8 +208,14 @@ func (b *FamilyBuilder) Build() ([]*dto.MetricFamily, error) {
 // built, so that a caller that encodes and forgets them never has more
 // than one family's objects live (NewStreamedFamilySet).
 func (b *FamilyBuilder) BuildEach(fn func(*dto.MetricFamily)) error {
+	return b.each(func(f *familySamples) { fn(b.build(f)) })
+}
+
+// each hands fn the samples of each family Build would return, in order,
+// and then forgets them; it returns Build's error.
+func (b *FamilyBuilder) each(fn func(*familySamples)) error {
 	for _, f := range b.prepare() {
-		fn(b.build(f))
+		fn(f)
 	}
 	b.families, b.added, b.ready = nil, nil, nil
 	if b.dropped == 0 {
@@ -255,13 +261,14 @@ func (b *FamilyBuilder) prepare() []*familySamples {
 	return b.ready
 }
 
-func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
+// sorted returns the indexes of f's samples in the registry's order
+// (CompareMetrics), a duplicate series dropped and reported.
+func (b *FamilyBuilder) sorted(f *familySamples) []int32 {
 	d := f.desc
 	k, n := len(d.labels), len(f.samples)
-	value := func(i, j int) string { return f.values[i*k+d.byName[j]] }
 	compare := func(x, y int32) int {
 		for j := range k {
-			if c := strings.Compare(value(int(x), j), value(int(y), j)); c != 0 {
+			if c := strings.Compare(f.value(int(x), j), f.value(int(y), j)); c != 0 {
 				return c
 			}
 		}
@@ -274,6 +281,29 @@ func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
 	if !slices.IsSortedFunc(order, compare) {
 		slices.SortStableFunc(order, compare)
 	}
+	kept := order[:0]
+	for at, i := range order {
+		if at > 0 && compare(order[at-1], i) == 0 {
+			b.drop(fmt.Errorf("metric %s: duplicate series %v", d.name, f.values[int(i)*k:int(i+1)*k]))
+			continue
+		}
+		kept = append(kept, i)
+	}
+	return kept
+}
+
+// value is the j-th label value, in the order of the label names, of
+// sample i.
+func (f *familySamples) value(i, j int) string {
+	k := len(f.desc.labels)
+	return f.values[i*k+f.desc.byName[j]]
+}
+
+func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
+	d := f.desc
+	k := len(d.labels)
+	order := b.sorted(f)
+	n := len(order)
 
 	// Every metric's objects come from a few slices allocated at once.
 	names := make([]*string, k)
@@ -281,7 +311,7 @@ func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
 		names[j] = &d.labels[d.byName[j]]
 	}
 	metrics := make([]dto.Metric, n)
-	ptrs := make([]*dto.Metric, 0, n)
+	ptrs := make([]*dto.Metric, n)
 	pairs := make([]*dto.LabelPair, n*k)
 	var gauges []dto.Gauge
 	var counters []dto.Counter
@@ -291,29 +321,82 @@ func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
 		gauges = make([]dto.Gauge, n)
 	}
 	for at, i := range order {
-		if at > 0 && compare(order[at-1], i) == 0 {
-			b.drop(fmt.Errorf("metric %s: duplicate series %v", d.name, f.values[int(i)*k:int(i+1)*k]))
-			continue
-		}
-		m := &metrics[len(ptrs)]
-		ls := pairs[len(ptrs)*k : (len(ptrs)+1)*k : (len(ptrs)+1)*k]
+		m := &metrics[at]
+		ls := pairs[at*k : (at+1)*k : (at+1)*k]
 		for j := range k {
-			ls[j] = b.pair(names[j], value(int(i), j))
+			ls[j] = b.pair(names[j], f.value(int(i), j))
 		}
 		m.Label = ls
 		if counters != nil {
-			c := &counters[len(ptrs)]
+			c := &counters[at]
 			c.Value = &f.samples[i]
 			m.Counter = c
 		} else {
-			g := &gauges[len(ptrs)]
+			g := &gauges[at]
 			g.Value = &f.samples[i]
 			m.Gauge = g
 		}
-		ptrs = append(ptrs, m)
+		ptrs[at] = m
 	}
 	f.values = nil
 	return &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: d.typ.Enum(), Metric: ptrs}
+}
+
+// textChunk is the number of metrics eachTextChunk puts in one family.
+var textChunk = 4096
+
+// eachTextChunk hands f's metrics to fn in the registry's order as
+// families of at most textChunk metrics each, all made of the same few
+// reused objects: a text encoder writes them as one family once the HELP
+// and TYPE lines of all chunks but the first are cut (encoder.encodeChunk).
+// No dto object per series is built: at 100k jobs the running-jobs
+// collector's largest family alone was about 70 MB of them. fn must not
+// keep the family. The samples are released afterwards.
+func (b *FamilyBuilder) eachTextChunk(f *familySamples, fn func(mf *dto.MetricFamily, first bool)) {
+	d := f.desc
+	k := len(d.labels)
+	order := b.sorted(f)
+	size := min(textChunk, len(order))
+	metrics := make([]dto.Metric, size)
+	ptrs := make([]*dto.Metric, size)
+	pairs := make([]dto.LabelPair, size*k)
+	pairPtrs := make([]*dto.LabelPair, size*k)
+	values := make([]string, size*k)
+	gauges := make([]dto.Gauge, size)
+	counters := make([]dto.Counter, size)
+	for at := range size {
+		m := &metrics[at]
+		m.Label = pairPtrs[at*k : (at+1)*k : (at+1)*k]
+		for j := range k {
+			p := &pairs[at*k+j]
+			p.Name, p.Value = &d.labels[d.byName[j]], &values[at*k+j]
+			m.Label[j] = p
+		}
+		if d.typ == dto.MetricType_COUNTER {
+			m.Counter = &counters[at]
+		} else {
+			m.Gauge = &gauges[at]
+		}
+		ptrs[at] = m
+	}
+	mf := &dto.MetricFamily{Name: &d.name, Help: &d.help, Type: d.typ.Enum()}
+	for start := 0; start < len(order); start += size {
+		rows := order[start:min(start+size, len(order))]
+		for at, i := range rows {
+			for j := range k {
+				values[at*k+j] = f.value(int(i), j)
+			}
+			v := &f.samples[i]
+			if d.typ == dto.MetricType_COUNTER {
+				counters[at].Value = v
+			} else {
+				gauges[at].Value = v
+			}
+		}
+		mf.Metric = ptrs[:len(rows)]
+		fn(mf, start == 0)
+	}
+	f.values, f.samples = nil, nil
 }
 
 // pair returns the shared label pair name=value.

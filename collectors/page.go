@@ -59,19 +59,51 @@ type encodedFamilies struct {
 type encoder struct {
 	buf  bytes.Buffer
 	gz   *gzip.Writer
+	out  io.Writer // buf, or gz over it
 	enc  expfmt.Encoder
 	errs []error
+	// text is true for the text format, whose families encodeChunk can
+	// write in pieces: chunk and chunkEnc encode one piece.
+	text     bool
+	chunk    bytes.Buffer
+	chunkEnc expfmt.Encoder
 }
 
 func newEncoder(k encodingKey) *encoder {
 	e := &encoder{}
-	var w io.Writer = &e.buf
+	e.out = &e.buf
 	if k.gzip {
-		e.gz = gzip.NewWriter(&e.buf)
-		w = e.gz
+		e.gz = newGzipWriter(&e.buf)
+		e.out = e.gz
 	}
-	e.enc = expfmt.NewEncoder(w, k.format)
+	e.enc = expfmt.NewEncoder(e.out, k.format)
+	if k.format.FormatType() == expfmt.TypeTextPlain {
+		e.text = true
+		e.chunkEnc = expfmt.NewEncoder(&e.chunk, k.format)
+	}
 	return e
+}
+
+// encodeChunk encodes part of a family in the text format (see
+// FamilyBuilder.eachTextChunk): a part but the first loses the "# HELP"
+// and "# TYPE" lines the encoder writes for every family, so that the
+// parts read as one family, byte for byte what encode writes for the whole.
+func (e *encoder) encodeChunk(mf *dto.MetricFamily, first bool) {
+	e.chunk.Reset()
+	if err := e.chunkEnc.Encode(mf); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+		return
+	}
+	b := e.chunk.Bytes()
+	if !first {
+		// A help text's newlines are escaped: the header is two lines.
+		for range 2 {
+			b = b[bytes.IndexByte(b, '\n')+1:]
+		}
+	}
+	if _, err := e.out.Write(b); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+	}
 }
 
 // encode encodes mf; like promhttp, a family that fails to encode is
@@ -229,7 +261,21 @@ func (s *FamilySet) stream(b *FamilyBuilder, keys []encodingKey) error {
 			encs = append(encs, newEncoder(k))
 		}
 	}
-	err := b.BuildEach(func(mf *dto.MetricFamily) {
+	// Text encodings are written from the sorted samples through a few
+	// reused objects; the dto objects of a whole family (about 70 MB for
+	// running-jobs' largest at 100k jobs) are built only for another
+	// format.
+	text := !slices.ContainsFunc(encs, func(e *encoder) bool { return !e.text })
+	err := b.each(func(f *familySamples) {
+		if text {
+			b.eachTextChunk(f, func(mf *dto.MetricFamily, first bool) {
+				for _, enc := range encs {
+					enc.encodeChunk(mf, first)
+				}
+			})
+			return
+		}
+		mf := b.build(f)
 		for _, enc := range encs {
 			enc.encode(mf)
 		}
@@ -300,7 +346,23 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 
 // gzipPool keeps the compressors of the fresh part of pages (about 800 KB
 // of state each), as promhttp does.
-var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+var gzipPool = sync.Pool{New: func() any { return newGzipWriter(nil) }}
+
+// gzipLevel is the compression of every gzip page, cached or fresh. At the
+// default level gzip was 13 % of the node agent's CPU per scrape and about
+// 0.5 s of CPU per poll for the slurm page at 100k jobs; BestSpeed takes a
+// third of that for a page 21 % larger (6.0 -> 7.3 MB at 100k jobs), and
+// brings the node agent's InfiniBand scrape to node_exporter's CPU
+// (docs/performance.md, BenchmarkPageGzipLevel).
+var gzipLevel = gzip.BestSpeed
+
+func newGzipWriter(w io.Writer) *gzip.Writer {
+	zw, err := gzip.NewWriterLevel(w, gzipLevel)
+	if err != nil {
+		panic(err) // a constant level: a programming error
+	}
+	return zw
+}
 
 // Page is one scrape as /metrics writes it (Gathering.GatherPage): the
 // families gathered for this scrape, and the sets whose cached encoding
