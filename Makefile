@@ -57,7 +57,7 @@ AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
 	fi
 
 .PHONY: image image-required chart-sync helm
-.PHONY: build deps test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
+.PHONY: build deps tools test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
         check-generated bench fuzz demo demo-run clean
 
 build:
@@ -93,9 +93,28 @@ test-e2e:
 	source $(SLURM_ENV) && JOBSCOPE_E2E=1 $(GO) test -count=1 -v -timeout 10m ./test/e2e/
 
 # Debian packages the tests use (Slurm, MariaDB, promtool, node_exporter), installed when
-# missing, and helm (the chart's tests).
-deps: helm
+# missing, and the Go-built tools the tests run: helm (the chart's tests), VictoriaMetrics and
+# vmalert (the scale-out tests). The Go tools are built as the caller, before AS_ROOT, so they
+# land in the caller's GOPATH.
+deps: helm tools
 	@$(AS_ROOT); test/slurmlocal/up.sh --install-only
+
+# VictoriaMetrics single-node and vmalert (Apache-2.0) for the scale-out test (test/scaleout),
+# built with go install into $(go env GOBIN) or $(go env GOPATH)/bin. A binary already there
+# from the same module version is kept (go version -m reads the version Go stamped into it):
+# building both takes minutes with cold caches (docs/scale-out.md).
+VM_VERSION ?= v1.151.0
+VM_MODULE  := github.com/VictoriaMetrics/VictoriaMetrics
+tools:
+	@bin=$$($(GO) env GOBIN); bin=$${bin:-$$($(GO) env GOPATH)/bin}; \
+	for app in victoria-metrics vmalert; do \
+	  if [ -x "$$bin/$$app" ] && $(GO) version -m "$$bin/$$app" | grep -P '^\tmod\t\Q$(VM_MODULE)\E\t\Q$(VM_VERSION)\E\t' >/dev/null; then \
+	    echo "$$bin/$$app: $(VM_VERSION) present"; \
+	  else \
+	    echo "go install $(VM_MODULE)/app/$$app@$(VM_VERSION)"; \
+	    $(GO) install $(VM_MODULE)/app/$$app@$(VM_VERSION); \
+	  fi; \
+	done
 
 # Helm v4 for the chart's tests (test/deploy), built with go install into $(go env GOPATH)/bin
 # unless a helm is on PATH or already there: the build takes 1.5-5 minutes, so CI should keep

@@ -344,3 +344,46 @@ func TestFamilySetCachesEncoding(t *testing.T) {
 		t.Errorf("set after an unscraped one warmed %v, want %v", got, want)
 	}
 }
+
+// TestReleasableFamilySet: Warm drops a releasable set's families once the
+// encodings are built, and Families rebuilds them for a reader that needs
+// them; a plain set keeps them.
+func TestReleasableFamilySet(t *testing.T) {
+	build := func() []*dto.MetricFamily {
+		b := NewFamilyBuilder()
+		b.Add(testSetDesc, 1, "a")
+		b.Add(testSetDesc, 2, "b")
+		mfs, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mfs
+	}
+	rebuilds := 0
+	s := NewReleasableFamilySet(build(), func() []*dto.MetricFamily { rebuilds++; return build() })
+	s.WarmLike(nil)
+	if err := s.Warm(); err != nil {
+		t.Fatal(err)
+	}
+	if s.mfs != nil {
+		t.Error("Warm kept the families of a releasable set")
+	}
+	mfs := s.Families()
+	if rebuilds != 1 || len(mfs) != 1 || len(mfs[0].Metric) != 2 {
+		t.Errorf("after release: %d rebuilds, families %v; want 1 rebuild and the 2 series", rebuilds, mfs)
+	}
+	var hinted FamilyBuilder
+	hinted.SizeLikeSet(s)
+	if n := hinted.hints[testSetDesc.name]; n != 2 {
+		t.Errorf("a released set sizes the next build for %d series, want 2", n)
+	}
+
+	plain := NewFamilySet(build())
+	plain.WarmLike(nil)
+	if err := plain.Warm(); err != nil {
+		t.Fatal(err)
+	}
+	if plain.mfs == nil {
+		t.Error("Warm released the families of a set that cannot rebuild them")
+	}
+}

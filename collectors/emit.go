@@ -128,6 +128,7 @@ func newFamilyDesc(name, help string, typ dto.MetricType, labels []string) *Fami
 type FamilyBuilder struct {
 	families map[*FamilyDesc]*familySamples
 	added    []*familySamples // in the order of their first sample
+	ready    []*familySamples // added, checked and sorted (prepare)
 	// pairs are the label pairs built so far, by name and value.
 	pairs   map[string]map[string]*dto.LabelPair
 	hints   map[string]int // expected samples by family name
@@ -198,6 +199,42 @@ func (b *FamilyBuilder) drop(err error) {
 // everything it points to must be treated as read-only. The error reports
 // dropped samples and families; what could be built is returned with it.
 func (b *FamilyBuilder) Build() ([]*dto.MetricFamily, error) {
+	out := make([]*dto.MetricFamily, 0, len(b.prepare()))
+	err := b.BuildEach(func(mf *dto.MetricFamily) { out = append(out, mf) })
+	return out, err
+}
+
+// BuildEach is Build handing each family to fn, in order, as soon as it is
+// built, so that a caller that encodes and forgets them never has more
+// than one family's objects live (NewStreamedFamilySet).
+func (b *FamilyBuilder) BuildEach(fn func(*dto.MetricFamily)) error {
+	for _, f := range b.prepare() {
+		fn(b.build(f))
+	}
+	b.families, b.added, b.ready = nil, nil, nil
+	if b.dropped == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d metrics dropped, first: %w", b.dropped, b.first)
+}
+
+// Names returns the names of the families Build would return, sorted, and
+// the samples added to each (duplicate series not yet dropped).
+func (b *FamilyBuilder) Names() ([]string, []int) {
+	fams := b.prepare()
+	names, series := make([]string, len(fams)), make([]int, len(fams))
+	for i, f := range fams {
+		names[i], series[i] = f.desc.name, len(f.samples)
+	}
+	return names, series
+}
+
+// prepare drops the families that cannot be built and sorts the others by
+// name, once.
+func (b *FamilyBuilder) prepare() []*familySamples {
+	if b.ready != nil || b.added == nil {
+		return b.ready
+	}
 	fams := make([]*familySamples, 0, len(b.added))
 	for _, f := range b.added {
 		if f.desc.err != nil {
@@ -207,19 +244,15 @@ func (b *FamilyBuilder) Build() ([]*dto.MetricFamily, error) {
 		fams = append(fams, f)
 	}
 	slices.SortStableFunc(fams, func(x, y *familySamples) int { return strings.Compare(x.desc.name, y.desc.name) })
-	out := make([]*dto.MetricFamily, 0, len(fams))
+	b.ready = make([]*familySamples, 0, len(fams))
 	for i, f := range fams {
 		if i > 0 && f.desc.name == fams[i-1].desc.name {
 			b.dropFamily(f, fmt.Errorf("metric %s described twice", f.desc.name))
 			continue
 		}
-		out = append(out, b.build(f))
+		b.ready = append(b.ready, f)
 	}
-	b.families, b.added = nil, nil
-	if b.dropped == 0 {
-		return out, nil
-	}
-	return out, fmt.Errorf("%d metrics dropped, first: %w", b.dropped, b.first)
+	return b.ready
 }
 
 func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {

@@ -21,9 +21,20 @@ import (
 // 0.35-0.6 s per scrape, compressing it 1-1.5 s more, for the same bytes
 // until the next poll (see docs/performance.md).
 type FamilySet struct {
-	mfs []*dto.MetricFamily
+	// names and series are each family's name and number of metrics,
+	// kept when the families are released (GatherPage's name check,
+	// SizeLikeSet).
+	names  []string
+	series []int
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// mfs are the families; nil once released (Release) until a reader
+	// asks for them again, then rebuilt by rebuild for that reader alone.
+	mfs     []*dto.MetricFamily
+	rebuild func() []*dto.MetricFamily
+	// pending holds the samples of a streamed set's families until Warm
+	// builds them one at a time (NewStreamedFamilySet).
+	pending *FamilyBuilder
 	encoded map[encodingKey]*encodedFamilies
 	// asked are the encodings scrapes asked for, warm those WarmLike
 	// named.
@@ -35,23 +46,121 @@ type encodingKey struct {
 	gzip   bool
 }
 
+// encodedFamilies is one encoding of a set, built once under mu: a scrape
+// asking for it while Warm builds it waits for it.
 type encodedFamilies struct {
-	once sync.Once
+	mu   sync.Mutex
+	done bool
 	b    []byte
 	err  error
 }
 
-// NewFamilySet wraps families (see FamilySetCollector) into a set.
-func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
-	return &FamilySet{mfs: mfs}
+// encoder encodes families into one cached encoding.
+type encoder struct {
+	buf  bytes.Buffer
+	gz   *gzip.Writer
+	enc  expfmt.Encoder
+	errs []error
 }
 
-// Families returns the set's families; nil for a nil set.
+func newEncoder(k encodingKey) *encoder {
+	e := &encoder{}
+	var w io.Writer = &e.buf
+	if k.gzip {
+		e.gz = gzip.NewWriter(&e.buf)
+		w = e.gz
+	}
+	e.enc = expfmt.NewEncoder(w, k.format)
+	return e
+}
+
+// encode encodes mf; like promhttp, a family that fails to encode is
+// skipped and reported.
+func (e *encoder) encode(mf *dto.MetricFamily) {
+	if err := e.enc.Encode(mf); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
+	}
+}
+
+// finish stores the encoding in f.
+func (e *encoder) finish(f *encodedFamilies) {
+	if e.gz != nil {
+		e.errs = append(e.errs, e.gz.Close())
+	}
+	// An exact-size copy: the buffer grew by doubling, and its slack
+	// (up to 40 MB on an 88 MB page) would be kept with the set.
+	f.b, f.err, f.done = bytes.Clone(e.buf.Bytes()), errors.Join(e.errs...), true
+}
+
+// NewFamilySet wraps families (see FamilySetCollector) into a set.
+func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
+	s := &FamilySet{mfs: mfs, names: make([]string, len(mfs)), series: make([]int, len(mfs))}
+	for i, mf := range mfs {
+		s.names[i], s.series[i] = mf.GetName(), len(mf.Metric)
+	}
+	return s
+}
+
+// NewReleasableFamilySet is NewFamilySet for families that rebuild can
+// build again, identical, whenever asked: Release may then drop them once
+// their encodings exist. At 1.25M series the families are about 230 MB of
+// heap, the gzipped text page 6 MB; keeping both doubled the exporter's
+// memory for readers that are rare (OTLP push, a format not cached, a
+// name[] filter), which now pay a rebuild instead (see
+// docs/performance.md).
+func NewReleasableFamilySet(mfs []*dto.MetricFamily, rebuild func() []*dto.MetricFamily) *FamilySet {
+	s := NewFamilySet(mfs)
+	s.rebuild = rebuild
+	return s
+}
+
+// NewStreamedFamilySet is NewReleasableFamilySet for families not built
+// yet: b holds their samples, and the first Warm builds them one family at
+// a time, each encoded into the warmed formats and dropped before the
+// next. At 100k jobs the running-jobs collector's families are about
+// 200 MB of dto objects, its largest family alone a third of that. A
+// reader that needs the families themselves gets them from rebuild.
+func NewStreamedFamilySet(b *FamilyBuilder, rebuild func() []*dto.MetricFamily) *FamilySet {
+	s := &FamilySet{pending: b, rebuild: rebuild}
+	s.names, s.series = b.Names()
+	return s
+}
+
+// Families returns the set's families, rebuilt if they were released; nil
+// for a nil set.
 func (s *FamilySet) Families() []*dto.MetricFamily {
 	if s == nil {
 		return nil
 	}
-	return s.mfs
+	s.mu.Lock()
+	mfs := s.mfs
+	s.mu.Unlock()
+	if mfs == nil && s.rebuild != nil && len(s.names) > 0 {
+		mfs = s.rebuild()
+	}
+	return mfs
+}
+
+// Release drops the families of a set made by NewReleasableFamilySet; its
+// cached encodings stay. Other sets keep them.
+func (s *FamilySet) Release() {
+	if s.rebuild == nil {
+		return
+	}
+	s.mu.Lock()
+	s.mfs = nil
+	s.mu.Unlock()
+}
+
+// SizeLikeSet is SizeLike for the families of a set, released or not.
+func (b *FamilyBuilder) SizeLikeSet(s *FamilySet) {
+	if s == nil {
+		return
+	}
+	b.hints = make(map[string]int, len(s.names))
+	for i, name := range s.names {
+		b.hints[name] = s.series[i]
+	}
 }
 
 // textFormat is what Prometheus negotiates with jobscope's exporters
@@ -82,17 +191,54 @@ func (s *FamilySet) WarmLike(prev *FamilySet) {
 }
 
 // Warm builds the encodings WarmLike named, so that no scrape waits for
-// them. It returns the first encoding error.
+// them, then releases the families (Release). A streamed set builds its
+// families here one at a time, each encoded into every warmed format and
+// dropped before the next. It returns the first encoding error.
 func (s *FamilySet) Warm() error {
 	s.mu.Lock()
 	keys := s.warm
+	pending := s.pending
+	s.pending = nil
 	s.mu.Unlock()
 	var errs []error
+	if pending != nil {
+		errs = append(errs, s.stream(pending, keys))
+	}
 	for _, k := range keys {
 		_, err := s.encoding(k, false)
 		errs = append(errs, err)
 	}
+	s.Release()
 	return errors.Join(errs...)
+}
+
+// stream builds the families of b one at a time into the encodings keys
+// that are not built yet. Those encodings are locked meanwhile, in keys'
+// order, so that a scrape asking for one waits instead of building the
+// families a second time. A build error (dropped samples) is the error of
+// every encoding built.
+func (s *FamilySet) stream(b *FamilyBuilder, keys []encodingKey) error {
+	var todo []*encodedFamilies
+	var encs []*encoder
+	for _, k := range keys {
+		e := s.entry(k, false)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !e.done {
+			todo = append(todo, e)
+			encs = append(encs, newEncoder(k))
+		}
+	}
+	err := b.BuildEach(func(mf *dto.MetricFamily) {
+		for _, enc := range encs {
+			enc.encode(mf)
+		}
+	})
+	for i, enc := range encs {
+		enc.errs = append(enc.errs, err)
+		enc.finish(todo[i])
+	}
+	return err
 }
 
 // cacheable reports whether a format's encoding of a set can be cached and
@@ -103,11 +249,11 @@ func cacheable(f expfmt.Format) bool {
 	return t == expfmt.TypeTextPlain || t == expfmt.TypeProtoDelim
 }
 
-// encoding returns the set's families encoded as k asks, built once; a
-// scrape asks for it. Like promhttp, a family that fails to encode is
-// skipped and reported.
-func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
+// entry returns the cache entry of encoding k, made on first use; a
+// scrape's request is remembered for WarmLike.
+func (s *FamilySet) entry(k encodingKey, scrape bool) *encodedFamilies {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.encoded == nil {
 		s.encoded = map[encodingKey]*encodedFamilies{}
 	}
@@ -119,29 +265,36 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 		e = &encodedFamilies{}
 		s.encoded[k] = e
 	}
+	return e
+}
+
+// encoding returns the set's families encoded as k asks, built once; a
+// scrape asks for it. Like promhttp, a family that fails to encode is
+// skipped and reported.
+func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
+	e := s.entry(k, scrape)
+	// A streamed set not warmed yet (a scrape came before Prebuild got to
+	// it) builds its families one at a time now, for the warmed encodings
+	// and this one, instead of all at once through rebuild.
+	s.mu.Lock()
+	pending, keys := s.pending, s.warm
+	s.pending = nil
 	s.mu.Unlock()
-	e.once.Do(func() {
-		var buf bytes.Buffer
-		var errs []error
-		var w io.Writer = &buf
-		var gz *gzip.Writer
-		if k.gzip {
-			gz = gzip.NewWriter(&buf)
-			w = gz
+	if pending != nil {
+		if !slices.Contains(keys, k) {
+			keys = append(keys[:len(keys):len(keys)], k)
 		}
-		enc := expfmt.NewEncoder(w, k.format)
-		for _, mf := range s.mfs {
-			if err := enc.Encode(mf); err != nil {
-				errs = append(errs, fmt.Errorf("encoding %s: %w", mf.GetName(), err))
-			}
+		s.stream(pending, keys) // its error is each encoding's
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.done {
+		enc := newEncoder(k)
+		for _, mf := range s.Families() {
+			enc.encode(mf)
 		}
-		if gz != nil {
-			errs = append(errs, gz.Close())
-		}
-		// An exact-size copy: the buffer grew by doubling, and its slack
-		// (up to 40 MB on an 88 MB page) would be kept with the set.
-		e.b, e.err = bytes.Clone(buf.Bytes()), errors.Join(errs...)
-	})
+		enc.finish(e)
+	}
 	return e.b, e.err
 }
 
@@ -173,7 +326,7 @@ func (p *Page) Write(w io.Writer, format expfmt.Format, gz bool) error {
 	fresh := p.Families
 	if !cacheable(format) {
 		for _, set := range p.Sets {
-			fresh = append(fresh[:len(fresh):len(fresh)], set.mfs...)
+			fresh = append(fresh[:len(fresh):len(fresh)], set.Families()...)
 		}
 	}
 	var errs []error

@@ -91,7 +91,7 @@ func (g *Gathering) Gather() ([]*dto.MetricFamily, error) {
 	mfs, sets, err := g.gather()
 	lists := make([][]*dto.MetricFamily, 0, len(sets)+1)
 	for _, set := range sets {
-		lists = append(lists, set.mfs)
+		lists = append(lists, set.Families())
 	}
 	merged, mergeErr := mergeFamilies(append(lists, mfs))
 	return merged, errors.Join(err, mergeErr)
@@ -109,16 +109,16 @@ func (g *Gathering) GatherPage() (*Page, error) {
 		count[mf.GetName()]++
 	}
 	for _, set := range sets {
-		for _, mf := range set.mfs {
-			count[mf.GetName()]++
+		for _, name := range set.names {
+			count[name]++
 		}
 	}
 	p := &Page{}
 	for _, set := range sets {
 		switch {
-		case slices.ContainsFunc(set.mfs, func(mf *dto.MetricFamily) bool { return count[mf.GetName()] > 1 }):
-			lists = append(lists, set.mfs)
-		case len(set.mfs) > 0:
+		case slices.ContainsFunc(set.names, func(name string) bool { return count[name] > 1 }):
+			lists = append(lists, set.Families())
+		case len(set.names) > 0:
 			p.Sets = append(p.Sets, set)
 		}
 	}
@@ -151,18 +151,24 @@ func (g *Gathering) gather() ([]*dto.MetricFamily, []*FamilySet, error) {
 
 // Warm runs every enabled collector as a scrape would, under ctx, and
 // builds the encodings their FamilySets were asked to warm
-// (FamilySet.WarmLike), so that the next scrape only copies them.
-// Collectors' errors are logged as a scrape's are; encoding errors are
-// returned.
+// (FamilySet.WarmLike), so that the next scrape only copies them; a set
+// made releasable then drops its families. Collectors run one at a time,
+// each set warmed and released before the next collector builds: at 100k
+// jobs the families of all collectors together are about 230 MB of heap,
+// those of the largest alone a fraction of it, and Warm runs in the
+// background, where taking longer costs nothing. Collectors' errors are
+// logged as a scrape's are; encoding errors are returned.
 func (r *Runner) Warm(ctx context.Context) error {
-	g, err := r.Gatherer(ctx, nil)
-	if err != nil {
-		return err
-	}
-	p, _ := g.GatherPage() // the collectors' errors, logged by the scrape
 	var errs []error
-	for _, set := range p.Sets {
-		errs = append(errs, set.Warm())
+	for _, name := range r.names {
+		g, err := r.Gatherer(ctx, nil, name)
+		if err != nil {
+			return err
+		}
+		p, _ := g.GatherPage() // the collectors' errors, logged by the scrape
+		for _, set := range p.Sets {
+			errs = append(errs, set.Warm())
+		}
 	}
 	return errors.Join(errs...)
 }

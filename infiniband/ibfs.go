@@ -96,6 +96,10 @@ type Port struct {
 	LinkLayer string // "InfiniBand", "Ethernet" (RoCE), "" when unreadable
 	Counters  []Counter
 	Errors    []FileError
+	// Extended is true when counters/ has the unicast_/multicast_ files,
+	// which only PortCountersExtended has, whether they were read or not.
+	Extended bool
+	gone     bool // the port directory vanished while being read
 }
 
 // Counter returns the named counter and whether the port has it.
@@ -165,6 +169,9 @@ func IsWords(g Group, name string) bool {
 // unicast/multicast files exist or any data/packet value is above 2^32-1,
 // else 32.
 func (p *Port) DataBits() uint8 {
+	if p.Extended {
+		return 64
+	}
 	for i := range p.Counters {
 		c := &p.Counters[i]
 		if c.Group != GroupCounters {

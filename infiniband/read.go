@@ -1,33 +1,110 @@
 package infiniband
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
-// Reader reads devices of one FS. It reuses its buffers, so it is not safe
-// for concurrent use; a collector keeps one.
+// DefaultRelistEvery is how long a Reader trusts a directory listing.
+const DefaultRelistEvery = 5 * time.Minute
+
+// Reader reads devices of one FS. It reuses its buffers and caches the
+// listings of port and counter directories, so it is not safe for
+// concurrent use; a collector keeps one.
 type Reader struct {
 	fs  FS
 	buf [4096]byte // sysfs serves at most a page per attribute
-	// Counter, when set, says whether a counter file is read at all.
+	// Counter, when set, says whether a counter file is read at all. It
+	// must give the same answer for the life of the Reader: its answers
+	// are cached with the listings.
 	Counter func(g Group, name string) bool
+	// RelistEvery is how long a listing of a ports/ or counter directory
+	// is trusted (DefaultRelistEvery when 0). The files of a port do not
+	// change while its driver is loaded, and listing a directory costs an
+	// open, getdents and close per scrape; a file that vanishes (a driver
+	// reload) makes its directory listed again at the next read, so only
+	// files that appear wait for this interval.
+	RelistEvery time.Duration
+	// Now is the clock of the listing cache; nil is time.Now.
+	Now func() time.Time
+
+	listings map[string]*listing
+	scrape   uint64 // Devices calls, to forget listings no longer used
+}
+
+// listing is a directory's entries as last listed: for a counter group,
+// the names the Counter filter keeps.
+type listing struct {
+	names  []string
+	absent bool // the directory did not exist
+	// extended is, for a counters/ directory, whether it has the
+	// unicast_/multicast_ files of PortCountersExtended (read or not).
+	extended bool
+	// attrs are, for a ports/ directory, its device's attributes
+	// (node_guid, sys_image_guid, board_id, fw_ver, hca_type) when all
+	// could be read.
+	attrs *[5]string
+	at    time.Time
+	used  uint64 // scrape that last used it
+	stale bool   // a file listed here vanished: list again
 }
 
 // NewReader returns a Reader of f.
-func (f FS) NewReader() *Reader { return &Reader{fs: f} }
+func (f FS) NewReader() *Reader { return &Reader{fs: f, listings: map[string]*listing{}} }
+
+func (r *Reader) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// cached returns dir's listing when it can still be trusted.
+func (r *Reader) cached(dir string) *listing {
+	l := r.listings[dir]
+	if l == nil || l.stale {
+		return nil
+	}
+	every := r.RelistEvery
+	if every <= 0 {
+		every = DefaultRelistEvery
+	}
+	if age := r.now().Sub(l.at); age >= every || age < 0 {
+		return nil
+	}
+	l.used = r.scrape
+	return l
+}
+
+func (r *Reader) remember(dir string, l *listing) *listing {
+	l.at, l.used = r.now(), r.scrape
+	r.listings[dir] = l
+	return l
+}
 
 // Devices lists class/infiniband, sorted. When the directory does not
 // exist it returns ErrNoClass, or an error wrapping ErrNoSysfs when the
 // root is not a sysfs at all.
+//
+// The class directory itself is listed on every call, so a device that
+// appears is read from the next scrape on.
 func (r *Reader) Devices() ([]string, error) {
+	r.scrape++
+	for dir, l := range r.listings {
+		if l.used+1 < r.scrape {
+			delete(r.listings, dir) // a device gone or filtered out
+		}
+	}
 	names, err := readDirNames(r.fs.ClassPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, r.fs.checkRoot()
@@ -54,6 +131,48 @@ func (f FS) checkRoot() error {
 func (r *Reader) Device(name string) Device {
 	d := Device{Name: name}
 	dir := filepath.Join(r.fs.ClassPath(), name)
+	portsDir := filepath.Join(dir, "ports")
+	l := r.cached(portsDir)
+	if l != nil && l.attrs != nil {
+		// The attributes are fixed while the device exists (a firmware
+		// update takes a device reset, which makes the driver create the
+		// device again): cached with the ports listing.
+		d.NodeGUID, d.SysImageGUID, d.BoardID, d.FirmwareVersion, d.HCAType = l.attrs[0], l.attrs[1], l.attrs[2], l.attrs[3], l.attrs[4]
+	} else {
+		r.deviceAttrs(&d, dir)
+	}
+	if l == nil {
+		ports, err := readDirNames(portsDir)
+		if err != nil {
+			delete(r.listings, portsDir)
+			d.Errors = append(d.Errors, FileError{Path: name + "/ports", Err: err})
+			return d
+		}
+		// Sorted by number: ports 1..N, and 10 after 9.
+		ports = slices.DeleteFunc(ports, func(p string) bool {
+			_, err := strconv.ParseUint(p, 10, 16)
+			return err != nil // not a port directory
+		})
+		slices.SortFunc(ports, func(a, b string) int { return cmp.Compare(portNumber(a), portNumber(b)) })
+		l = r.remember(portsDir, &listing{names: ports})
+		if len(d.Errors) == 0 {
+			l.attrs = &[5]string{d.NodeGUID, d.SysImageGUID, d.BoardID, d.FirmwareVersion, d.HCAType}
+		}
+	}
+	for _, p := range l.names {
+		port := r.port(name, filepath.Join(portsDir, p), portNumber(p))
+		if port.gone {
+			// The port directory vanished under us: forget the listing.
+			l.stale = true
+			continue
+		}
+		d.Ports = append(d.Ports, port)
+	}
+	return d
+}
+
+// deviceAttrs reads the device's attribute files into d.
+func (r *Reader) deviceAttrs(d *Device, dir string) {
 	for _, a := range [...]struct {
 		file string
 		dst  *string
@@ -69,26 +188,16 @@ func (r *Reader) Device(name string) Device {
 		case errors.Is(err, fs.ErrNotExist):
 			// Optional: drivers differ in which attributes they have.
 		case err != nil:
-			d.Errors = append(d.Errors, FileError{Path: name + "/" + a.file, Err: err})
+			d.Errors = append(d.Errors, FileError{Path: d.Name + "/" + a.file, Err: err})
 		default:
 			*a.dst = strings.TrimSpace(string(b))
 		}
 	}
+}
 
-	ports, err := readDirNames(filepath.Join(dir, "ports"))
-	if err != nil {
-		d.Errors = append(d.Errors, FileError{Path: name + "/ports", Err: err})
-		return d
-	}
-	for _, p := range ports {
-		n, err := strconv.ParseUint(p, 10, 16)
-		if err != nil {
-			continue // not a port directory
-		}
-		d.Ports = append(d.Ports, r.port(name, filepath.Join(dir, "ports", p), uint(n)))
-	}
-	sort.Slice(d.Ports, func(i, j int) bool { return d.Ports[i].Number < d.Ports[j].Number })
-	return d
+func portNumber(s string) uint {
+	n, _ := strconv.ParseUint(s, 10, 16)
+	return uint(n)
 }
 
 func (r *Reader) port(dev, dir string, n uint) Port {
@@ -96,7 +205,10 @@ func (r *Reader) port(dev, dir string, n uint) Port {
 	rel := func(file string) string { return dev + "/ports/" + strconv.FormatUint(uint64(n), 10) + "/" + file }
 	fail := func(file string, err error) { p.Errors = append(p.Errors, FileError{Path: rel(file), Err: err}) }
 
-	if s, err := r.readString(filepath.Join(dir, "state")); err != nil {
+	if s, err := r.readString(filepath.Join(dir, "state")); errors.Is(err, fs.ErrNotExist) && r.missing(dir) {
+		p.gone = true
+		return p
+	} else if err != nil {
 		fail("state", err)
 	} else if p.State, err = ParsePortState(s); err != nil {
 		fail("state", err)
@@ -134,35 +246,62 @@ func (r *Reader) port(dev, dir string, n uint) Port {
 	return p
 }
 
+// missing reports whether dir is gone (a port of a device being removed).
+func (r *Reader) missing(dir string) bool {
+	_, err := os.Lstat(dir)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 // group reads the counter files of one group directory. Files are opened
 // relative to the directory (openat), so the kernel does not walk the long
-// path through the class symlink again for each of them.
+// path through the class symlink again for each of them. The directory's
+// listing, filtered, is cached (see Reader.RelistEvery).
 func (r *Reader) group(p *Port, g Group, dir string, rel func(string) string) {
-	d, err := os.Open(dir)
+	l := r.cached(dir)
+	if l != nil && (l.absent || len(l.names) == 0) {
+		if g == GroupCounters {
+			p.Extended = l.extended
+		}
+		return // the group is optional, and nothing of it is read
+	}
+	fd, err := openDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return // the group is optional
+		r.remember(dir, &listing{absent: true})
+		return
 	}
 	if err != nil {
+		delete(r.listings, dir)
 		p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
 		return
 	}
 	defer func() {
-		if err := d.Close(); err != nil {
+		if err := syscall.Close(fd); err != nil {
 			p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
 		}
 	}()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
-		return
-	}
-	sort.Strings(names)
-	dirfd := int(d.Fd())
-	for _, name := range names {
-		if r.Counter != nil && !r.Counter(g, name) {
-			continue
+	if l == nil {
+		names, err := readDirFd(fd, dir)
+		if err != nil {
+			delete(r.listings, dir)
+			p.Errors = append(p.Errors, FileError{Path: rel(g.String()), Err: err})
+			return
 		}
-		b, err := r.readAt(dirfd, name)
+		l = &listing{}
+		for _, name := range names {
+			if g == GroupCounters && (strings.HasPrefix(name, "unicast_") || strings.HasPrefix(name, "multicast_")) {
+				l.extended = true
+			}
+			if r.Counter == nil || r.Counter(g, name) {
+				l.names = append(l.names, name)
+			}
+		}
+		r.remember(dir, l)
+	}
+	if g == GroupCounters {
+		p.Extended = l.extended
+	}
+	for _, name := range l.names {
+		b, err := r.readAt(fd, name)
 		if err == nil {
 			var v uint64
 			if v, err = ParseCounter(b); err == nil {
@@ -173,8 +312,45 @@ func (r *Reader) group(p *Port, g Group, dir string, rel func(string) string) {
 		if pe, ok := err.(*fs.PathError); ok {
 			pe.Path = filepath.Join(dir, name)
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			l.stale = true // list the directory again at the next scrape
+		}
 		p.Errors = append(p.Errors, FileError{Path: rel(g.String() + "/" + name), Err: err})
 	}
+}
+
+// openDir opens a directory for openat and getdents, without the os.File
+// around it (its poller registration and finaliser).
+func openDir(dir string) (int, error) {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return fd, nil
+}
+
+// readDirFd lists the open directory fd, sorted; "." and ".." left out.
+func readDirFd(fd int, dir string) ([]string, error) {
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.ReadDirent(fd, buf)
+		for err == syscall.EINTR {
+			n, err = syscall.ReadDirent(fd, buf)
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 func (r *Reader) readString(path string) (string, error) {

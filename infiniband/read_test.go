@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestReaderFixtureTrees(t *testing.T) {
@@ -131,5 +132,98 @@ func TestReaderLongFile(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("oversized file not reported: %+v", d.Ports[0].Errors)
+	}
+}
+
+// TestReaderListingCache: a port's counter directories are listed once and
+// trusted; a file that vanishes costs one scrape's error and makes the
+// directory listed again, a file that appears is read once the listing is
+// older than RelistEvery, and a port that vanishes is dropped.
+func TestReaderListingCache(t *testing.T) {
+	root := t.TempDir()
+	port := filepath.Join(root, "class", "infiniband", "mlx5_0", "ports", "1")
+	write := func(rel, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(port, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(port, rel), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("state", "4: ACTIVE\n")
+	write("phys_state", "5: LinkUp\n")
+	write("rate", "400 Gb/sec (4X NDR)\n")
+	write("link_layer", "InfiniBand\n")
+	write("counters/symbol_error", "1\n")
+	write("counters/link_downed", "2\n")
+	write("counters/unicast_rcv_packets", "3\n")
+	now := time.Unix(1e9, 0)
+	r := New(root).NewReader()
+	r.Now = func() time.Time { return now }
+	r.Counter = func(_ Group, name string) bool { return name != "unicast_rcv_packets" }
+	scrape := func() Port {
+		t.Helper()
+		if _, err := r.Devices(); err != nil {
+			t.Fatal(err)
+		}
+		d := r.Device("mlx5_0")
+		if len(d.Ports) != 1 {
+			t.Fatalf("ports: %+v", d.Ports)
+		}
+		return d.Ports[0]
+	}
+	names := func(p Port) (out []string) {
+		for _, c := range p.Counters {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	p := scrape()
+	if got := names(p); len(got) != 2 || !p.Extended || p.DataBits() != 64 {
+		t.Fatalf("first scrape: %v, extended %v", got, p.Extended)
+	}
+
+	// A file that appears waits for the listing to age, and so does a
+	// new device attribute value (cached with the ports listing).
+	write("counters/VL15_dropped", "4\n")
+	write("../../fw_ver", "28.41.1000\n")
+	if got := names(scrape()); len(got) != 2 {
+		t.Errorf("new file read before the relist interval: %v", got)
+	}
+	if fw := r.Device("mlx5_0").FirmwareVersion; fw != "" {
+		t.Errorf("attributes read again before the relist interval: fw_ver %q", fw)
+	}
+	now = now.Add(DefaultRelistEvery)
+	if got := names(scrape()); len(got) != 3 {
+		t.Errorf("new file not read after the relist interval: %v", got)
+	}
+	if fw := r.Device("mlx5_0").FirmwareVersion; fw != "28.41.1000" {
+		t.Errorf("attributes not read after the relist interval: fw_ver %q", fw)
+	}
+
+	// A file that vanishes: one error, then listed again.
+	if err := os.Remove(filepath.Join(port, "counters", "link_downed")); err != nil {
+		t.Fatal(err)
+	}
+	p = scrape()
+	if len(p.Errors) != 1 || p.Errors[0].Reason() != "missing" {
+		t.Errorf("vanished file: errors %+v", p.Errors)
+	}
+	p = scrape()
+	if got := names(p); len(p.Errors) != 0 || len(got) != 2 {
+		t.Errorf("after relisting: %v, errors %+v", got, p.Errors)
+	}
+
+	// The port directory vanishes: no port, and no error for it.
+	if err := os.RemoveAll(port); err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Device("mlx5_0"); len(d.Ports) != 0 || len(d.Errors) != 0 {
+		t.Errorf("vanished port: %+v", d)
+	}
+	// Listed again: the ports directory exists, empty.
+	if d := r.Device("mlx5_0"); len(d.Ports) != 0 || len(d.Errors) != 0 {
+		t.Errorf("after relisting a vanished port: %+v", d)
 	}
 }

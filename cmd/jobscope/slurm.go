@@ -15,6 +15,7 @@ import (
 	"jobscope/collectors/exporter"
 	"jobscope/collectors/otlp"
 	slurmcollectors "jobscope/collectors/slurm"
+	"jobscope/internal/memlimit"
 	"jobscope/slurm/poller"
 	"jobscope/slurm/source"
 )
@@ -28,6 +29,7 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 	poll := poller.AddFlags(cmd)
 	staleness := slurmcollectors.AddFlags(cmd)
 	telemetry := otlp.AddFlags(cmd)
+	memLimit := memlimit.AddFlags(cmd)
 	set := jscollectors.NewSet[slurmcollectors.Deps]()
 	slurmcollectors.Register(set)
 	set.AddFlags(cmd)
@@ -50,6 +52,7 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 		// Serve closes them when it returns; this is for the returns before
 		// it (a second Close only returns an error nobody needs).
 		defer closeListeners(listeners)
+		memLimit.Apply(logger)
 		source, err := src.Build(logger)
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func mustAbsent(t *testing.T, mfs map[string]*dto.MetricFamily, name string, lab
 
 func TestSaturation(t *testing.T) {
 	g := writeGenTree(t, t.TempDir(), 1)
-	c := newCollector(t, Options{SysFS: g.root})
+	c := newCollector(t, Options{SysFS: g.root, Config: Config{Counters: CountersAll}})
 	reg, a := registry(t, c)
 	for _, tc := range []struct {
 		counter string
@@ -86,14 +86,27 @@ func TestSaturation(t *testing.T) {
 	g.set(t, 0, "counters", "port_xmit_data", 1<<32-1)
 	mustAbsent(t, gather(t, reg, a), "port_pma_saturated", "device=mlx5_0", "counter=port_xmit_data")
 
-	// A legacy 32-bit table (no unicast/multicast files, small values):
+	// The default set reads the unicast/multicast files no more, but they
+	// still say the table is extended: no saturation series for the data
+	// counters. The error counters of the default set keep theirs; the
+	// opt-in ones have none.
+	reg, a = registry(t, newCollector(t, Options{SysFS: g.root}))
+	mfs := gather(t, reg, a)
+	mustAbsent(t, mfs, "port_pma_saturated", "device=mlx5_0", "counter=port_xmit_data")
+	mustAbsent(t, mfs, "port_pma_total", "device=mlx5_0", "counter=unicast_xmit_packets")
+	mustSample(t, mfs, 1, "port_pma_saturated", "device=mlx5_0", "counter=VL15_dropped")
+	mustAbsent(t, mfs, "port_pma_saturated", "device=mlx5_0", "counter=port_rcv_constraint_errors")
+
+	// A legacy 32-bit table (no unicast/multicast files, small values; a
+	// port of another HCA, as the table is fixed while a driver is loaded):
 	// 2^32-1 is saturation.
 	for _, f := range []string{"unicast_xmit_packets", "unicast_rcv_packets", "multicast_xmit_packets", "multicast_rcv_packets"} {
 		if err := os.Remove(filepath.Join(g.portDir(0), "counters", f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mfs := gather(t, reg, a)
+	reg, a = registry(t, newCollector(t, Options{SysFS: g.root}))
+	mfs = gather(t, reg, a)
 	mustSample(t, mfs, 1, "port_pma_saturated", "device=mlx5_0", "counter=port_xmit_data")
 	mustSample(t, mfs, 0, "port_pma_saturated", "device=mlx5_0", "counter=port_rcv_data")
 	// hw_counters are 64-bit: no saturation series.
@@ -322,9 +335,11 @@ func scrapeThroughFramework(t *testing.T, sysfs string, scrapes int) (float64, s
 
 func TestFilters(t *testing.T) {
 	g := writeGenTree(t, t.TempDir(), 3)
+	// The default set, two opt-in files added and one default file
+	// taken out.
 	c := newCollector(t, Options{SysFS: g.root, Config: Config{
 		DeviceInclude: "mlx5_[01]", DeviceExclude: "mlx5_1",
-		CounterInclude: "port_.*|symbol_error", CounterExclude: "port_xmit_wait",
+		CounterInclude: "unicast_xmit_packets|rx_dct_connect", CounterExclude: "port_xmit_wait",
 	}})
 	reg, a := registry(t, c)
 	mfs := gather(t, reg, a)
@@ -332,11 +347,27 @@ func TestFilters(t *testing.T) {
 	mustAbsent(t, mfs, "port_state_id", "device=mlx5_1")
 	mustAbsent(t, mfs, "port_state_id", "device=mlx5_2")
 	mustSample(t, mfs, 0, "port_pma_total", "device=mlx5_0", "counter=symbol_error")
+	mustSample(t, mfs, 2, "port_pma_total", "device=mlx5_0", "counter=link_downed")
 	mustAbsent(t, mfs, "port_pma_total", "device=mlx5_0", "counter=port_xmit_wait")
-	mustAbsent(t, mfs, "port_pma_total", "device=mlx5_0", "counter=link_downed")
-	mustAbsent(t, mfs, "port_hw_stats_total", "device=mlx5_0")
+	mustAbsent(t, mfs, "port_pma_saturated", "device=mlx5_0", "counter=port_xmit_wait")
+	mustAbsent(t, mfs, "port_pma_total", "device=mlx5_0", "counter=port_rcv_switch_relay_errors")
+	mustSample(t, mfs, 17000, "port_unicast_transmitted_packets_total", "device=mlx5_0")
+	mustAbsent(t, mfs, "port_unicast_received_packets_total", "device=mlx5_0")
+	mustSample(t, mfs, 7*27, "port_hw_stats_total", "device=mlx5_0", "counter=rx_dct_connect")
+	mustSample(t, mfs, 7*5, "port_hw_stats_total", "device=mlx5_0", "counter=out_of_buffer")
+	mustAbsent(t, mfs, "port_hw_stats_total", "device=mlx5_0", "counter=rx_write_requests")
+	mustAbsent(t, mfs, "port_hw_stats_lifespan_seconds", "device=mlx5_0")
+
+	// all: every file, less the excluded.
+	reg, a = registry(t, newCollector(t, Options{SysFS: g.root, Config: Config{Counters: CountersAll, CounterExclude: "port_xmit_wait|lifespan"}}))
+	mfs = gather(t, reg, a)
+	mustSample(t, mfs, 9, "port_pma_total", "device=mlx5_2", "counter=port_xmit_constraint_errors")
+	mustSample(t, mfs, 7*30+2, "port_hw_stats_total", "device=mlx5_2", "counter=rx_write_requests")
+	mustAbsent(t, mfs, "port_pma_total", "device=mlx5_2", "counter=port_xmit_wait")
+	mustAbsent(t, mfs, "port_hw_stats_lifespan_seconds", "device=mlx5_2")
 
 	for _, bad := range []Config{
+		{Counters: "some"},
 		{DeviceInclude: "("}, {CounterExclude: "[z-a]"},
 		{ExpectedRate: []string{"mlx5"}}, {ExpectedRate: []string{"mlx5=fast"}},
 		{ExpectedWidth: []string{"(=4"}}, {ExpectedWidth: []string{"x=-4"}},

@@ -7,31 +7,38 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"jobscope/test/testkit"
 )
 
 // The benchmarks run on a generated node of 8 ConnectX-7 HCAs, one 4X NDR
-// port each with 21 counters/ and 32 hw_counters/ files (docs/performance.md
-// has the figures and the method).
+// port each with 21 counters/ and 32 hw_counters/ files, and on a node made
+// of recorded files (recorded_test.go): docs/performance.md has the figures
+// and the method.
 
 const benchHCAs = 8
 
-// benchConfigs are the two ways the collector is measured: reading
-// everything, and skipping hw_counters/ by the counter filter, which reads
+// benchConfigs are the ways the collector is measured: the default counter
+// set; every file; and every counters/ file without hw_counters/, which is
 // what node_exporter 1.5 reads (it has no hw_counters): the like-for-like
 // comparison of the sysfs work.
 var benchConfigs = []struct {
 	name string
 	cfg  Config
 }{
-	{"all", Config{}},
-	{"no-hw_counters", Config{CounterExclude: strings.Join(mlx5HWCounters, "|")}},
+	{"default", Config{}},
+	{"all", Config{Counters: CountersAll}},
+	{"node_exporter-files", Config{Counters: CountersAll, CounterExclude: strings.Join(mlx5HWCounters, "|")}},
 }
 
 // BenchmarkCollectorUpdate is one scrape of the collector alone: read
@@ -62,35 +69,64 @@ func BenchmarkCollectorUpdate(b *testing.B) {
 	}
 }
 
+// benchTrees are the trees the HTTP scrapes are measured on: the generated
+// node and the recorded one (recorded_test.go).
+var benchTrees = []struct {
+	name  string
+	write func(tb testing.TB, dir string) string
+}{
+	{"generated_8hca", func(tb testing.TB, dir string) string { return writeGenTree(tb, dir, benchHCAs).root }},
+	{"recorded_8hca", writeRecordedTree},
+}
+
 // BenchmarkCollectorHTTP is one scrape as Prometheus does it: the HTTP
 // handler gathers, sorts and encodes the page (no network), as
 // node_exporter's figure below includes.
 func BenchmarkCollectorHTTP(b *testing.B) {
-	for _, bc := range benchConfigs {
-		b.Run(bc.name, func(b *testing.B) {
-			g := writeGenTree(b, b.TempDir(), benchHCAs)
-			c := newCollector(b, Options{SysFS: g.root, Config: bc.cfg})
-			reg := prometheus.NewRegistry()
-			if err := reg.Register(&adapter{c: c}); err != nil {
-				b.Fatal(err)
-			}
-			h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			b.ReportAllocs()
-			b.ResetTimer()
-			defer cpuPerOp(b)()
-			size := 0
-			for i := 0; i < b.N; i++ {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d", rec.Code)
-				}
-				size = rec.Body.Len()
-			}
-			b.ReportMetric(float64(size), "page-bytes")
-		})
+	for _, tree := range benchTrees {
+		for _, bc := range benchConfigs {
+			b.Run(tree.name+"/"+bc.name, func(b *testing.B) {
+				benchHTTP(b, tree.write(b, b.TempDir()), bc.cfg)
+			})
+		}
 	}
+}
+
+func benchHTTP(b *testing.B, root string, cfg Config) {
+	c := newCollector(b, Options{SysFS: root, Config: cfg})
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(&adapter{c: c}); err != nil {
+		b.Fatal(err)
+	}
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	var page string
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		if i == b.N-1 {
+			page = rec.Body.String()
+		}
+	}
+	b.ReportMetric(float64(len(page)), "page-bytes")
+	b.ReportMetric(float64(seriesIn(page, "")), "series/op")
+}
+
+// seriesIn counts the samples of a text page whose name starts with prefix.
+func seriesIn(page, prefix string) int {
+	n := 0
+	for _, l := range strings.Split(page, "\n") {
+		if l != "" && l[0] != '#' && strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // BenchmarkNodeExporterHTTP scrapes Debian's node_exporter, infiniband
@@ -103,10 +139,100 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 	if bin == "" {
 		b.Skip("prometheus-node-exporter not installed: comparison skipped")
 	}
-	g := writeGenTree(b, b.TempDir(), benchHCAs)
-	url, pid, _ := nodeExporter(b, bin, g.root)
-	get := func() string {
+	for _, tree := range benchTrees {
+		b.Run(tree.name, func(b *testing.B) { benchNodeExporter(b, bin, tree.write(b, b.TempDir())) })
+	}
+}
+
+func benchNodeExporter(b *testing.B, bin, root string) {
+	url, pid, _ := nodeExporter(b, bin, root)
+	benchServer(b, url, pid, "node_infiniband_", "go_memstats_mallocs_total")
+}
+
+// BenchmarkJobscopeNodeHTTP is BenchmarkNodeExporterHTTP for the real
+// jobscope binary, built from this tree: `jobscope node` with the
+// infiniband collector alone, measured the same way (its process CPU from
+// /proc/PID/stat, its allocations from its own Go runtime series), on both
+// trees with the default counter set and with node_exporter's files.
+func BenchmarkJobscopeNodeHTTP(b *testing.B) {
+	bin := jobscopeBinary(b)
+	for _, tree := range benchTrees {
+		for _, bc := range benchConfigs {
+			if bc.name == "all" {
+				continue
+			}
+			b.Run(tree.name+"/"+bc.name, func(b *testing.B) {
+				args := []string{"--path.sysfs=" + tree.write(b, b.TempDir())}
+				if bc.cfg.Counters != "" {
+					args = append(args, "--infiniband.counters="+bc.cfg.Counters)
+				}
+				if bc.cfg.CounterExclude != "" {
+					args = append(args, "--infiniband.counter-exclude="+bc.cfg.CounterExclude)
+				}
+				url, pid := jobscopeNode(b, bin, args...)
+				benchServer(b, url, pid, "jobscope_infiniband_", "go_memstats_mallocs_total")
+			})
+		}
+	}
+}
+
+// jobscopeBinary builds cmd/jobscope once per benchmark run, or returns
+// JOBSCOPE_BIN (another build to compare, e.g. an older commit's).
+func jobscopeBinary(b *testing.B) string {
+	b.Helper()
+	if p := os.Getenv("JOBSCOPE_BIN"); p != "" {
+		return p
+	}
+	bin := filepath.Join(b.TempDir(), "jobscope")
+	cmd := exec.Command("go", "build", "-o", bin, "jobscope/cmd/jobscope")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Skipf("cannot build jobscope: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// jobscopeNode runs `jobscope node` with the infiniband collector alone
+// and returns its scrape URL and pid.
+func jobscopeNode(b *testing.B, bin string, args ...string) (string, int) {
+	b.Helper()
+	addr := testkit.FreeAddr(b)
+	args = append([]string{"node", "--web.listen-address=" + addr, "--gpu.backend=none",
+		"--no-collector.gpu", "--no-collector.gpu-backend", "--no-collector.gpu-tenants",
+		"--no-collector.job-energy", "--no-collector.job-host", "--no-collector.node-info"}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	stderr := &testkit.SyncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait() // killed by the cancel: its exit status is expected
+	})
+	url := "http://" + addr + "/metrics"
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get(url)
+		if err == nil {
+			if cerr := resp.Body.Close(); cerr != nil {
+				b.Fatal(cerr)
+			}
+			return url, cmd.Process.Pid
+		}
+	}
+	b.Fatalf("jobscope node did not start on %s: %s", addr, stderr.String())
+	return "", 0
+}
+
+// benchServer scrapes url b.N times, as Prometheus does (gzip accepted),
+// and reports the server's CPU per scrape from /proc/PID/stat, its
+// allocations per scrape from its own mallocs series, the page size and
+// the series whose names start with prefix.
+func benchServer(b *testing.B, url string, pid int, prefix, mallocs string) {
+	client := &http.Client{Transport: &http.Transport{}} // gzip accepted and decoded
+	get := func() string {
+		resp, err := client.Get(url)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -120,19 +246,21 @@ func BenchmarkNodeExporterHTTP(b *testing.B) {
 		return string(body)
 	}
 	page := get()
-	if !strings.Contains(page, `node_infiniband_port_data_received_bytes_total{device="mlx5_7",port="1"}`) {
-		b.Fatalf("node_exporter did not read the generated tree:\n%s", page)
+	if !strings.Contains(page, `_received_bytes_total{device="mlx5_7",port="1"}`) &&
+		!strings.Contains(page, `_data_received_bytes_total{device="mlx5_7",port="1"}`) {
+		b.Fatalf("the exporter did not read the tree:\n%s", page)
 	}
-	cpu0, mallocs0 := procCPUSeconds(b, pid), metricValue(b, page, "go_memstats_mallocs_total")
+	cpu0, mallocs0 := procCPUSeconds(b, pid), metricValue(b, page, mallocs)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		page = get()
 	}
 	b.StopTimer()
-	cpu1, mallocs1 := procCPUSeconds(b, pid), metricValue(b, page, "go_memstats_mallocs_total")
+	cpu1, mallocs1 := procCPUSeconds(b, pid), metricValue(b, page, mallocs)
 	b.ReportMetric((cpu1-cpu0)/float64(b.N)*1e6, "server-cpu-µs/op")
 	b.ReportMetric((mallocs1-mallocs0)/float64(b.N), "server-allocs/op")
 	b.ReportMetric(float64(len(page)), "page-bytes")
+	b.ReportMetric(float64(seriesIn(page, prefix)), "series/op")
 }
 
 // cpuPerOp reports this process's CPU time (user+system, GC included) per

@@ -7,12 +7,24 @@ import (
 	"strings"
 
 	"jobscope/collectors"
+	"jobscope/infiniband"
+	"jobscope/internal/flagvalue"
+)
+
+// Counter sets (--infiniband.counters).
+const (
+	CountersDefault = "default"
+	CountersAll     = "all"
 )
 
 // Config is the collector's flags.
 type Config struct {
-	DeviceInclude  string
-	DeviceExclude  string
+	DeviceInclude string
+	DeviceExclude string
+	// Counters is the base set of counter files read: CountersDefault
+	// (also when empty) or CountersAll. CounterInclude adds files to it,
+	// CounterExclude removes files from it.
+	Counters       string
 	CounterInclude string
 	CounterExclude string
 	// ExpectedRate and ExpectedWidth are "DEVICE_REGEX=VALUE" pairs: the
@@ -30,9 +42,12 @@ func AddFlags(g collectors.FlagGroup) *Config {
 		StringVar(&c.DeviceInclude)
 	g.Flag("infiniband.device-exclude", "Regexp of RDMA devices to skip (applied after the include).").
 		StringVar(&c.DeviceExclude)
-	g.Flag("infiniband.counter-include", "Regexp of counter file names (counters/, counters_ext/, hw_counters/) to read; empty reads all. Skipped files are never opened, which saves a firmware query each.").
+	c.Counters = CountersDefault
+	flagvalue.Named(g.Flag("infiniband.counters", "Counter files read: 'default' (traffic, the error counters the shipped alerts and dashboards read, port_xmit_wait, and mlx5's congestion and retransmission hw_counters; see docs/metrics-infiniband.md) or 'all' (every file of counters/, counters_ext/ and hw_counters/). Files not read are never opened, which saves a firmware query each.").
+		Default(CountersDefault).HintOptions(CountersDefault, CountersAll), counterSetValue{&c.Counters})
+	g.Flag("infiniband.counter-include", "Regexp of counter file names (counters/, counters_ext/, hw_counters/) to read in addition to --infiniband.counters, e.g. 'unicast_.*|out_of_.*'.").
 		StringVar(&c.CounterInclude)
-	g.Flag("infiniband.counter-exclude", "Regexp of counter file names to skip (applied after the include).").
+	g.Flag("infiniband.counter-exclude", "Regexp of counter file names not to read (applied after --infiniband.counters and the include).").
 		StringVar(&c.CounterExclude)
 	g.Flag("infiniband.expected-rate", "DEVICE_REGEX=GBPS: the rate ports of matching devices should train at, e.g. 'mlx5_[0-7]=400'; a lower rate marks the port degraded. Repeatable; the first match wins.").
 		StringsVar(&c.ExpectedRate)
@@ -41,8 +56,58 @@ func AddFlags(g collectors.FlagGroup) *Config {
 	return c
 }
 
+// counterSetValue is --infiniband.counters's value: one of the sets.
+type counterSetValue struct{ s *string }
+
+func (v counterSetValue) Set(s string) error {
+	if s != CountersDefault && s != CountersAll {
+		return fmt.Errorf("%q is not one of %s, %s", s, CountersDefault, CountersAll)
+	}
+	*v.s = s
+	return nil
+}
+
+func (v counterSetValue) String() string { return *v.s }
+
+// defaultCounters are the counter files read by default, by group: what
+// the shipped rules, alerts and dashboards read, and what an on-call looks
+// at first. Everything else is opt-in (--infiniband.counters=all or
+// --infiniband.counter-include).
+var defaultCounters = map[infiniband.Group]map[string]bool{
+	infiniband.GroupCounters: set(
+		// Traffic: the port and per-job byte and packet series.
+		"port_rcv_data", "port_xmit_data", "port_rcv_packets", "port_xmit_packets",
+		// The error counters the alerts and the dashboard read (with their
+		// saturation flags): cable and transceiver, link flaps, receive
+		// errors, discards, buffer overruns.
+		"symbol_error", "link_error_recovery", "link_downed", "port_rcv_errors",
+		"port_rcv_remote_physical_errors", "port_xmit_discards", "local_link_integrity_errors",
+		"excessive_buffer_overrun_errors", "VL15_dropped",
+		// Congestion: ticks with data to send and no credit.
+		"port_xmit_wait"),
+	// Traffic of older mlx4 kernels, whose counters/ are 32-bit.
+	infiniband.GroupCountersExt: set("port_rcv_data_64", "port_xmit_data_64", "port_rcv_packets_64", "port_xmit_packets_64"),
+	infiniband.GroupHWCounters: set(
+		// EFA's traffic (it has no counters/).
+		"rx_bytes", "tx_bytes", "rx_pkts", "tx_pkts",
+		// mlx5 congestion, retransmission and receive-buffer loss: the
+		// dashboard's "Congestion and retransmission" panel. On mlx5 one
+		// firmware query serves every hw_counters file within its lifespan.
+		"np_cnp_sent", "rp_cnp_handled", "np_ecn_marked_roce_packets", "local_ack_timeout_err",
+		"packet_seq_err", "out_of_sequence", "rnr_nak_retry_err", "out_of_buffer"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
 // compiled is a Config checked and compiled.
 type compiled struct {
+	allCounters            bool
 	devInclude, devExclude *regexp.Regexp
 	ctrInclude, ctrExclude *regexp.Regexp
 	rates                  []expectation
@@ -57,6 +122,13 @@ type expectation struct {
 func (c Config) compile() (compiled, error) {
 	var out compiled
 	var err error
+	switch c.Counters {
+	case "", CountersDefault:
+	case CountersAll:
+		out.allCounters = true
+	default:
+		return out, fmt.Errorf("--infiniband.counters: %q is not one of %s, %s", c.Counters, CountersDefault, CountersAll)
+	}
 	for _, r := range []struct {
 		flag, expr string
 		dst        **regexp.Regexp
@@ -114,11 +186,11 @@ func (c *compiled) device(name string) bool {
 	return c.devExclude == nil || !c.devExclude.MatchString(name)
 }
 
-func (c *compiled) counter(name string) bool {
-	if c.ctrInclude != nil && !c.ctrInclude.MatchString(name) {
-		return false
-	}
-	return c.ctrExclude == nil || !c.ctrExclude.MatchString(name)
+// counter says whether a counter file is read: in the set, or included,
+// and not excluded.
+func (c *compiled) counter(g infiniband.Group, name string) bool {
+	in := c.allCounters || defaultCounters[g][name] || (c.ctrInclude != nil && c.ctrInclude.MatchString(name))
+	return in && (c.ctrExclude == nil || !c.ctrExclude.MatchString(name))
 }
 
 func lookup(es []expectation, device string) (float64, bool) {

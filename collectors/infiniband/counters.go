@@ -1,7 +1,6 @@
 package infiniband
 
 import (
-	"jobscope/collectors"
 	"jobscope/infiniband"
 )
 
@@ -88,7 +87,7 @@ func (st *portState) observe(k counterKey, raw uint64) uint64 {
 	return cs.total
 }
 
-func (c *Collector) emitCounters(e *collectors.Emitter, dev string, st *portState, p *infiniband.Port) {
+func (c *Collector) emitCounters(e *emitter, dev string, st *portState, p *infiniband.Port) {
 	dataBits := p.DataBits()
 	for i := range p.Counters {
 		ctr := &p.Counters[i]

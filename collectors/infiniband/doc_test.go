@@ -27,7 +27,11 @@ func TestMetricsDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tree := range trees {
-		add(newCollector(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: goldenConfig[tree.Name()]}), 1)
+		for _, set := range []string{CountersDefault, CountersAll} {
+			cfg := goldenConfig[tree.Name()]
+			cfg.Counters = set
+			add(newCollector(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: cfg}), 1)
+		}
 	}
 	g := writeGenTree(t, t.TempDir(), 2)
 	// A counters_ext file without a named family of its own.
@@ -38,7 +42,7 @@ func TestMetricsDoc(t *testing.T) {
 	clock := &fixedClock{t: time.Unix(1e9, 0)}
 	add(newCollector(t, Options{
 		SysFS:  g.root,
-		Config: Config{ExpectedRate: []string{".*=400"}, ExpectedWidth: []string{".*=4"}},
+		Config: Config{Counters: CountersAll, ExpectedRate: []string{".*=400"}, ExpectedWidth: []string{".*=4"}},
 		Jobs:   func() []Job { return []Job{{ID: "7", GPUPCIBusIDs: []string{gpuBusID(0)}}} },
 		Now:    clock.now,
 	}), 2)

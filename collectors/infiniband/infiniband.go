@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
 	"jobscope/infiniband"
@@ -56,13 +57,27 @@ type Collector struct {
 	gpuPlaces  map[string]pciPlace // GPU bus id -> PCI sysfs path and NUMA node
 	jobState   map[string]*jobState
 	lastScrape time.Time
+	prev       []*dto.MetricFamily // the last scrape's families, to size the next
 	logger     *slog.Logger
 	// sysfsState is the last state of --path.sysfs logged: "" (readable),
 	// "no_class", "no_sysfs".
 	sysfsState string
 }
 
-var _ collectors.Collector = (*Collector)(nil)
+var _ collectors.FamilySetCollector = (*Collector)(nil)
+
+// emitter adds samples to a FamilyBuilder: the collector builds its
+// families directly (no const metric per series, no registry sort), which
+// is most of what a scrape costs once the files are read.
+type emitter struct{ b *collectors.FamilyBuilder }
+
+func (e *emitter) Gauge(d *collectors.FamilyDesc, v float64, labels ...string) {
+	e.b.Add(d, v, labels...)
+}
+
+func (e *emitter) Counter(d *collectors.FamilyDesc, v float64, labels ...string) {
+	e.b.Add(d, v, labels...)
+}
 
 // New builds the collector; it fails on a bad flag value.
 func New(o Options) (*Collector, error) {
@@ -92,18 +107,35 @@ func New(o Options) (*Collector, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.reader = c.fs.NewReader()
-	c.reader.Counter = func(_ infiniband.Group, name string) bool { return c.cfg.counter(name) }
+	c.reader.Counter = c.cfg.counter
+	c.reader.Now = now
 	return c, nil
 }
 
 type errKey struct{ device, reason string }
 
-// Update reads sysfs and sends the metrics of one scrape.
+// Update reads sysfs and sends the metrics of one scrape (the path of
+// Runner.Scrape and of tests).
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	set, err := c.FamilySet(ctx)
+	return errors.Join(err, collectors.SendFamilies(ch, set.Families()))
+}
+
+// FamilySet reads sysfs and returns the families of one scrape.
+func (c *Collector) FamilySet(ctx context.Context) (*collectors.FamilySet, error) {
+	mfs, err := c.build(ctx)
+	if mfs == nil {
+		return nil, err
+	}
+	c.prev = mfs
+	return collectors.NewFamilySet(mfs), err
+}
+
+func (c *Collector) build(ctx context.Context) ([]*dto.MetricFamily, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the previous infiniband scrape: %w", ctx.Err())
+		return nil, fmt.Errorf("waiting for the previous infiniband scrape: %w", ctx.Err())
 	}
 	defer func() { <-c.sem }()
 
@@ -112,24 +144,26 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	case errors.Is(err, infiniband.ErrNoClass):
 		// No HCA on this host: nothing to export, and nothing wrong.
 		c.noteSysfs("no_class", err)
-		return nil
+		return nil, nil
 	case errors.Is(err, infiniband.ErrNoSysfs):
 		// A wrong --path.sysfs: the collector fails, and says why once
 		// (a warning) rather than as an error on every scrape, which
 		// ErrNoData keeps the framework from logging.
 		c.noteSysfs("no_sysfs", err)
-		return fmt.Errorf("%w: %v", collectors.ErrNoData, err)
+		return nil, fmt.Errorf("%w: %v", collectors.ErrNoData, err)
 	case err != nil:
-		return err
+		return nil, err
 	}
 	c.noteSysfs("", nil)
 	now := c.now()
 	c.gen++
-	e := collectors.NewEmitter(ch)
+	b := collectors.NewFamilyBuilder()
+	b.SizeLike(c.prev)
+	e := &emitter{b}
 	devices := make([]infiniband.Device, 0, len(names))
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		if !c.cfg.device(name) {
 			continue
@@ -142,10 +176,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	c.emitErrors(e)
 	c.attribute(e, devices, now)
 	c.lastScrape = now
-	if len(devices) == 0 && len(names) > 0 {
-		return nil // everything filtered out: that is what was asked
-	}
-	return e.Err()
+	return b.Build()
 }
 
 // noteSysfs logs the state of --path.sysfs when it changes: no sysfs is a
@@ -176,13 +207,13 @@ func (c *Collector) countErrors(device string, errs []infiniband.FileError) {
 	}
 }
 
-func (c *Collector) emitErrors(e *collectors.Emitter) {
+func (c *Collector) emitErrors(e *emitter) {
 	for k, n := range c.readErrors {
 		e.Counter(c.d.readErrors, float64(n), k.device, k.reason)
 	}
 }
 
-func (c *Collector) emitDevice(e *collectors.Emitter, dev *infiniband.Device) {
+func (c *Collector) emitDevice(e *emitter, dev *infiniband.Device) {
 	c.countErrors(dev.Name, dev.Errors)
 	// "Every reason" gets a series from the first scrape on, so an alert
 	// on increase() sees the first error too.
@@ -202,7 +233,7 @@ func (c *Collector) emitDevice(e *collectors.Emitter, dev *infiniband.Device) {
 	}
 }
 
-func (c *Collector) emitLink(e *collectors.Emitter, dev, port string, p *infiniband.Port) {
+func (c *Collector) emitLink(e *emitter, dev, port string, p *infiniband.Port) {
 	speed := ""
 	if p.HasRate {
 		speed = p.Rate.Speed

@@ -69,25 +69,41 @@ var goldenConfig = map[string]Config{
 	"gpud_cx7":             {ExpectedRate: []string{"mlx5_.*=400"}},
 }
 
+// TestGolden checks the page of every tree with the default counter set
+// (testdata/golden/TREE.prom) and with --infiniband.counters=all
+// (testdata/golden/all/TREE.prom), which covers every counter file.
 func TestGolden(t *testing.T) {
 	trees, err := os.ReadDir(treesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tree := range trees {
-		t.Run(tree.Name(), func(t *testing.T) {
-			c := newCollector(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: goldenConfig[tree.Name()]})
-			reg, a := registry(t, c)
-			got := scrape(t, reg, a)
-			golden.Check(t, filepath.Join("testdata/golden", tree.Name()+".prom"), []byte(got))
-			golden.LintGatherer(t, reg)
-			// A second scrape of an unchanged tree is the same page: state
-			// kept between scrapes must not change values by itself.
-			// (read errors excepted: they are counted again on every scrape.)
-			if again := scrape(t, reg, a); withoutErrors(again) != withoutErrors(got) {
-				t.Errorf("second scrape differs:\n%s", golden.Diff(got, again))
+		for _, set := range []string{CountersDefault, CountersAll} {
+			name, file := tree.Name(), filepath.Join("testdata/golden", tree.Name()+".prom")
+			if set == CountersAll {
+				name, file = tree.Name()+"/all", filepath.Join("testdata/golden/all", tree.Name()+".prom")
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				cfg := goldenConfig[tree.Name()]
+				cfg.Counters = set
+				checkGolden(t, Options{SysFS: filepath.Join(treesDir, tree.Name()), Config: cfg}, file)
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, o Options, file string) {
+	t.Helper()
+	c := newCollector(t, o)
+	reg, a := registry(t, c)
+	got := scrape(t, reg, a)
+	golden.Check(t, file, []byte(got))
+	golden.LintGatherer(t, reg)
+	// A second scrape of an unchanged tree is the same page: state kept
+	// between scrapes must not change values by itself. (read errors
+	// excepted: they are counted again on every scrape.)
+	if again := scrape(t, reg, a); withoutErrors(again) != withoutErrors(got) {
+		t.Errorf("second scrape differs:\n%s", golden.Diff(got, again))
 	}
 }
 

@@ -3,7 +3,6 @@ package infiniband
 import (
 	"time"
 
-	"jobscope/collectors"
 	"jobscope/infiniband"
 )
 
@@ -36,7 +35,7 @@ type jobState struct {
 // interval's traffic that falls after its start (traffic assumed even over
 // the interval); one already running when first seen (the agent restarted)
 // starts from 0 at that scrape.
-func (c *Collector) attribute(e *collectors.Emitter, devices []infiniband.Device, now time.Time) {
+func (c *Collector) attribute(e *emitter, devices []infiniband.Device, now time.Time) {
 	if c.jobs == nil {
 		return
 	}

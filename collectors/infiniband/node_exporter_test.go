@@ -139,7 +139,8 @@ func TestSideBySideNodeExporter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := newCollector(t, Options{SysFS: sysfs})
+			// Every counters/ file, as node_exporter reads them all.
+			c := newCollector(t, Options{SysFS: sysfs, Config: Config{Counters: CountersAll}})
 			reg, a := registry(t, c)
 			ours := gather(t, reg, a)
 			if name == "generated_8hca" && byPort(theirs["node_scrape_collector_success"])["/"] != 1 {

@@ -5,16 +5,19 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -232,29 +235,74 @@ func TestGathererEqualsPedanticScrape(t *testing.T) {
 		{"stale-nodes", stale, 5 * time.Minute},
 		{"before-first-poll", &slurm.Snapshot{Resources: map[slurm.Resource]slurm.ResourceStatus{}}, time.Minute},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			want := render(t, gatherAll(t, tc.snap, tc.maxStale))
-			g, err := newRunner(t, tc.snap, tc.maxStale).Gatherer(context.Background(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := render(t, g)
-			if !bytes.Equal(got, want) {
-				t.Errorf("Runner.Gatherer page:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
-			}
-			golden.LintGatherer(t, g)
+		// Every collector streamed (threshold 0) or none (the fixtures are
+		// small): Warm building them one family at a time gives the same
+		// page.
+		for _, stream := range []int{streamSeries, 0} {
+			t.Run(fmt.Sprintf("%s/stream-from=%d", tc.name, stream), func(t *testing.T) {
+				defer func(prev int) { streamSeries = prev }(streamSeries)
+				streamSeries = stream
+				gatherPageChecks(t, tc.snap, tc.maxStale)
+			})
+		}
+	}
+}
 
-			// The page /metrics writes (the sets' cached encoding after the
-			// fresh part), decoded as Prometheus does, twice: built, then
-			// from the cache.
-			for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
-				for range 2 {
-					if got := render(t, writtenPage(t, g, format)); !bytes.Equal(got, want) {
-						t.Errorf("%s page:\n%s\ndiffers from the pedantic registry's:\n%s", format, got, want)
-					}
-				}
+// gatherPageChecks compares what Runner.Gatherer gathers and what
+// /metrics writes from the cached encodings, before and after Warm, with the
+// pedantic registry's page.
+func gatherPageChecks(t *testing.T, snap *slurm.Snapshot, maxStale time.Duration) {
+	t.Helper()
+	want := render(t, gatherAll(t, snap, maxStale))
+	runner := newRunner(t, snap, maxStale)
+	g, err := runner.Gatherer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(t, g)
+	if !bytes.Equal(got, want) {
+		t.Errorf("Runner.Gatherer page:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
+	}
+	golden.LintGatherer(t, g)
+
+	// The page /metrics writes (the sets' cached encoding after the
+	// fresh part), decoded as Prometheus does, twice: built, then
+	// from the cache.
+	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+		for range 2 {
+			if got := render(t, writtenPage(t, g, format)); !bytes.Equal(got, want) {
+				t.Errorf("%s page:\n%s\ndiffers from the pedantic registry's:\n%s", format, got, want)
 			}
-		})
+		}
+	}
+
+	// Warm (Prebuild) encodes and releases the families: what
+	// still needs them (Gather for OTLP, a format not encoded
+	// yet) gets them rebuilt, identical.
+	if err := runner.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, g); !bytes.Equal(got, want) {
+		t.Errorf("Gather after Warm:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
+	}
+	for _, format := range []expfmt.Format{expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+		if got := render(t, writtenPage(t, g, format)); !bytes.Equal(got, want) {
+			t.Errorf("%s page after Warm:\n%s\ndiffers from the pedantic registry's:\n%s", format, got, want)
+		}
+	}
+
+	// Warm before any scrape, as Prebuild does after a poll: the gzipped
+	// text it builds (streamed, for a streamed set) is what a scrape gets.
+	warmed := newRunner(t, snap, maxStale)
+	if err := warmed.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g, err = warmed.Gatherer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, writtenPage(t, g, expfmt.NewFormat(expfmt.TypeTextPlain))); !bytes.Equal(got, want) {
+		t.Errorf("page warmed before any scrape:\n%s\ndiffers from the pedantic registry's:\n%s", got, want)
 	}
 }
 
@@ -478,4 +526,45 @@ func TestNodesSinfoState(t *testing.T) {
 	if sum != float64(len(snap.Nodes)) {
 		t.Errorf("sinfo states sum to %v nodes, want %d", sum, len(snap.Nodes))
 	}
+}
+
+// TestReleasedSetOutlivesItsSnapshot: a set holds its snapshot weakly, so
+// the previous poll's data is freed once the poller replaced it; a reader
+// that still holds such a set and needs its released families gets the
+// current snapshot's.
+func TestReleasedSetOutlivesItsSnapshot(t *testing.T) {
+	var current atomic.Pointer[slurm.Snapshot]
+	current.Store(debianSnapshot(t))
+	c, err := newNodesCollector(Deps{Snapshot: current.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := c.(collectors.FamilySetCollector)
+	old, err := fc.FamilySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.WarmLike(nil)
+	if err := old.Warm(); err != nil { // releases the families
+		t.Fatal(err)
+	}
+	next := *current.Load()
+	next.Nodes = next.Nodes[:1]
+	gone := weak.Make(current.Load())
+	current.Store(&next)
+	runtime.GC()
+	if gone.Value() != nil {
+		t.Fatal("the replaced snapshot is still reachable: a set or the collector holds it")
+	}
+	cur, err := fc.FamilySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := render(t, families(old.Families())), render(t, families(cur.Families())); !bytes.Equal(got, want) {
+		t.Errorf("released set of a gone snapshot:\n%s\nwant the current one's:\n%s", got, want)
+	}
+}
+
+func families(mfs []*dto.MetricFamily) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 }

@@ -23,7 +23,7 @@ func newPollCollector(d Deps) (collectors.Collector, error) {
 		up: desc("", "up",
 			"Whether the last poll reached slurmctld and read its controller info, jobs, nodes and partitions (1) or not (0)."),
 		info: desc("", "info",
-			"Slurm release, API version in use, Slurm's ClusterName (slurm_cluster: the scrape config sets cluster) and source of the data.",
+			"Slurm release, API version in use, Slurm's own ClusterName (the cluster label is the scrape config's) and source of the data.",
 			"release", "api_version", "slurm_cluster", "source"),
 		controllerUp: desc("controller", "up",
 			"Whether each slurmctld answered the last ping (1) or not (0).", "controller", "mode"),

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"jobscope/collectors"
 	"jobscope/slurm"
@@ -107,7 +109,7 @@ type snapshotCollector struct {
 }
 
 type builtFamilies struct {
-	snap  *slurm.Snapshot
+	snap  weak.Pointer[slurm.Snapshot]
 	fresh uint64 // bit i: resources[i] is fresh
 	set   *collectors.FamilySet
 	err   error
@@ -131,7 +133,7 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 		}
 	}
 	current := func() *builtFamilies {
-		if b := c.last.Load(); b != nil && b.snap == snap && b.fresh == fresh {
+		if b := c.last.Load(); b != nil && b.snap == weak.Make(snap) && b.fresh == fresh {
 			return b
 		}
 		return nil
@@ -152,19 +154,66 @@ func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, er
 		}
 		panic("slurm collector reads resource " + string(resource) + " it did not declare")
 	}
-	fb := collectors.NewFamilyBuilder()
 	var prevSet *collectors.FamilySet
 	if prev := c.last.Load(); prev != nil {
 		prevSet = prev.set
-		fb.SizeLike(prevSet.Families())
 	}
-	err := c.build(fb, snap, isFresh)
-	mfs, buildErr := fb.Build()
-	set := collectors.NewFamilySet(mfs)
+	// sized is the previous build of this collector: the best guess of
+	// this one's sizes (SizeLikeSet).
+	build := func(snap *slurm.Snapshot, sized *collectors.FamilySet) (*collectors.FamilyBuilder, error) {
+		fb := collectors.NewFamilyBuilder()
+		fb.SizeLikeSet(sized)
+		return fb, c.build(fb, snap, isFresh)
+	}
+	fb, err := build(snap, prevSet)
+	// The families are released once their encodings are built (Prebuild);
+	// the rare reader that needs them again (OTLP push, a format not
+	// cached) rebuilds them from the same snapshot, sized exactly by the
+	// set itself. Neither the set nor c.last holds the snapshot: the
+	// previous poll's data (about 60 MB at 100k jobs) is freed as soon as
+	// the poller has replaced it, not when the last collector has built
+	// from the new one. A reader still holding a set whose snapshot is gone
+	// gets the families of the current one: it raced a poll.
+	weakSnap := weak.Make(snap)
+	var set *collectors.FamilySet
+	rebuild := func() []*dto.MetricFamily {
+		snap := weakSnap.Value()
+		if snap == nil {
+			current, _ := c.families(context.Background())
+			return current.Families()
+		}
+		fb, _ := build(snap, set) // its errors were reported by the first build
+		mfs, _ := fb.Build()
+		return mfs
+	}
+	if _, series := fb.Names(); sum(series) >= streamSeries {
+		// Built one family at a time by Warm; a sample it drops (a
+		// bug) is reported as an encoding error, not as this
+		// collector's.
+		set = collectors.NewStreamedFamilySet(fb, rebuild)
+	} else {
+		mfs, buildErr := fb.Build()
+		err = errors.Join(err, buildErr)
+		set = collectors.NewReleasableFamilySet(mfs, rebuild)
+	}
 	set.WarmLike(prevSet)
-	b := &builtFamilies{snap: snap, fresh: fresh, set: set, err: errors.Join(err, buildErr)}
+	b := &builtFamilies{snap: weakSnap, fresh: fresh, set: set, err: err}
 	c.last.Store(b)
 	return b.set, b.err
+}
+
+// streamSeries is the number of series from which a collector's families
+// are built one family at a time by Prebuild (collectors.NewStreamedFamilySet)
+// instead of all at once: at that size the dto objects of all of them
+// together are tens of MB (about 200 bytes a series).
+var streamSeries = 100_000
+
+func sum(ns []int) int {
+	t := 0
+	for _, n := range ns {
+		t += n
+	}
+	return t
 }
 
 // lower turns Slurm's upper-case state words into label values.

@@ -41,6 +41,7 @@ var sourceEdges = map[string][]string{
 	"infiniband":          nil,
 	// flag values shared by every package that registers flags.
 	"internal/flagvalue": nil,
+	"internal/memlimit":  {"internal/flagvalue"},
 	// report reads Prometheus's HTTP API, not the sources: it sees only
 	// what the two commands exported. reporttest backfills its fixtures
 	// into a real Prometheus.

@@ -39,6 +39,19 @@ type Config struct {
 	// DataDir is the TSDB directory to serve, e.g. blocks made by Backfill
 	// (default: an empty one under t.TempDir()). Prometheus writes to it.
 	DataDir string
+	// RemoteWrite lists the remote_write endpoints every sample is sent to
+	// (the scale-out path: VictoriaMetrics, Mimir, Thanos Receive).
+	RemoteWrite []RemoteWrite
+}
+
+// RemoteWrite is one remote_write endpoint.
+type RemoteWrite struct {
+	URL string // e.g. http://127.0.0.1:8428/api/v1/write
+	// DropNames is a regular expression on metric names that are not sent,
+	// e.g. ".+:.+" keeps the recording rules' output local where a ruler
+	// downstream evaluates the same rules (two writers of one series
+	// otherwise interleave their samples).
+	DropNames string
 }
 
 // Server is a running Prometheus.
@@ -162,6 +175,17 @@ func configYAML(cfg Config) string {
 			fmt.Fprintf(&b, "  - %q\n", abs)
 		}
 	}
+	if len(cfg.RemoteWrite) > 0 {
+		b.WriteString("remote_write:\n")
+		for _, rw := range cfg.RemoteWrite {
+			// A batch is sent at least once per interval (default 5s), so a
+			// test reads the written samples within seconds.
+			fmt.Fprintf(&b, "  - url: %q\n    queue_config:\n      batch_send_deadline: %s\n", rw.URL, model.Duration(cfg.Interval))
+			if rw.DropNames != "" {
+				fmt.Fprintf(&b, "    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: %q\n        action: drop\n", rw.DropNames)
+			}
+		}
+	}
 	b.WriteString("scrape_configs:\n")
 	for _, tg := range cfg.Targets {
 		fmt.Fprintf(&b, "  - job_name: %q\n    honor_labels: true\n    scrape_timeout: %s\n    static_configs:\n", tg.Job, model.Duration(cfg.Interval))
@@ -193,7 +217,32 @@ func splitURL(u string) (host, path string) {
 
 // Query runs an instant query now.
 func (s *Server) Query(ctx context.Context, expr string) (model.Vector, error) {
-	v, warnings, _, err := s.API.Query(ctx, expr, time.Now())
+	return query(ctx, s.API, expr)
+}
+
+// Client queries another engine's Prometheus-compatible HTTP API
+// (VictoriaMetrics, Thanos Query, Mimir's /prometheus), so tests compare
+// its answers with Prometheus's through the same client.
+type Client struct {
+	API v1.API
+}
+
+// NewClient returns a client of the API at url (http://host:port).
+func NewClient(url string) (*Client, error) {
+	c, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return nil, err
+	}
+	return &Client{API: v1.NewAPI(c)}, nil
+}
+
+// Query runs an instant query now.
+func (c *Client) Query(ctx context.Context, expr string) (model.Vector, error) {
+	return query(ctx, c.API, expr)
+}
+
+func query(ctx context.Context, a v1.API, expr string) (model.Vector, error) {
+	v, warnings, _, err := a.Query(ctx, expr, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", expr, err)
 	}
