@@ -15,6 +15,7 @@ import (
 
 	"jobscope/gpu/simulated"
 	"jobscope/test/promtest"
+	"jobscope/test/scaleout"
 	"jobscope/test/testkit"
 )
 
@@ -129,13 +130,24 @@ func TestChainThroughPrometheus(t *testing.T) {
 	}
 	rules, _ := filepath.Glob("../../alerts/*.yml")
 	local := map[string]string{"cluster": "local"}
-	srv := promtest.Start(t, promtest.Config{
+	cfg := promtest.Config{
 		Targets: []promtest.Target{
 			{Job: "jobscope-slurm", URLs: []string{"http://" + slurmAddr + "/metrics"}, Labels: local},
 			{Job: "jobscope-node", URLs: agentURLs, Labels: local},
 		},
 		RuleFiles: rules,
-	})
+	}
+	// The scale-out path on the same chain: Prometheus also remote-writes what it scrapes
+	// into VictoriaMetrics, where vmalert evaluates the same rules. Without the tools
+	// (make tools) the rest runs; under CI their absence fails the test.
+	var vm *scaleout.Path
+	if missing := scaleout.Missing(); missing == "" || os.Getenv("CI") != "" {
+		vm = scaleout.StartBackend(t, rules)
+		cfg.RemoteWrite = []promtest.RemoteWrite{vm.RemoteWrite()}
+	} else {
+		t.Logf("VictoriaMetrics part not run: %s", missing)
+	}
+	srv := promtest.Start(t, cfg)
 	srv.WaitScraped(t, 60*time.Second)
 	t.Logf("Prometheus scraping 5 targets %.1fs after the test started; rule files %v", time.Since(start).Seconds(), rules)
 
@@ -233,7 +245,14 @@ func TestChainThroughPrometheus(t *testing.T) {
 		}
 	})
 
-	// 5. `jobscope report` on running jobs: a short job of its own (started now, so it
+	// 5. The same job-level series read back from VictoriaMetrics, where vmalert computed
+	// them from what Prometheus remote-wrote.
+	if vm != nil {
+		vm.Prom = srv
+		t.Run("VictoriaMetrics", func(t *testing.T) { checkVictoria(t, vm, rules, jobs) })
+	}
+
+	// 6. `jobscope report` on running jobs: a short job of its own (started now, so it
 	// ends while the dashboards are checked) and the workload's other GPU jobs.
 	short := startShortJob(t, c, tr)
 	var gpuJobs []string // most GPUs first: mn-root spans both nodes
@@ -261,10 +280,10 @@ func TestChainThroughPrometheus(t *testing.T) {
 		}
 	})
 
-	// 6. Every dashboard query returns data on this cluster, or says why it cannot.
+	// 7. Every dashboard query returns data on this cluster, or says why it cannot.
 	t.Run("dashboards", func(t *testing.T) { checkDashboards(t, srv, gpuJobs) })
 
-	// 7. The short job has ended: its report finds its life and says so.
+	// 8. The short job has ended: its report finds its life and says so.
 	t.Run("report on an ended job", func(t *testing.T) { checkEndedReport(t, srv, short) })
 	t.Logf("chain checked in %.1fs", time.Since(start).Seconds())
 }

@@ -25,8 +25,34 @@ import (
 // the test where it is missing; under CI, which runs make deps, it fails.
 func tool(t testing.TB, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
+	p, msg := findTool(name)
+	if p != "" {
 		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; CI must run make deps")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Missing says which of VictoriaMetrics and vmalert cannot be found (""
+// when both can), for a test that runs the path only as one part of its
+// work and goes on without it.
+func Missing() string {
+	var out []string
+	for _, name := range []string{"victoria-metrics", "vmalert"} {
+		if p, msg := findTool(name); p == "" {
+			out = append(out, msg)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// findTool returns the binary's path, or "" and why it is missing.
+func findTool(name string) (string, string) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, ""
 	}
 	var dirs []string
 	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
@@ -43,15 +69,10 @@ func tool(t testing.TB, name string) string {
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
+			return p, ""
 		}
 	}
-	msg := name + " not found in PATH nor in " + strings.Join(dirs, ", ") + " (make tools installs VictoriaMetrics and vmalert)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI must run make deps")
-	}
-	t.Skip(msg)
-	return ""
+	return "", name + " not found in PATH nor in " + strings.Join(dirs, ", ") + " (make tools installs VictoriaMetrics and vmalert)"
 }
 
 // freeAddr returns a loopback address no one listens on right now.
