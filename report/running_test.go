@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"jobscope/report"
-	"jobscope/test/promtest"
+	"jobscope/report/reporttest"
 )
 
 // exporterPage is a cluster exporter's page that the test changes while a
@@ -57,9 +57,7 @@ func TestRunningFromStaleness(t *testing.T) {
 	page := &exporterPage{job: true, slurmUp: true, start: time.Now()}
 	hs := httptest.NewServer(page)
 	defer hs.Close()
-	srv := promtest.Start(t, promtest.Config{Targets: []promtest.Target{
-		{Job: "jobscope-slurm", URLs: []string{hs.URL + "/metrics"}, Labels: map[string]string{"cluster": "c"}},
-	}})
+	srv := reporttest.Scrape(t, "jobscope-slurm", hs.URL+"/metrics")
 	srv.WaitFor(t, `count_over_time(jobscope_slurm_job_info{job_id="7"}[1m]) >= 3`, 30*time.Second)
 
 	state := func() *report.Report {
