@@ -224,7 +224,7 @@ var inferBob = []string{"-p", "gpu", "-J", "infer-bob", "-c", "1", "--mem=2G", "
 
 // startShortJob runs a one-GPU job of a few seconds while the chain watches. The workload
 // leaves no GPU free (node1's four are held, node2 drains), so infer-bob makes room and is
-// submitted again when the test ends: later tests and `make demo` find the workload whole.
+// submitted again to run after it: later tests and `make demo` find the workload whole.
 func startShortJob(t *testing.T, c cluster, tr *truth) *jobTruth {
 	t.Helper()
 	var infer *jobTruth
@@ -239,13 +239,17 @@ func startShortJob(t *testing.T, c cluster, tr *truth) *jobTruth {
 	if _, err := run("scancel", infer.ID); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		id := sb(t, c, "bob", inferBob...)
-		waitState(t, id, 30*time.Second, func(s string) bool { return s == "RUNNING" }, "running again (infer-bob resubmitted)")
-	})
 	waitState(t, infer.ID, 30*time.Second, func(s string) bool { return s == "" }, "gone after scancel (infer-bob)")
 	id := sb(t, c, "bob", "-p", "gpu", "-J", "short-bob", "-c", "1", "--mem=1G", "--gres=gpu:h100:1", "--time=2", "--wrap", "sleep 15")
 	waitState(t, id, 30*time.Second, func(s string) bool { return s == "RUNNING" }, "running (short-bob)")
+	// infer-bob again, pending until short-bob frees its GPU: Slurm takes seconds to start
+	// it (10 s measured), which then pass while the test runs.
+	began := time.Now()
+	again := sb(t, c, "bob", inferBob...)
+	t.Cleanup(func() {
+		waitState(t, again, 60*time.Second, func(s string) bool { return s == "RUNNING" }, "running again (infer-bob resubmitted)")
+		t.Logf("infer-bob submitted again as job %s, running %.1fs later", again, time.Since(began).Seconds())
+	})
 	tr2, err := readTruth()
 	if err != nil {
 		t.Fatal(err)
