@@ -242,10 +242,16 @@ func startShortJob(t *testing.T, c cluster, tr *truth) *jobTruth {
 	waitState(t, infer.ID, 30*time.Second, func(s string) bool { return s == "" }, "gone after scancel (infer-bob)")
 	id := sb(t, c, "bob", "-p", "gpu", "-J", "short-bob", "-c", "1", "--mem=1G", "--gres=gpu:h100:1", "--time=2", "--wrap", "sleep 15")
 	waitState(t, id, 30*time.Second, func(s string) bool { return s == "RUNNING" }, "running (short-bob)")
-	// infer-bob again, pending until short-bob frees its GPU: Slurm takes seconds to start
-	// it (10 s measured), which then pass while the test runs.
+	// infer-bob again, pending until short-bob frees its GPU. big-alice (4 GPUs) comes
+	// first by priority and blocks the partition for the main scheduler, which left
+	// infer-bob to backfill: it started 2-23 s after short-bob ended. Put ahead of
+	// big-alice (the exporter does not export priorities), the main scheduler starts it
+	// when short-bob ends.
 	began := time.Now()
 	again := sb(t, c, "bob", inferBob...)
+	if _, err := run("scontrol", "update", "jobid="+again, "priority=1000000"); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		waitState(t, again, 60*time.Second, func(s string) bool { return s == "RUNNING" }, "running again (infer-bob resubmitted)")
 		t.Logf("infer-bob submitted again as job %s, running %.1fs later", again, time.Since(began).Seconds())
