@@ -260,20 +260,11 @@ func allQueries() map[string]string {
 		}
 		for _, p := range d.Panels() {
 			for i, q := range p.Queries {
-				out[panelKey(d, p, i)] = q.Expr
+				out[PanelKey(d, p, i)] = q.Expr
 			}
 		}
 	}
 	return out
-}
-
-func panelKey(d Dashboard, p Panel, i int) string {
-	return d.UID() + "/" + itoa(p.ID) + "/" + string(rune('A'+i))
-}
-
-func itoa(n uint32) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // rulesFile is alerts/rules.yml, or (until the alerts branch lands) the

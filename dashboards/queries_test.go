@@ -2,8 +2,6 @@ package dashboards
 
 import (
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,44 +26,12 @@ var noData = map[string]string{
 
 // Test values of the template variables. Multi-value variables take their
 // All value; the single ones are tried in turn until a query returns data
-// (job 1001 is on node1 with Slurm's page; cluster c2 is the Slurm 22.05
-// page with a pending queue and gpu-b07, where job 4 has its host side).
-var (
-	multiVars = map[string]string{"node": ".*", "partition": ".*", "k8s_namespace": ".*"}
-	clusters  = []string{"c1", "c2"}
-	jobIDs    = []string{"1001", "4", "2001", "77"}
-	builtins  = map[string]string{"$__rate_interval": "30s", "$__range": "1h", "$__interval": "15s"}
-)
-
-var varRef = regexp.MustCompile(`\$\{?([a-zA-Z_][a-zA-Z0-9_]*)`)
-
-// substitute writes every variable's value into expr, one expression per
-// combination of the single-value variables it uses.
-func substitute(expr string) []string {
-	for k, v := range builtins {
-		expr = strings.ReplaceAll(expr, k, v)
-	}
-	for k, v := range multiVars {
-		expr = strings.ReplaceAll(expr, "$"+k, v)
-	}
-	var out []string
-	for _, c := range clusters {
-		e := strings.ReplaceAll(expr, "$cluster", c)
-		if !strings.Contains(e, "$job_id") {
-			out = append(out, e)
-			continue
-		}
-		for _, j := range jobIDs {
-			out = append(out, strings.ReplaceAll(e, "$job_id", j))
-		}
-	}
-	return out
-}
-
-// labelValuesQuery is the PromQL a label_values(selector, label) variable
-// asks Prometheus' series API for.
-func labelValuesQuery(v Var) string {
-	return "count by (" + v.LabelName + ") (" + v.Selector + ")"
+// (job 1001 is on node1 with Slurm's page; job 4 has the host-side series
+// on gpu-b07; cluster c2 is the Slurm 22.05 page with a pending queue).
+var goldenValues = Values{
+	Fixed: map[string]string{"node": ".*", "partition": ".*", "k8s_namespace": ".*",
+		"__rate_interval": "30s", "__range": "1h", "__interval": "15s"},
+	Choices: map[string][]string{"cluster": {"c1", "c2"}, "job_id": {"1001", "4", "2001", "77"}},
 }
 
 // Every panel and variable query parses and, against a real Prometheus
@@ -87,32 +53,24 @@ func TestQueriesOnGoldenPages(t *testing.T) {
 
 	srv := promtest.StartGolden(t, promtest.GoldenPages(t, root), ruleFiles...)
 
-	type check struct {
-		key   string
-		exprs []string
-	}
-	var checks []check
-	for _, d := range All() {
-		for _, v := range d.Variables() {
-			checks = append(checks, check{d.UID() + " var " + v.Name, substitute(labelValuesQuery(v))})
+	checks := Checks(goldenValues)
+	for k := range noData {
+		found := false
+		for _, c := range checks {
+			found = found || c.Key == k
 		}
-		for _, p := range d.Panels() {
-			for i, q := range p.Queries {
-				checks = append(checks, check{panelKey(d, p, i), substitute(q.Expr)})
-			}
+		if !found {
+			t.Errorf("noData lists %s, which is no query", k)
 		}
 	}
-	for _, c := range checks {
-		for _, e := range c.exprs {
-			if m := varRef.FindString(e); m != "" {
-				t.Fatalf("%s: variable %s left unsubstituted in %s", c.key, m, e)
-			}
-		}
-	}
-
 	byKey := make(map[string][]string, len(checks))
 	for _, c := range checks {
-		byKey[c.key] = c.exprs
+		for _, e := range c.Exprs {
+			if m := VarRef.FindString(e); m != "" {
+				t.Fatalf("%s: variable %s left unsubstituted in %s", c.Key, m, e)
+			}
+		}
+		byKey[c.Key] = c.Exprs
 	}
 	srv.AwaitData(t, byKey, noData, 100*time.Second)
 }

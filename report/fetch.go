@@ -56,7 +56,9 @@ func (f *fetcher) fetch(ctx context.Context, r *Report, jobID string, now time.T
 	}
 	r.Job.TimeLimitSeconds = ptrLast(a["limit"])
 	r.Job.GPUsAllocated = ptrLast(a["gpus"])
-	r.Job.Running = now.Sub(f.we) <= runningSlack
+	if r.Job.Running, err = f.running(ctx, now); err != nil {
+		return err
+	}
 	end := now
 	if !r.Job.Running {
 		e := f.we.UTC()

@@ -31,7 +31,8 @@ const (
 	// minRange is the least range a point aggregates: one sample at least
 	// at scrape intervals up to a minute.
 	minRange = 2 * time.Minute
-	// runningSlack: a job whose last sample is newer than this is running.
+	// runningSlack: a job whose last sample is newer than this is running,
+	// unless Prometheus has already marked its series stale (see running).
 	runningSlack = 3 * time.Minute
 	// lifeSeries are the series whose existence is the job's life on a node
 	// or in Slurm: the cluster exporter's info, the GPU holders, the cgroup.
@@ -197,6 +198,48 @@ func (f *fetcher) life(ctx context.Context, now time.Time, lookback time.Duratio
 		return time.Time{}, time.Time{}, nil
 	}
 	return ws.Time(), we.Time(), nil
+}
+
+// running says whether the job still runs at now. A last sample older
+// than runningSlack means ended. A newer one means running, unless every
+// life series of the job is already stale at now (it left its target's
+// page: Prometheus wrote a staleness marker) while each target that served
+// it is up and, for the cluster exporter, reaching Slurm: then the job has
+// ended, and the report says so a scrape or two after it did rather than
+// runningSlack later. A target down or failing keeps the slack rule, since
+// its series went stale with the outage, not with the job.
+func (f *fetcher) running(ctx context.Context, now time.Time) (bool, error) {
+	if now.Sub(f.we) > runningSlack {
+		return false, nil
+	}
+	sel := fmt.Sprintf(`{__name__=~%q,%s}`, lifeSeries, f.job)
+	live, err := f.vector(ctx, "count("+sel+")", now)
+	if err != nil || len(live) > 0 {
+		return true, err
+	}
+	// The targets that served the job's last samples (a range selector
+	// skips staleness markers), and those healthy now.
+	served, err := f.vector(ctx, fmt.Sprintf("count by (job, instance) (last_over_time(%s[%s]))", sel, promDur(runningSlack)), now)
+	if err != nil {
+		return true, err
+	}
+	healthy, err := f.vector(ctx, fmt.Sprintf("up{%s} == 1 unless on (job, instance) jobscope_slurm_up{%s} != 1", f.cl, f.cl), now)
+	if err != nil {
+		return true, err
+	}
+	ok := map[[2]model.LabelValue]bool{}
+	for _, s := range healthy {
+		ok[[2]model.LabelValue{s.Metric["job"], s.Metric["instance"]}] = true
+	}
+	if len(served) == 0 {
+		return true, nil
+	}
+	for _, s := range served {
+		if !ok[[2]model.LabelValue{s.Metric["job"], s.Metric["instance"]}] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // setGrid picks the step for about points points over [ws, we] and lays

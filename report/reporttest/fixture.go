@@ -376,3 +376,13 @@ func Start(t testing.TB, now time.Time) *promtest.Server {
 	data := promtest.Backfill(t, OpenMetrics(now))
 	return promtest.Start(t, promtest.Config{DataDir: data})
 }
+
+// Scrape starts a real Prometheus scraping one live target every second
+// (job job, cluster="c"): tests of what the report reads from a page that
+// changes, such as staleness markers and target health.
+func Scrape(t testing.TB, job, url string) *promtest.Server {
+	t.Helper()
+	return promtest.Start(t, promtest.Config{Targets: []promtest.Target{
+		{Job: job, URLs: []string{url}, Labels: map[string]string{"cluster": "c"}},
+	}})
+}

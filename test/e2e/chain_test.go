@@ -15,6 +15,7 @@ import (
 
 	"jobscope/gpu/simulated"
 	"jobscope/test/promtest"
+	"jobscope/test/scaleout"
 	"jobscope/test/testkit"
 )
 
@@ -129,107 +130,161 @@ func TestChainThroughPrometheus(t *testing.T) {
 	}
 	rules, _ := filepath.Glob("../../alerts/*.yml")
 	local := map[string]string{"cluster": "local"}
-	srv := promtest.Start(t, promtest.Config{
+	cfg := promtest.Config{
 		Targets: []promtest.Target{
 			{Job: "jobscope-slurm", URLs: []string{"http://" + slurmAddr + "/metrics"}, Labels: local},
 			{Job: "jobscope-node", URLs: agentURLs, Labels: local},
 		},
 		RuleFiles: rules,
-	})
+	}
+	// The scale-out path on the same chain: Prometheus also remote-writes what it scrapes
+	// into VictoriaMetrics, where vmalert evaluates the same rules. Without the tools
+	// (make tools) the rest runs; under CI their absence fails the test.
+	var vm *scaleout.Path
+	if missing := scaleout.Missing(); missing == "" || os.Getenv("CI") != "" {
+		vm = scaleout.StartBackend(t, rules)
+		cfg.RemoteWrite = []promtest.RemoteWrite{vm.RemoteWrite()}
+	} else {
+		t.Logf("VictoriaMetrics part not run: %s", missing)
+	}
+	srv := promtest.Start(t, cfg)
 	srv.WaitScraped(t, 60*time.Second)
 	t.Logf("Prometheus scraping 5 targets %.1fs after the test started; rule files %v", time.Since(start).Seconds(), rules)
 
-	// 1. Each running job's GPUs have its tenant series on the right node's agent, and no
-	// other GPU has a Slurm tenant (a finished job's file was removed by the epilog).
-	// 2. The documented join gives each of them its GPU's utilisation.
-	join := `max by (cluster, uuid) (jobscope_gpu_utilization_ratio) * on (cluster, uuid) group_right jobscope_gpu_tenant_info{tenant="slurm",cluster="local"}`
-	eventually(t, 45*time.Second, "tenant series = Slurm's GPU allocation", func(ctx context.Context) error {
-		vec, err := srv.Query(ctx, join)
-		if err != nil {
-			return err
-		}
-		got := map[gpuHolder]bool{}
-		for _, s := range vec {
-			h := gpuHolder{string(s.Metric["job_id"]), nodeOf[string(s.Metric["instance"])], string(s.Metric["uuid"])}
-			if n := s.Metric["node"]; n != "" && string(n) != h.node {
-				return fmt.Errorf("%v: node label %q on the agent of %s", s.Metric, n, h.node)
-			}
-			if v := float64(s.Value); v < 0 || v > 1 || math.IsNaN(v) {
-				return fmt.Errorf("%v: utilisation %v", s.Metric, v)
-			}
-			got[h] = true
-		}
-		return diffHolders(got, want)
-	})
-
-	// 3. Slurm's (node, gres_index) meets the agent's: the agent names its Slurm node
-	// (jobscope_node_info) and labels each GPU with the GRES index the prolog file gave it.
-	ctx := context.Background()
-	if vec, err := srv.Query(ctx, `jobscope_node_info{cluster="local"}`); err != nil || len(vec) == 0 {
-		t.Errorf("no jobscope_node_info (err %v): the agents name no Slurm node, so the gres_index join cannot be checked", err)
-	} else {
-		byIndex := `max by (cluster, job_id, node, gres_index) (jobscope_slurm_job_gpu_allocated{cluster="local"})
-		  * on (cluster, node, gres_index) group_left (uuid)
-		  max by (cluster, node, gres_index, uuid) (jobscope_gpu_info{cluster="local",gres_index!=""})`
-		eventually(t, 30*time.Second, "jobscope_slurm_job_gpu_allocated meets jobscope_gpu_info on (node, gres_index)", func(ctx context.Context) error {
-			vec, err := srv.Query(ctx, byIndex)
+	t.Run("job-level series", func(t *testing.T) {
+		// 1. Each running job's GPUs have its tenant series on the right node's agent, and no
+		// other GPU has a Slurm tenant (a finished job's file was removed by the epilog).
+		// 2. The documented join gives each of them its GPU's utilisation.
+		join := `max by (cluster, uuid) (jobscope_gpu_utilization_ratio) * on (cluster, uuid) group_right jobscope_gpu_tenant_info{tenant="slurm",cluster="local"}`
+		eventually(t, 45*time.Second, "tenant series = Slurm's GPU allocation", func(ctx context.Context) error {
+			vec, err := srv.Query(ctx, join)
 			if err != nil {
 				return err
 			}
 			got := map[gpuHolder]bool{}
 			for _, s := range vec {
-				got[gpuHolder{string(s.Metric["job_id"]), string(s.Metric["node"]), string(s.Metric["uuid"])}] = true
+				h := gpuHolder{string(s.Metric["job_id"]), nodeOf[string(s.Metric["instance"])], string(s.Metric["uuid"])}
+				if n := s.Metric["node"]; n != "" && string(n) != h.node {
+					return fmt.Errorf("%v: node label %q on the agent of %s", s.Metric, n, h.node)
+				}
+				if v := float64(s.Value); v < 0 || v > 1 || math.IsNaN(v) {
+					return fmt.Errorf("%v: utilisation %v", s.Metric, v)
+				}
+				got[h] = true
 			}
 			return diffHolders(got, want)
 		})
+
+		// 3. Slurm's (node, gres_index) meets the agent's: the agent names its Slurm node
+		// (jobscope_node_info) and labels each GPU with the GRES index the prolog file gave it.
+		ctx := context.Background()
+		if vec, err := srv.Query(ctx, `jobscope_node_info{cluster="local"}`); err != nil || len(vec) == 0 {
+			t.Errorf("no jobscope_node_info (err %v): the agents name no Slurm node, so the gres_index join cannot be checked", err)
+		} else {
+			byIndex := `max by (cluster, job_id, node, gres_index) (jobscope_slurm_job_gpu_allocated{cluster="local"})
+			  * on (cluster, node, gres_index) group_left (uuid)
+			  max by (cluster, node, gres_index, uuid) (jobscope_gpu_info{cluster="local",gres_index!=""})`
+			eventually(t, 30*time.Second, "jobscope_slurm_job_gpu_allocated meets jobscope_gpu_info on (node, gres_index)", func(ctx context.Context) error {
+				vec, err := srv.Query(ctx, byIndex)
+				if err != nil {
+					return err
+				}
+				got := map[gpuHolder]bool{}
+				for _, s := range vec {
+					got[gpuHolder{string(s.Metric["job_id"]), string(s.Metric["node"]), string(s.Metric["uuid"])}] = true
+				}
+				return diffHolders(got, want)
+			})
+		}
+
+		// 4. The shipped recording rules: per running GPU job, the GPUs
+		// held are Slurm's count and the mean utilisation is the mean of its simulated GPUs'.
+		if !definesRecord(t, rules, "job:jobscope_gpus_held:count") || !definesRecord(t, rules, "job:jobscope_gpu_utilization_ratio:avg") {
+			t.Errorf("alerts/*.yml does not record job:jobscope_gpus_held:count and job:jobscope_gpu_utilization_ratio:avg: job-level series not checked")
+		} else {
+			eventually(t, 30*time.Second, "job-level recording rules", func(ctx context.Context) error {
+				held, err := srv.Query(ctx, `job:jobscope_gpus_held:count{cluster="local"}`)
+				if err != nil {
+					return err
+				}
+				gotHeld := map[string]int{}
+				for _, s := range held {
+					gotHeld[string(s.Metric["job_id"])] = int(s.Value)
+				}
+				if fmt.Sprint(gotHeld) != fmt.Sprint(jobs) {
+					return fmt.Errorf("job:jobscope_gpus_held:count %v, Slurm %v", gotHeld, jobs)
+				}
+				util, err := srv.Query(ctx, `job:jobscope_gpu_utilization_ratio:avg{cluster="local"}`)
+				if err != nil {
+					return err
+				}
+				// Straight from the per-GPU series, evaluated now; the rule ran up to one
+				// interval earlier and a simulated GPU moves less than 0.01 per second.
+				direct, err := srv.Query(ctx, `avg by (job_id) (`+join+`)`)
+				if err != nil {
+					return err
+				}
+				mean := map[string]float64{}
+				for _, s := range direct {
+					mean[string(s.Metric["job_id"])] = float64(s.Value)
+				}
+				if len(util) != len(jobs) {
+					return fmt.Errorf("job:jobscope_gpu_utilization_ratio:avg has %d jobs, Slurm runs %d with GPUs", len(util), len(jobs))
+				}
+				for _, s := range util {
+					id := string(s.Metric["job_id"])
+					if m, ok := mean[id]; !ok || math.Abs(float64(s.Value)-m) > 0.05 {
+						return fmt.Errorf("job %s: recorded utilisation %v, its GPUs' mean %v (present %v)", id, s.Value, m, ok)
+					}
+					if s.Metric["user"] == "" || s.Metric["account"] == "" {
+						return fmt.Errorf("job %s: recorded series without user/account: %v", id, s.Metric)
+					}
+				}
+				return nil
+			})
+		}
+	})
+
+	// 5. The same job-level series read back from VictoriaMetrics, where vmalert computed
+	// them from what Prometheus remote-wrote.
+	if vm != nil {
+		vm.Prom = srv
+		t.Run("VictoriaMetrics", func(t *testing.T) { checkVictoria(t, vm, rules, jobs) })
 	}
 
-	// 4. The shipped recording rules: per running GPU job, the GPUs
-	// held are Slurm's count and the mean utilisation is the mean of its simulated GPUs'.
-	if !definesRecord(t, rules, "job:jobscope_gpus_held:count") || !definesRecord(t, rules, "job:jobscope_gpu_utilization_ratio:avg") {
-		t.Errorf("alerts/*.yml does not record job:jobscope_gpus_held:count and job:jobscope_gpu_utilization_ratio:avg: job-level series not checked")
-	} else {
-		eventually(t, 30*time.Second, "job-level recording rules", func(ctx context.Context) error {
-			held, err := srv.Query(ctx, `job:jobscope_gpus_held:count{cluster="local"}`)
-			if err != nil {
-				return err
-			}
-			gotHeld := map[string]int{}
-			for _, s := range held {
-				gotHeld[string(s.Metric["job_id"])] = int(s.Value)
-			}
-			if fmt.Sprint(gotHeld) != fmt.Sprint(jobs) {
-				return fmt.Errorf("job:jobscope_gpus_held:count %v, Slurm %v", gotHeld, jobs)
-			}
-			util, err := srv.Query(ctx, `job:jobscope_gpu_utilization_ratio:avg{cluster="local"}`)
-			if err != nil {
-				return err
-			}
-			// Straight from the per-GPU series, evaluated now; the rule ran up to one
-			// interval earlier and a simulated GPU moves less than 0.01 per second.
-			direct, err := srv.Query(ctx, `avg by (job_id) (`+join+`)`)
-			if err != nil {
-				return err
-			}
-			mean := map[string]float64{}
-			for _, s := range direct {
-				mean[string(s.Metric["job_id"])] = float64(s.Value)
-			}
-			if len(util) != len(jobs) {
-				return fmt.Errorf("job:jobscope_gpu_utilization_ratio:avg has %d jobs, Slurm runs %d with GPUs", len(util), len(jobs))
-			}
-			for _, s := range util {
-				id := string(s.Metric["job_id"])
-				if m, ok := mean[id]; !ok || math.Abs(float64(s.Value)-m) > 0.05 {
-					return fmt.Errorf("job %s: recorded utilisation %v, its GPUs' mean %v (present %v)", id, s.Value, m, ok)
-				}
-				if s.Metric["user"] == "" || s.Metric["account"] == "" {
-					return fmt.Errorf("job %s: recorded series without user/account: %v", id, s.Metric)
-				}
-			}
-			return nil
-		})
+	// 6. `jobscope report` on running jobs: a short job of its own (started now, so it
+	// ends while the dashboards are checked) and the workload's other GPU jobs.
+	short := startShortJob(t, c, tr)
+	var gpuJobs []string // most GPUs first: mn-root spans both nodes
+	var running []*jobTruth
+	for _, j := range tr.Jobs {
+		if jobs[j.ID] > 0 && j.Name != "infer-bob" {
+			running = append(running, j)
+		}
 	}
+	sort.Slice(running, func(a, b int) bool {
+		ja, jb := running[a], running[b]
+		if len(ja.Alloc) != len(jb.Alloc) {
+			return len(ja.Alloc) > len(jb.Alloc)
+		}
+		return jobs[ja.ID] > jobs[jb.ID]
+	})
+	for _, j := range running {
+		gpuJobs = append(gpuJobs, j.ID)
+	}
+	t.Run("report on running jobs", func(t *testing.T) {
+		// the short job's series from both commands first: it ends in seconds
+		srv.WaitFor(t, fmt.Sprintf(`jobscope_slurm_job_node_gpus{job_id=%q} and on (cluster, job_id) jobscope_gpu_tenant_info{job_id=%q}`, short.ID, short.ID), 20*time.Second)
+		for _, j := range append([]*jobTruth{short}, running...) {
+			checkRunningReport(t, srv, j)
+		}
+	})
+
+	// 7. Every dashboard query returns data on this cluster, or says why it cannot.
+	t.Run("dashboards", func(t *testing.T) { checkDashboards(t, srv, gpuJobs) })
+
+	// 8. The short job has ended: its report finds its life and says so.
+	t.Run("report on an ended job", func(t *testing.T) { checkEndedReport(t, srv, short) })
 	t.Logf("chain checked in %.1fs", time.Since(start).Seconds())
 }
 

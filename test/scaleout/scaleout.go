@@ -69,6 +69,7 @@ type Path struct {
 	Prom    *promtest.Server
 	VM      *promtest.Client // VictoriaMetrics' Prometheus API
 	VMAlert string           // vmalert's URL
+	vmURL   string
 }
 
 // Start starts VictoriaMetrics, a Prometheus that scrapes targets,
@@ -78,9 +79,24 @@ type Path struct {
 // returns once every target has been scraped.
 func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 	t.Helper()
+	p := StartBackend(t, rules)
+	p.Prom = promtest.Start(t, promtest.Config{
+		Targets:     targets,
+		RuleFiles:   rules,
+		RemoteWrite: []promtest.RemoteWrite{p.RemoteWrite()},
+	})
+	p.Prom.WaitScraped(t, 30*time.Second)
+	return p
+}
+
+// StartBackend starts VictoriaMetrics and vmalert evaluating the rules
+// against it and writing their output back into it: the path without its
+// Prometheus, for a test that starts its own with RemoteWrite and sets
+// Prom.
+func StartBackend(t testing.TB, rules []string) *Path {
+	t.Helper()
 	vmBin, vmalertBin := tool(t, "victoria-metrics"), tool(t, "vmalert")
 	promtest.Binary(t)
-
 	vmAddr := testkit.FreeAddr(t)
 	vmURL := "http://" + vmAddr
 	vm := start(t, "victoria-metrics", vmBin,
@@ -116,17 +132,6 @@ func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 		}
 	}()
 
-	prom := promtest.Start(t, promtest.Config{
-		Targets:   targets,
-		RuleFiles: rules,
-		RemoteWrite: []promtest.RemoteWrite{{
-			URL: vmURL + "/api/v1/write",
-			// The ruler downstream computes these; Prometheus's own copies
-			// would be a second writer of the same series.
-			DropNames: ".+:.+|ALERTS|ALERTS_FOR_STATE",
-		}},
-	})
-
 	alertAddr := testkit.FreeAddr(t)
 	args := []string{
 		"-httpListenAddr=" + alertAddr,
@@ -152,8 +157,15 @@ func Start(t testing.TB, targets []promtest.Target, rules []string) *Path {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom.WaitScraped(t, 30*time.Second)
-	return &Path{Prom: prom, VM: vmClient, VMAlert: "http://" + alertAddr}
+	return &Path{VM: vmClient, VMAlert: "http://" + alertAddr, vmURL: vmURL}
+}
+
+// RemoteWrite is the remote_write that feeds the path: the scraped series
+// into VictoriaMetrics, without the rules' output, which vmalert computes
+// there (Prometheus's own copies would be a second writer of the same
+// series).
+func (p *Path) RemoteWrite() promtest.RemoteWrite {
+	return promtest.RemoteWrite{URL: p.vmURL + "/api/v1/write", DropNames: ".+:.+|ALERTS|ALERTS_FOR_STATE"}
 }
 
 // windowed names depend on how much history each engine has (a 1d

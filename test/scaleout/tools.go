@@ -10,6 +10,7 @@ import (
 	"context"
 	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,19 @@ import (
 func tool(t testing.TB, name string) string {
 	t.Helper()
 	return testkit.Tool(t, name, "make tools")
+}
+
+// Missing says which of VictoriaMetrics and vmalert cannot be found (""
+// when both can), for a test that runs the path only as one part of its
+// work and goes on without it.
+func Missing() string {
+	var out []string
+	for _, name := range []string{"victoria-metrics", "vmalert"} {
+		if p, msg := testkit.FindTool(name, "make tools"); p == "" {
+			out = append(out, msg)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // proc is a child process that lives until the test ends; its output is

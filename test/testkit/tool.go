@@ -16,22 +16,32 @@ import (
 // which runs make deps, a missing tool fails the test instead.
 func Tool(tb testing.TB, name, install string) string {
 	tb.Helper()
-	if p, err := exec.LookPath(name); err == nil {
+	p, msg := FindTool(name, install)
+	if p != "" {
 		return p
 	}
-	dirs := goBinDirs()
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := name + " not found on PATH nor in " + strings.Join(dirs, ", ") + " (" + install + " installs it)"
 	if os.Getenv("CI") != "" {
 		tb.Fatal(msg + "; CI must run make deps")
 	}
 	tb.Skip(msg)
 	return ""
+}
+
+// FindTool is Tool's search without a test: the program's path, or "" and
+// why it is missing, for a test that runs it as one part of its work and
+// goes on without it.
+func FindTool(name, install string) (path, why string) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, ""
+	}
+	dirs := goBinDirs()
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, ""
+		}
+	}
+	return "", name + " not found on PATH nor in " + strings.Join(dirs, ", ") + " (" + install + " installs it)"
 }
 
 // goBinDirs are the folders `go install` writes to: GOBIN when set, and
