@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -183,12 +182,7 @@ func jobscopeBinary(b *testing.B) string {
 	if p := os.Getenv("JOBSCOPE_BIN"); p != "" {
 		return p
 	}
-	bin := filepath.Join(b.TempDir(), "jobscope")
-	cmd := exec.Command("go", "build", "-o", bin, "jobscope/cmd/jobscope")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Skipf("cannot build jobscope: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.BuildJobscope(b)
 }
 
 // jobscopeNode runs `jobscope node` with the infiniband collector alone

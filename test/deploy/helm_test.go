@@ -161,7 +161,7 @@ func valueSets(t *testing.T) map[string][]string {
 func TestChartLintAndRender(t *testing.T) {
 	helm := testkit.Tool(t, "helm", "make helm")
 	readTree(t, chartDir)
-	bin := buildJobscope(t)
+	bin := testkit.BuildJobscope(t)
 	for name, values := range valueSets(t) {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"lint", "--strict", chartDir, "--namespace", "monitoring"}

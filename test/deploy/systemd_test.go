@@ -7,20 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jobscope/test/testkit"
 )
 
 const unitsDir = "../../deploy/systemd"
-
-// buildJobscope builds the binary once for this test binary.
-func buildJobscope(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "jobscope")
-	cmd := exec.Command("go", "build", "-o", bin, "jobscope/cmd/jobscope")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // defaultArgs reads VAR="..." from an /etc/default style file.
 func defaultArgs(t *testing.T, path, name string) []string {
@@ -41,7 +32,7 @@ func defaultArgs(t *testing.T, path, name string) []string {
 }
 
 func TestSystemdUnits(t *testing.T) {
-	bin := buildJobscope(t)
+	bin := testkit.BuildJobscope(t)
 	for _, tc := range []struct{ unit, defaults, variable, command string }{
 		{"jobscope-slurm.service", "jobscope-slurm.default", "JOBSCOPE_SLURM_ARGS", "slurm"},
 		{"jobscope-node.service", "jobscope-node.default", "JOBSCOPE_NODE_ARGS", "node"},

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -150,10 +149,7 @@ func TestSeriesPerJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs jobscope slurm three times")
 	}
-	bin := filepath.Join(t.TempDir(), "jobscope")
-	if out, err := exec.Command("go", "build", "-o", bin, "jobscope/cmd/jobscope").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testkit.BuildJobscope(t)
 	type result struct {
 		total, job, runtime, running int
 		jobByFamily                  map[string]int
