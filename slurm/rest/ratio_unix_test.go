@@ -30,7 +30,8 @@ const serveDirEnv = "JOBSCOPE_BENCH_SERVE_DIR"
 
 // TestBenchServeDir is not a test: it is the fake slurmrestd process of
 // BenchmarkPollVsDecode (the test binary started again with serveDirEnv
-// set). It prints its address on stdout and serves until killed.
+// set). It serves on loopback TCP and on dir/slurmrestd.sock, prints the
+// TCP address on stdout and serves until killed.
 func TestBenchServeDir(t *testing.T) {
 	dir := os.Getenv(serveDirEnv)
 	if dir == "" {
@@ -40,6 +41,11 @@ func TestBenchServeDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	uln, err := net.Listen("unix", filepath.Join(dir, "slurmrestd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = http.Serve(uln, loadgen.Handler(dir)) }()
 	fmt.Println(ln.Addr().String())
 	_ = http.Serve(ln, loadgen.Handler(dir))
 }
@@ -138,7 +144,9 @@ func mean(d []time.Duration) float64 {
 //     slurmrestd in another process serving the same files over loopback
 //     HTTP, until the snapshot;
 //   - repoll: the same through one poller and client kept across
-//     iterations, so the previous poll's jobs are live meanwhile.
+//     iterations, so the previous poll's jobs are live meanwhile;
+//   - poll-unix: poll over the server's unix socket (slurmrestd on the
+//     same host).
 //
 // Each step starts after a GC. The metrics are means per step of the
 // process's CPU (user+system, GC included; the server's is in its own
@@ -188,11 +196,12 @@ func BenchmarkPollVsDecode(b *testing.B) {
 		_, _, err = openapi.DecodeShares(bytes.NewReader(body["shares"]))
 		check(err, "shares")
 	}
-	newPoller := func() *poller.Poller {
+	newPollerAt := func(url string) *poller.Poller {
 		c, err := New(Options{URL: url, Version: "v0.0.44", DisableUpdateTime: true, Timeout: 10 * time.Minute})
 		check(err, "client")
 		return poller.New(c, time.Hour, nil, poller.Options{Timeout: 10 * time.Minute})
 	}
+	newPoller := func() *poller.Poller { return newPollerAt(url) }
 	pollWith := func(p *poller.Poller) {
 		snap := p.PollNow(context.Background())
 		for r, st := range snap.Resources {
@@ -203,6 +212,9 @@ func BenchmarkPollVsDecode(b *testing.B) {
 		}
 	}
 	poll := func() { pollWith(newPoller()) }
+	// pollUnix is poll over the server's unix socket, as where slurmrestd
+	// runs on the same host.
+	pollUnix := func() { pollWith(newPollerAt("unix://" + filepath.Join(dir, "slurmrestd.sock"))) }
 	// repoll is a later poll of one poller, as `jobscope slurm` runs them:
 	// the previous jobs stay live (in the snapshot and the client's cache)
 	// while the new ones decode.
@@ -212,12 +224,12 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	decodeAll()
 	repoll()
 
-	var dj, da, pl, rp cost
+	var dj, da, pl, rp, pu cost
 	steps := []struct {
 		name string
 		c    *cost
 		f    func()
-	}{{"decode-jobs", &dj, decodeJobs}, {"decode-all", &da, decodeAll}, {"poll", &pl, poll}, {"repoll", &rp, repoll}}
+	}{{"decode-jobs", &dj, decodeJobs}, {"decode-all", &da, decodeAll}, {"poll", &pl, poll}, {"repoll", &rp, repoll}, {"poll-unix", &pu, pollUnix}}
 	i := 0
 	for b.Loop() {
 		for k := range steps {
@@ -225,12 +237,12 @@ func BenchmarkPollVsDecode(b *testing.B) {
 			s.c.measure(s.name, s.f)
 		}
 		n := len(pl.cpu) - 1
-		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×; wall %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d",
+		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d",
 			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(),
-			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(),
-			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(),
-			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(),
-			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n])
+			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(), pu.cpu[n].Seconds(), pu.sys[n].Seconds(),
+			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
+			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
+			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n])
 		i++
 	}
 	b.ReportMetric(mean(dj.cpu), "decode-jobs-cpu-s")
@@ -246,5 +258,6 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	b.ReportMetric(mean(pl.cpu)/mean(dj.cpu), "poll/decode-jobs-cpu")
 	b.ReportMetric(mean(pl.cpu)/mean(da.cpu), "poll/decode-all-cpu")
 	b.ReportMetric(mean(rp.cpu)/mean(da.cpu), "repoll/decode-all-cpu")
+	b.ReportMetric(mean(pu.cpu)/mean(da.cpu), "poll-unix/decode-all-cpu")
 	b.ReportMetric((mean(pl.cpu)-mean(pl.sys))/(mean(da.cpu)-mean(da.sys)), "poll/decode-all-user")
 }
