@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,7 +32,8 @@ const serveDirEnv = "JOBSCOPE_BENCH_SERVE_DIR"
 // TestBenchServeDir is not a test: it is the fake slurmrestd process of
 // BenchmarkPollVsDecode (the test binary started again with serveDirEnv
 // set). It serves on loopback TCP and on dir/slurmrestd.sock, prints the
-// TCP address on stdout and serves until killed.
+// TCP address on stdout and serves until killed or until its stdin closes,
+// which happens when the benchmark process ends however it ends.
 func TestBenchServeDir(t *testing.T) {
 	dir := os.Getenv(serveDirEnv)
 	if dir == "" {
@@ -46,8 +48,9 @@ func TestBenchServeDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _ = http.Serve(uln, loadgen.Handler(dir)) }()
+	go func() { _ = http.Serve(ln, loadgen.Handler(dir)) }()
 	fmt.Println(ln.Addr().String())
-	_ = http.Serve(ln, loadgen.Handler(dir))
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // serveInChild starts the fake slurmrestd for dir in another process, so
@@ -58,6 +61,10 @@ func serveInChild(b *testing.B, dir string) string {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServeDir$")
 	cmd.Env = append(os.Environ(), serveDirEnv+"="+dir)
 	cmd.Stderr = os.Stderr
+	// Never written: the child exits when it closes, with this process.
+	if _, err := cmd.StdinPipe(); err != nil {
+		b.Fatal(err)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
