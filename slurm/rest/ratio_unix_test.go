@@ -227,9 +227,11 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	// while the new ones decode.
 	steady := newPoller()
 	repoll := func() { pollWith(steady) }
-	// Untimed: fault the mapped pages in and warm the page cache.
+	// Untimed: fault the mapped pages in, warm the page cache, and make
+	// each kind of connection once.
 	decodeAll()
 	repoll()
+	pollUnix()
 
 	var dj, da, pl, rp, pu cost
 	steps := []struct {
