@@ -81,7 +81,7 @@ func serveInChild(b *testing.B, dir string) string {
 }
 
 // mmapFile maps a body outside the Go heap: a 778 MB []byte on the heap
-// would raise the GC's target by as much and let the decoder run with far
+// would raise the GC's target by as much and let the decoder run with
 // fewer collections than the poll, whose body is never on the heap.
 func mmapFile(b *testing.B, path string) []byte {
 	b.Helper()
