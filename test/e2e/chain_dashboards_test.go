@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -58,74 +56,19 @@ func checkDashboards(t *testing.T, srv *promtest.Server, gpuJobs []string) {
 		Choices: map[string][]string{"cluster": {"local"}, "job_id": gpuJobs},
 	}
 	checks := dashboards.Checks(vals)
-	keys := map[string]bool{}
 	for _, c := range checks {
-		keys[c.Key] = true
 		for _, e := range c.Exprs {
 			if m := dashboards.VarRef.FindString(e); m != "" {
 				t.Fatalf("%s: variable %s left unsubstituted in %s", c.Key, m, e)
 			}
 		}
 	}
-	for k := range chainNoData {
-		if !keys[k] {
-			t.Errorf("chainNoData lists %s, which is no query", k)
-		}
-	}
 
-	// Rates need two samples and the daily rules a first whole minute (their subqueries
-	// step on minutes): poll until every query that must have data has it.
-	ctx := context.Background()
-	pending := map[string][]string{}
+	byKey := make(map[string][]string, len(checks))
 	for _, c := range checks {
-		pending[c.Key] = c.Exprs
+		byKey[c.Key] = c.Exprs
 	}
 	start := time.Now()
-	deadline := start.Add(90 * time.Second)
-	last := "" // the query whose data came last
-	for {
-		for key, exprs := range pending {
-			for _, e := range exprs {
-				vec, err := srv.Query(ctx, e)
-				if err != nil {
-					t.Errorf("%s: %v", key, err)
-					delete(pending, key)
-					break
-				}
-				if len(vec) > 0 {
-					delete(pending, key)
-					last = key
-					if reason := chainNoData[key]; reason != "" {
-						t.Errorf("%s returns data on the local cluster but chainNoData says %q: remove it from the list", key, reason)
-					}
-					break
-				}
-			}
-		}
-		waiting := 0
-		for key := range pending {
-			if chainNoData[key] == "" {
-				waiting++
-			}
-		}
-		if waiting == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(2 * time.Second)
-	}
-	t.Logf("%d dashboard queries run in %.1fs; the last to have data: %s", len(checks), time.Since(start).Seconds(), last)
-	left := make([]string, 0, len(pending))
-	for k := range pending {
-		left = append(left, k)
-	}
-	sort.Strings(left)
-	var expected []string
-	for _, k := range left {
-		if chainNoData[k] != "" {
-			expected = append(expected, k)
-			continue
-		}
-		t.Errorf("%s: no data on the local cluster for job %s\n%s", k, strings.Join(gpuJobs, " or "), pending[k][0])
-	}
-	t.Logf("%d queries without data, as chainNoData says: %s", len(expected), strings.Join(expected, " "))
+	srv.AwaitData(t, byKey, chainNoData, 90*time.Second)
+	t.Logf("%d dashboard queries (jobs %s) run in %.1fs", len(checks), strings.Join(gpuJobs, ", "), time.Since(start).Seconds())
 }

@@ -202,6 +202,6 @@ func (s *Server) AwaitData(t testing.TB, checks map[string][]string, noData map[
 			t.Logf("%s: no data, as expected: %s", k, reason)
 			continue
 		}
-		t.Errorf("%s: no data on the golden pages\n%s", k, pending[k][0])
+		t.Errorf("%s: no data\n%s", k, pending[k][0])
 	}
 }
