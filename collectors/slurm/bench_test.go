@@ -88,15 +88,7 @@ func BenchmarkMetricsRender(b *testing.B) {
 			}
 			snap := loadgenSnapshot(b, size.nodes, size.jobs)
 			current := snap
-			set := collectors.NewSet[Deps]()
-			Register(set)
-			runner, err := set.Build(Deps{
-				Snapshot: func() *slurm.Snapshot { return current },
-				Now:      func() time.Time { return pollTime.Add(time.Minute) },
-			}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
+			runner := newRunnerOf(b, func() *slurm.Snapshot { return current }, 0)
 			var buf bytes.Buffer
 			var series int
 			scrape := func(b *testing.B, compress bool) {
@@ -202,15 +194,7 @@ func BenchmarkMetricsHTTP(b *testing.B) {
 			}
 			snap := loadgenSnapshot(b, size.nodes, size.jobs)
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			set := collectors.NewSet[Deps]()
-			Register(set)
-			runner, err := set.Build(Deps{
-				Snapshot: func() *slurm.Snapshot { return snap },
-				Now:      func() time.Time { return pollTime.Add(time.Minute) },
-			}, logger)
-			if err != nil {
-				b.Fatal(err)
-			}
+			runner := newRunner(b, snap, 0)
 			path, maxRequests, offset, timeout := "/metrics", 40, 500*time.Millisecond, time.Minute
 			srv, err := exporter.New(&exporter.Flags{TelemetryPath: &path, MaxRequests: &maxRequests,
 				TimeoutOffset: &offset, DefaultTimeout: &timeout, Log: &promslog.Config{}}, logger,

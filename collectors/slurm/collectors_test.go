@@ -102,10 +102,17 @@ func gatherAll(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *prom
 
 func newRunner(t testing.TB, snap *slurm.Snapshot, maxStale time.Duration) *collectors.Runner {
 	t.Helper()
+	return newRunnerOf(t, func() *slurm.Snapshot { return snap }, maxStale)
+}
+
+// newRunnerOf builds every slurm collector over the snapshots snapshot
+// returns, a minute after the polls of the test data.
+func newRunnerOf(t testing.TB, snapshot func() *slurm.Snapshot, maxStale time.Duration) *collectors.Runner {
+	t.Helper()
 	set := collectors.NewSet[Deps]()
 	Register(set)
 	runner, err := set.Build(Deps{
-		Snapshot:     func() *slurm.Snapshot { return snap },
+		Snapshot:     snapshot,
 		MaxStaleness: maxStale,
 		Now:          func() time.Time { return pollTime.Add(time.Minute) },
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -373,15 +380,7 @@ func TestPrebuildOnNewSnapshot(t *testing.T) {
 	var current atomic.Pointer[slurm.Snapshot]
 	current.Store(debianSnapshot(t))
 	var reads atomic.Int64 // snapshot reads by the collectors
-	set := collectors.NewSet[Deps]()
-	Register(set)
-	runner, err := set.Build(Deps{
-		Snapshot: func() *slurm.Snapshot { reads.Add(1); return current.Load() },
-		Now:      func() time.Time { return pollTime.Add(time.Minute) },
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	runner := newRunnerOf(t, func() *slurm.Snapshot { reads.Add(1); return current.Load() }, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

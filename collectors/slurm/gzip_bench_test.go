@@ -5,16 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
-
-	"jobscope/collectors"
-	"jobscope/slurm"
 )
 
 // BenchmarkPageGzipLevel compresses the whole text page of a generated
@@ -29,15 +23,7 @@ func BenchmarkPageGzipLevel(b *testing.B) {
 				b.Skip("100k jobs skipped under -short")
 			}
 			snap := loadgenSnapshot(b, size.nodes, size.jobs)
-			set := collectors.NewSet[Deps]()
-			Register(set)
-			runner, err := set.Build(Deps{
-				Snapshot: func() *slurm.Snapshot { return snap },
-				Now:      func() time.Time { return pollTime.Add(time.Minute) },
-			}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
+			runner := newRunner(b, snap, 0)
 			g, err := runner.Gatherer(context.Background(), nil)
 			if err != nil {
 				b.Fatal(err)
