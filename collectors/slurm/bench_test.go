@@ -23,6 +23,19 @@ import (
 	"jobscope/test/loadgen"
 )
 
+// eachClusterSize runs f as a sub-benchmark on a generated cluster of 1k
+// nodes / 10k jobs and of 10k nodes / 100k jobs (skipped under -short).
+func eachClusterSize(b *testing.B, f func(b *testing.B, snap *slurm.Snapshot)) {
+	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
+		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
+			if size.jobs >= 100000 && testing.Short() {
+				b.Skip("100k jobs skipped under -short")
+			}
+			f(b, loadgenSnapshot(b, size.nodes, size.jobs))
+		})
+	}
+}
+
 // loadgenSnapshot decodes generated v0.0.44 payloads of a cluster of the
 // given size into a snapshot as the poller builds it.
 func loadgenSnapshot(b *testing.B, nodes, jobs int) *slurm.Snapshot {
@@ -81,94 +94,88 @@ func loadgenSnapshot(b *testing.B, nodes, jobs int) *slurm.Snapshot {
 // reports the page size and series count next to time and allocations,
 // and for "prebuild" and "first" the heap the cache keeps.
 func BenchmarkMetricsRender(b *testing.B) {
-	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
-		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
-			if size.jobs >= 100000 && testing.Short() {
-				b.Skip("100k jobs skipped under -short")
+	eachClusterSize(b, func(b *testing.B, snap *slurm.Snapshot) {
+		current := snap
+		runner := newRunnerOf(b, func() *slurm.Snapshot { return current }, 0)
+		var buf bytes.Buffer
+		var series int
+		scrape := func(b *testing.B, compress bool) {
+			g, err := runner.Gatherer(context.Background(), nil)
+			if err != nil {
+				b.Fatal(err)
 			}
-			snap := loadgenSnapshot(b, size.nodes, size.jobs)
-			current := snap
-			runner := newRunnerOf(b, func() *slurm.Snapshot { return current }, 0)
-			var buf bytes.Buffer
-			var series int
-			scrape := func(b *testing.B, compress bool) {
-				g, err := runner.Gatherer(context.Background(), nil)
-				if err != nil {
-					b.Fatal(err)
+			p, err := g.GatherPage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf.Reset()
+			if err := p.Write(&buf, expfmt.NewFormat(expfmt.TypeTextPlain), compress); err != nil {
+				b.Fatal(err)
+			}
+			series = 0
+			for _, mfs := range append([][]*dto.MetricFamily{p.Families}, setFamilies(p)...) {
+				for _, mf := range mfs {
+					series += len(mf.GetMetric())
 				}
-				p, err := g.GatherPage()
-				if err != nil {
-					b.Fatal(err)
+			}
+		}
+		prebuild := func(b *testing.B) {
+			if err := runner.Warm(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		heap := func() float64 {
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			return float64(ms.HeapAlloc)
+		}
+		before := heap() // the snapshot, no families yet
+		for _, run := range []struct {
+			name              string
+			prebuild, newSnap bool
+			gzip              bool
+		}{
+			{name: "scrape=prebuild", prebuild: true, newSnap: true},
+			{name: "scrape=first", newSnap: true},
+			{name: "scrape=cached"},
+			{name: "scrape=cached-gzip", gzip: true},
+		} {
+			b.Run(run.name, func(b *testing.B) {
+				// Every build but the very first is sized by the one
+				// before it (SizeLike), and the page buffer is grown once.
+				if run.prebuild {
+					prebuild(b)
+				} else {
+					scrape(b, run.gzip)
 				}
-				buf.Reset()
-				if err := p.Write(&buf, expfmt.NewFormat(expfmt.TypeTextPlain), compress); err != nil {
-					b.Fatal(err)
-				}
-				series = 0
-				for _, mfs := range append([][]*dto.MetricFamily{p.Families}, setFamilies(p)...) {
-					for _, mf := range mfs {
-						series += len(mf.GetMetric())
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if run.newSnap {
+						b.StopTimer()
+						next := *snap // a new poll with the same data
+						current = &next
+						b.StartTimer()
 					}
-				}
-			}
-			prebuild := func(b *testing.B) {
-				if err := runner.Warm(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			heap := func() float64 {
-				runtime.GC()
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				return float64(ms.HeapAlloc)
-			}
-			before := heap() // the snapshot, no families yet
-			for _, run := range []struct {
-				name              string
-				prebuild, newSnap bool
-				gzip              bool
-			}{
-				{name: "scrape=prebuild", prebuild: true, newSnap: true},
-				{name: "scrape=first", newSnap: true},
-				{name: "scrape=cached"},
-				{name: "scrape=cached-gzip", gzip: true},
-			} {
-				b.Run(run.name, func(b *testing.B) {
-					// Every build but the very first is sized by the one
-					// before it (SizeLike), and the page buffer is grown once.
 					if run.prebuild {
 						prebuild(b)
 					} else {
 						scrape(b, run.gzip)
 					}
-					b.ReportAllocs()
-					b.ResetTimer()
-					for b.Loop() {
-						if run.newSnap {
-							b.StopTimer()
-							next := *snap // a new poll with the same data
-							current = &next
-							b.StartTimer()
-						}
-						if run.prebuild {
-							prebuild(b)
-						} else {
-							scrape(b, run.gzip)
-						}
-					}
-					if !run.prebuild {
-						b.ReportMetric(float64(buf.Len())/1e6, "page-MB")
-						b.ReportMetric(float64(series), "series")
-					}
-					if run.newSnap {
-						// What the cache keeps: the heap over the snapshot's,
-						// less the page buffer.
-						b.ReportMetric((heap()-before-float64(buf.Cap()))/1e6, "cache-MB")
-					}
-				})
-			}
-		})
-	}
+				}
+				if !run.prebuild {
+					b.ReportMetric(float64(buf.Len())/1e6, "page-MB")
+					b.ReportMetric(float64(series), "series")
+				}
+				if run.newSnap {
+					// What the cache keeps: the heap over the snapshot's,
+					// less the page buffer.
+					b.ReportMetric((heap()-before-float64(buf.Cap()))/1e6, "cache-MB")
+				}
+			})
+		}
+	})
 }
 
 func setFamilies(p *collectors.Page) [][]*dto.MetricFamily {
@@ -187,51 +194,45 @@ func setFamilies(p *collectors.Page) [][]*dto.MetricFamily {
 // before each: it builds the families (and their encoding where cached).
 // page-MB is what was sent.
 func BenchmarkMetricsHTTP(b *testing.B) {
-	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
-		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
-			if size.jobs >= 100000 && testing.Short() {
-				b.Skip("100k jobs skipped under -short")
-			}
-			snap := loadgenSnapshot(b, size.nodes, size.jobs)
-			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			runner := newRunner(b, snap, 0)
-			path, maxRequests, offset, timeout := "/metrics", 40, 500*time.Millisecond, time.Minute
-			srv, err := exporter.New(&exporter.Flags{TelemetryPath: &path, MaxRequests: &maxRequests,
-				TimeoutOffset: &offset, DefaultTimeout: &timeout, Log: &promslog.Config{}}, logger,
-				exporter.Config{Name: "bench", Runner: runner})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ts := httptest.NewServer(srv.Handler())
-			defer ts.Close()
-			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-			for _, encoding := range []string{"identity", "gzip"} {
-				b.Run("encoding="+encoding, func(b *testing.B) {
-					var n int64
-					get := func() {
-						req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
-						if err != nil {
-							b.Fatal(err)
-						}
-						req.Header.Set("Accept-Encoding", encoding)
-						resp, err := client.Do(req)
-						if err != nil {
-							b.Fatal(err)
-						}
-						defer resp.Body.Close()
-						if n, err = io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
-							b.Fatalf("status %d, %v", resp.StatusCode, err)
-						}
+	eachClusterSize(b, func(b *testing.B, snap *slurm.Snapshot) {
+		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+		runner := newRunner(b, snap, 0)
+		path, maxRequests, offset, timeout := "/metrics", 40, 500*time.Millisecond, time.Minute
+		srv, err := exporter.New(&exporter.Flags{TelemetryPath: &path, MaxRequests: &maxRequests,
+			TimeoutOffset: &offset, DefaultTimeout: &timeout, Log: &promslog.Config{}}, logger,
+			exporter.Config{Name: "bench", Runner: runner})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		defer ts.Close()
+		client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		for _, encoding := range []string{"identity", "gzip"} {
+			b.Run("encoding="+encoding, func(b *testing.B) {
+				var n int64
+				get := func() {
+					req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+					if err != nil {
+						b.Fatal(err)
 					}
+					req.Header.Set("Accept-Encoding", encoding)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer resp.Body.Close()
+					if n, err = io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+						b.Fatalf("status %d, %v", resp.StatusCode, err)
+					}
+				}
+				get()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
 					get()
-					b.ReportAllocs()
-					b.ResetTimer()
-					for b.Loop() {
-						get()
-					}
-					b.ReportMetric(float64(n)/1e6, "page-MB")
-				})
-			}
-		})
-	}
+				}
+				b.ReportMetric(float64(n)/1e6, "page-MB")
+			})
+		}
+	})
 }

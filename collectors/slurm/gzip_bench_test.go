@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
+
+	"jobscope/slurm"
 )
 
 // BenchmarkPageGzipLevel compresses the whole text page of a generated
@@ -17,44 +19,38 @@ import (
 // compressed size: the level trades the page's size for the CPU of every
 // gzip encoding, of both commands (docs/performance.md).
 func BenchmarkPageGzipLevel(b *testing.B) {
-	for _, size := range []struct{ nodes, jobs int }{{1000, 10000}, {10000, 100000}} {
-		b.Run(fmt.Sprintf("nodes=%d/jobs=%d", size.nodes, size.jobs), func(b *testing.B) {
-			if size.jobs >= 100000 && testing.Short() {
-				b.Skip("100k jobs skipped under -short")
-			}
-			snap := loadgenSnapshot(b, size.nodes, size.jobs)
-			runner := newRunner(b, snap, 0)
-			g, err := runner.Gatherer(context.Background(), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := g.GatherPage()
-			if err != nil {
-				b.Fatal(err)
-			}
-			var page bytes.Buffer
-			if err := p.Write(&page, expfmt.NewFormat(expfmt.TypeTextPlain), false); err != nil {
-				b.Fatal(err)
-			}
-			for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed, 2, 3} {
-				b.Run(fmt.Sprintf("level=%d", level), func(b *testing.B) {
-					var out bytes.Buffer
-					b.SetBytes(int64(page.Len()))
-					b.ResetTimer()
-					start := cpuNanos()
-					for range b.N {
-						out.Reset()
-						zw, _ := gzip.NewWriterLevel(&out, level)
-						zw.Write(page.Bytes())
-						zw.Close()
-					}
-					b.ReportMetric(float64(cpuNanos()-start)/float64(b.N)/1e6, "cpu-ms/op")
-					b.ReportMetric(float64(out.Len())/1e6, "gzip-MB")
-					b.ReportMetric(float64(page.Len())/1e6, "page-MB")
-				})
-			}
-		})
-	}
+	eachClusterSize(b, func(b *testing.B, snap *slurm.Snapshot) {
+		runner := newRunner(b, snap, 0)
+		g, err := runner.Gatherer(context.Background(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := g.GatherPage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var page bytes.Buffer
+		if err := p.Write(&page, expfmt.NewFormat(expfmt.TypeTextPlain), false); err != nil {
+			b.Fatal(err)
+		}
+		for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed, 2, 3} {
+			b.Run(fmt.Sprintf("level=%d", level), func(b *testing.B) {
+				var out bytes.Buffer
+				b.SetBytes(int64(page.Len()))
+				b.ResetTimer()
+				start := cpuNanos()
+				for range b.N {
+					out.Reset()
+					zw, _ := gzip.NewWriterLevel(&out, level)
+					zw.Write(page.Bytes())
+					zw.Close()
+				}
+				b.ReportMetric(float64(cpuNanos()-start)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(out.Len())/1e6, "gzip-MB")
+				b.ReportMetric(float64(page.Len())/1e6, "page-MB")
+			})
+		}
+	})
 }
 
 // cpuNanos is the process's user and system CPU time so far.
