@@ -12,10 +12,12 @@ BIN       ?= bin/jobscope
 # What --version, the landing page and jobscope_build_info say, from git (lazy: only
 # `build` evaluates them). Outside a git checkout they are empty and the binary falls back
 # to the build information Go stamped into it (cmd/jobscope/version.go), else "unknown".
-VERSION    = $(shell git describe --tags --always --dirty 2>/dev/null)
-REVISION   = $(shell git rev-parse HEAD 2>/dev/null)
-BRANCH     = $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
-BUILD_USER = $(shell echo "$${USER:-$$(id -un)}@$$(hostname 2>/dev/null || echo unknown)")
+# GIT_OPTIONAL_LOCKS=0: git describe --dirty refreshes the index otherwise, and run as root
+# through AS_ROOT it would leave a root-owned .git/index in the caller's checkout.
+VERSION    = $(shell GIT_OPTIONAL_LOCKS=0 git describe --tags --always --dirty 2>/dev/null)
+REVISION   = $(shell GIT_OPTIONAL_LOCKS=0 git rev-parse HEAD 2>/dev/null)
+BRANCH     = $(shell GIT_OPTIONAL_LOCKS=0 git rev-parse --abbrev-ref HEAD 2>/dev/null)
+BUILD_USER = $(shell echo "$${SUDO_USER:-$${USER:-$$(id -un)}}@$$(hostname 2>/dev/null || echo unknown)")
 BUILD_DATE = $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS    = -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
@@ -43,17 +45,28 @@ GOLDEN = $(shell find . -path ./.git -prune -o -type f -name '*.prom' \( -path '
 
 # AS_ROOT starts a recipe that needs root (apt-get, the cluster under /srv, munge). As root
 # it does nothing; otherwise it runs the same target again through sudo, keeping the
-# caller's Go (PATH), module cache (GOMODCACHE, filled first as the caller, so that root
-# only reads it), proxy, flags and toolchain, and the command line's variables; sudo -H gives
-# root its own HOME and so its own build cache, and no root-owned file lands in the caller's
-# caches. Without root and without sudo it says so and fails.
+# caller's Go (PATH, with the sbin directories added: a user's PATH on Debian lacks them, and
+# root's tools live there: runuser, dpkg's ldconfig), module cache (GOMODCACHE, filled first
+# as the caller, so that root only reads it), proxy, flags and toolchain, and the command
+# line's variables; sudo -H gives root its own HOME and so its own build cache, and no
+# root-owned file lands in the caller's caches. Without root and without sudo it says so and
+# fails. Run through sudo, root gives back what it created in the checkout (GIVE_BACK) when the
+# shell that runs the recipe exits.
 AS_ROOT = if [ "$$(id -u)" != 0 ]; then \
 	  command -v sudo >/dev/null || { echo "make $@: needs root: run it as root, or install sudo (apt-get install sudo) and run it as a user allowed to use it" >&2; exit 1; }; \
 	  $(GO) mod download; \
 	  echo "make $@: not root; running it again through sudo" >&2; \
-	  exec sudo -H env "PATH=$$PATH" "GOMODCACHE=$$($(GO) env GOMODCACHE)" "GOPROXY=$$($(GO) env GOPROXY)" \
+	  exec sudo -H env "PATH=$$PATH:/usr/local/sbin:/usr/sbin:/sbin" "GOMODCACHE=$$($(GO) env GOMODCACHE)" "GOPROXY=$$($(GO) env GOPROXY)" \
 	    "GOFLAGS=$$($(GO) env GOFLAGS)" "GOTOOLCHAIN=$$($(GO) env GOTOOLCHAIN)" \
 	    $(MAKE) --no-print-directory $@ $(MAKEOVERRIDES); \
+	fi; \
+	trap '$(GIVE_BACK)' EXIT
+
+# GIVE_BACK hands every root-owned file in the checkout (bin/, test/.run/, ...) to the user
+# sudo ran for (SUDO_UID), so that their own `make build` or `git` keeps working after a
+# `make demo` or `make test` as a user with sudo. Only when that user owns the checkout.
+GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$${SUDO_UID:-}" ] && [ "$$(stat -c %u .)" = "$$SUDO_UID" ]; then \
+	  find . -user 0 -print0 | xargs -0 -r chown -h "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}"; \
 	fi
 
 .PHONY: image image-required chart-sync helm
@@ -74,7 +87,7 @@ test:
 	rc=0; unit=ok; e2e=ok; demo=ok; \
 	$(MAKE) --no-print-directory deps; \
 	$(MAKE) --no-print-directory test-unit || { rc=1; unit=FAIL; }; \
-	trap '$(MAKE) --no-print-directory slurm-down; echo "== make test: unit tests $$unit, e2e tests $$e2e, make demo $$demo"' EXIT; \
+	trap '$(MAKE) --no-print-directory slurm-down; $(GIVE_BACK); echo "== make test: unit tests $$unit, e2e tests $$e2e, make demo $$demo"' EXIT; \
 	trap 'exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory slurm-up slurm-workload; then \
 	  $(MAKE) --no-print-directory test-e2e || { rc=1; e2e=FAIL; $(MAKE) --no-print-directory slurm-logs; }; \
