@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -451,5 +452,65 @@ func TestStreamedTextEqualsEncoder(t *testing.T) {
 				t.Errorf("%s gzip=%v: streamed page\n%s\ndiffers from the encoder's\n%s", format, gz, got, want.Bytes())
 			}
 		}
+	}
+}
+
+// TestPerScrape: the collectors of one scrape share what PerScrape loaded
+// first, on both scrape paths; the next scrape loads again.
+func TestPerScrape(t *testing.T) {
+	type key struct{}
+	var loads atomic.Int64
+	load := func() int64 { return loads.Add(1) }
+	names := []string{"a", "b", "c", "d"}
+	extra := map[string]Factory[struct{}]{}
+	for _, name := range names {
+		extra[name] = func(struct{}) (Collector, error) {
+			return CollectorFunc(func(ctx context.Context, ch chan<- prometheus.Metric) error {
+				NewEmitter(ch).Gauge(testDesc, float64(PerScrape(ctx, key{}, load)), name)
+				return nil
+			}), nil
+		}
+	}
+	r := newTestSet(t, extra)
+	scrapes := map[string]func() prometheus.Gatherer{
+		"Scrape": func() prometheus.Gatherer {
+			c, err := r.Scrape(context.Background(), names...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(c)
+			return reg
+		},
+		"Gatherer": func() prometheus.Gatherer {
+			g, err := r.Gatherer(context.Background(), nil, names...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		},
+	}
+	for path, scrape := range scrapes {
+		for range 2 {
+			before := loads.Load()
+			mfs, err := scrape().Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := loads.Load() - before; n != 1 {
+				t.Errorf("%s: %d loads in one scrape, want 1", path, n)
+			}
+			want := float64(before + 1) // this scrape's load
+			got := values(mfs)
+			for _, name := range names {
+				if v := got["test_value|"+name]; v != want {
+					t.Errorf("%s: collector %s got load %v, want %v (one per scrape): %v", path, name, v, want, got)
+				}
+			}
+		}
+	}
+	before := loads.Load()
+	if v := PerScrape(context.Background(), key{}, load); v != before+1 {
+		t.Errorf("outside a scrape: got load %d, want a new one (%d)", v, before+1)
 	}
 }

@@ -54,7 +54,40 @@ func (r *Runner) scrape(ctx context.Context, names []string) (*scrape, error) {
 		}
 		run[n] = c
 	}
+	ctx = context.WithValue(ctx, scrapeSharedKey{}, &scrapeShared{values: map[any]any{}})
 	return &scrape{ctx: ctx, logger: r.logger, collectors: run}, nil
+}
+
+// scrapeShared holds the values the collectors of one scrape share
+// (PerScrape).
+type scrapeShared struct {
+	mu     sync.Mutex
+	values map[any]any
+}
+
+type scrapeSharedKey struct{}
+
+// PerScrape returns load's result for key, loaded once per scrape: every
+// collector of one scrape (Runner.Scrape, Runner.Gatherer) that asks for
+// key with the scrape's ctx gets the value the first one loaded. Collectors
+// that each read shared live data (the slurm collectors, the poller's
+// latest snapshot) thus describe one version of it: the collectors of a
+// scrape run concurrently, and read one after another they could straddle
+// a poll, some serving the data before it and some after. load runs under
+// a lock and must be quick. Outside a scrape, load is called every time.
+func PerScrape[T any](ctx context.Context, key any, load func() T) T {
+	shared, ok := ctx.Value(scrapeSharedKey{}).(*scrapeShared)
+	if !ok {
+		return load()
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if v, ok := shared.values[key]; ok {
+		return v.(T)
+	}
+	v := load()
+	shared.values[key] = v
+	return v
 }
 
 // Gatherer returns the gatherer of one scrape: the static collectors (build

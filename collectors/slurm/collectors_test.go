@@ -567,3 +567,74 @@ func TestReleasedSetOutlivesItsSnapshot(t *testing.T) {
 func families(mfs []*dto.MetricFamily) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
 }
+
+// TestScrapeSeesOneSnapshot: a poll published while a scrape runs must not
+// split the page between two snapshots. The scrape's collectors run
+// concurrently and each used to read the poller's latest snapshot on its
+// own: the one that read before the first poll's publish said "no data"
+// (collector_success 0) next to a poll collector, reading after it, that
+// reported every resource fetched. Here the first read of every scrape
+// returns the poller's snapshot before its first poll and every later read
+// the polled one, as if the poll landed right after that read.
+func TestScrapeSeesOneSnapshot(t *testing.T) {
+	notYet := &slurm.Snapshot{Source: "rest", Resources: map[slurm.Resource]slurm.ResourceStatus{}}
+	for _, r := range slurm.Resources {
+		notYet.Resources[r] = slurm.ResourceStatus{Err: errors.New("not polled yet")}
+	}
+	polled := debianSnapshot(t)
+	// state is what a scrape says of the collectors and the poll: success per
+	// collector, and jobscope_slurm_poll_success per resource.
+	state := func(mfs []*dto.MetricFamily) string {
+		t.Helper()
+		var b strings.Builder
+		for _, mf := range mfs {
+			if n := mf.GetName(); n == "jobscope_scrape_collector_success" || n == "jobscope_slurm_poll_success" {
+				for _, m := range mf.GetMetric() {
+					fmt.Fprintf(&b, "%s{%s} %v\n", n, m.GetLabel()[0].GetValue(), m.GetGauge().GetValue())
+				}
+			}
+		}
+		return b.String()
+	}
+	gather := func(g prometheus.Gatherer) string {
+		t.Helper()
+		mfs, _ := g.Gather() // the stale collectors' ErrNoData
+		return state(mfs)
+	}
+	scrapeOf := func(runner *collectors.Runner) string {
+		t.Helper()
+		g, err := runner.Gatherer(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gather(g)
+	}
+	before := scrapeOf(newRunner(t, notYet, 0))
+	after := scrapeOf(newRunner(t, polled, 0))
+	// Both paths a scrape takes: Gatherer (/metrics, OTLP) and Scrape.
+	paths := map[string]func(*collectors.Runner) string{
+		"Gatherer": scrapeOf,
+		"Scrape": func(runner *collectors.Runner) string {
+			t.Helper()
+			c, err := runner.Scrape(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(c)
+			return gather(reg)
+		},
+	}
+	for name, scrape := range paths {
+		var reads atomic.Int64
+		runner := newRunnerOf(t, func() *slurm.Snapshot {
+			if reads.Add(1) == 1 {
+				return notYet
+			}
+			return polled
+		}, 0)
+		if got := scrape(runner); got != before && got != after {
+			t.Errorf("%s: one scrape mixed two snapshots:\n%s\nwant all of\n%s\nor all of\n%s", name, got, before, after)
+		}
+	}
+}

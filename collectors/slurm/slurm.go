@@ -120,12 +120,20 @@ func newSnapshotCollector(d Deps, build buildFunc, resources ...slurm.Resource) 
 	return collectors.FamilySetFunc(c.families)
 }
 
+// snapshotKey is the snapshot's key in collectors.PerScrape: every slurm
+// collector of a runner has the same Deps (Set.Build).
+type snapshotKey struct{}
+
 // families returns the set of the current snapshot and freshness. The set
 // also caches the families' encoding (collectors.FamilySet), so a scrape of
 // an unchanged snapshot copies bytes; Prebuild warms the encodings the
-// previous set was asked for.
-func (c *snapshotCollector) families(context.Context) (*collectors.FamilySet, error) {
-	snap := c.deps.Snapshot()
+// previous set was asked for. The snapshot is read once per scrape
+// (collectors.PerScrape): each collector reading it on its own, a poll
+// published mid-scrape gave a page where the collectors that read first
+// had no data (collector_success 0) and the poll collector, reading after,
+// reported every resource fetched.
+func (c *snapshotCollector) families(ctx context.Context) (*collectors.FamilySet, error) {
+	snap := collectors.PerScrape(ctx, snapshotKey{}, c.deps.Snapshot)
 	var fresh uint64
 	for i, r := range c.resources {
 		if c.deps.fresh(snap, r) {
