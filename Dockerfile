@@ -1,4 +1,5 @@
-# jobscope image: both commands (`jobscope slurm`, `jobscope node`), built by `make image`.
+# jobscope image: both commands (`jobscope slurm`, `jobscope node`), built by `make image`, and
+# jobscope-node, `jobscope node` alone, which the chart's DaemonSet runs (docs/deploy.md).
 #
 # The binary is built with cgo because go-nvml needs it, but go-nvml loads libnvidia-ml.so.1
 # with dlopen at run time: nothing of NVIDIA's is needed to build, and the binary links only
@@ -27,12 +28,12 @@ ARG REVISION=""
 ARG BRANCH=""
 RUN make build BIN=/out/jobscope VERSION="${VERSION}" REVISION="${REVISION}" BRANCH="${BRANCH}" \
       BUILD_USER=docker BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    && /out/jobscope --version
+    && /out/jobscope --version && /out/jobscope-node --version
 
 # glibc, CA certificates, tzdata, no shell; bookworm's glibc is the one the binary was
 # linked against.
 FROM gcr.io/distroless/base-debian12:nonroot
-COPY --from=build /out/jobscope /usr/local/bin/jobscope
+COPY --from=build /out/jobscope /out/jobscope-node /usr/local/bin/
 ENV NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=utility
 # distroless' nonroot user. The node agent's DaemonSet runs it as root without capabilities

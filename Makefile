@@ -9,6 +9,10 @@ SHELL := bash
 
 GO        ?= go
 BIN       ?= bin/jobscope
+# jobscope-node: `jobscope node` alone (-tags jobscope_nodeonly), for the agent on every GPU
+# node, which then maps none of the slurm and report commands' code (docs/deploy.md). Beside
+# BIN unless set.
+NODE_BIN  ?= $(dir $(BIN))jobscope-node
 # What --version, the landing page and jobscope_build_info say, from git (lazy: only
 # `build` evaluates them). Outside a git checkout they are empty and the binary falls back
 # to the build information Go stamped into it (cmd/jobscope/version.go), else "unknown".
@@ -73,8 +77,12 @@ GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$${SUDO_UID:-}" ] && [ "$$(stat -c %
 .PHONY: build deps tools test test-unit test-e2e slurm-up slurm-workload slurm-down slurm-logs lint generate \
         check-generated bench fuzz demo demo-run clean
 
+# Both binaries from one LDFLAGS (one git describe, one build date). -trimpath: no build
+# host paths in the binaries (reproducible builds, shorter file names in the line tables).
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/jobscope
+	ldflags='$(LDFLAGS)'; \
+	$(GO) build -trimpath -ldflags "$$ldflags" -o $(BIN) ./cmd/jobscope; \
+	$(GO) build -trimpath -tags jobscope_nodeonly -ldflags "$$ldflags" -o $(NODE_BIN) ./cmd/jobscope
 
 # Unit tests, then a real cluster + workload, the end-to-end tests, the README's `make demo`
 # as written on the same cluster (JOBSCOPE_DEMO_EXIT=1: it exits once it has shown a joined

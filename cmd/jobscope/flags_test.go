@@ -11,39 +11,9 @@ import (
 	"time"
 )
 
-// TestBadFlagValuesRefused: a bad value is refused while parsing, before
-// anything starts, and the error names the flag.
-func TestBadFlagValuesRefused(t *testing.T) {
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--slurm.poll-interval=abc"}, `--slurm.poll-interval: time: invalid duration "abc"`},
-		{[]string{"--slurm.poll-interval=0s"}, "--slurm.poll-interval: 0s: must be positive"},
-		{[]string{"--slurm.poll-interval=-5s"}, "--slurm.poll-interval: -5s: must be positive"},
-		{[]string{"--slurm.poll-interval=1ms"}, "--slurm.poll-interval: 1ms: must be at least 1s"},
-		{[]string{"--slurm.poll-timeout=-1s"}, "--slurm.poll-timeout: -1s: must be positive"},
-		{[]string{"--slurm.request-timeout=0s"}, "--slurm.request-timeout: 0s: must be positive"},
-		{[]string{"--slurm.max-staleness=-1m"}, "--slurm.max-staleness: -1m: must be positive"},
-		{[]string{"--slurm.max-staleness=10s"}, "--slurm.max-staleness: 10s is shorter than --slurm.poll-interval (30s)"},
-		{[]string{"--slurm.poll-interval=2m", "--slurm.max-staleness=1m"}, "--slurm.max-staleness: 1m0s is shorter than --slurm.poll-interval (2m0s)"},
-		{[]string{"--slurm.source=ftp"}, `--slurm.source: "ftp" is not one of rest, cli`},
-		{[]string{"--otlp.interval=0s"}, "--otlp.interval: 0s: must be positive"},
-		{[]string{"--web.scrape-timeout=0s"}, "--web.scrape-timeout: 0s: must be positive"},
-		{[]string{"--web.timeout-offset=-1s"}, "--web.timeout-offset: -1s: must be positive"},
-		{[]string{"--web.max-requests=-1"}, "--web.max-requests: -1: must be at least 0"},
-		{[]string{"--log.level=loud"}, "--log.level: "},
-		{[]string{"--log.format=xml"}, "--log.format: "},
-	} {
-		_, _, err := parse(append([]string{"slurm"}, tt.args...))
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("%v: err %v, want %q", tt.args, err, tt.want)
-		}
-	}
-}
-
 // TestBadNodeFlagValuesRefused: the node command's own flags, registered
-// beside the code they configure, refuse bad values the same way.
+// beside the code they configure, refuse a bad value while parsing, before
+// anything starts, naming the flag.
 func TestBadNodeFlagValuesRefused(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -77,16 +47,22 @@ func TestBadNodeFlagValuesRefused(t *testing.T) {
 	}
 }
 
-func TestGoodFlagValuesAccepted(t *testing.T) {
-	for _, args := range [][]string{
-		nil,
-		{"--slurm.poll-interval=1s", "--slurm.max-staleness=0"},
-		{"--slurm.poll-interval=5m", "--slurm.max-staleness=5m", "--slurm.poll-timeout=30s"},
-		{"--slurm.source=cli", "--log.level=debug", "--log.format=json", "--web.max-requests=0", "--web.timeout-offset=0s"},
-	} {
-		if _, _, err := parse(append([]string{"slurm"}, args...)); err != nil {
-			t.Errorf("%v: %v", args, err)
+// TestDefaultCommand: the node-only build runs node when args name no
+// command (units and charts may call jobscope-node with flags alone); the
+// full build wants a command named.
+func TestDefaultCommand(t *testing.T) {
+	selected, _, err := parse([]string{"--gpu.backend=none", "--kubelet.pod-resources-socket="})
+	switch defaultCommand {
+	case "node":
+		if err != nil || selected != "node" {
+			t.Errorf("%s with node flags only: selected %q, err %v; want node", appName, selected, err)
 		}
+	case "":
+		if err == nil {
+			t.Errorf("%s: node flags without a command were accepted (selected %q)", appName, selected)
+		}
+	default:
+		t.Errorf("defaultCommand %q: want node or none", defaultCommand)
 	}
 }
 
@@ -99,20 +75,6 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// TestListenAddressInUseFirst: with the listen address taken, `jobscope
-// slurm` says so and exits before it polls: at the default log level,
-// nothing else is logged (before binding first, six poll-deadline
-// warnings and nine collector errors came before the one true line).
-func TestListenAddressInUseFirst(t *testing.T) {
-	taken := listenTaken(t)
-	// A slurmrestd that accepts and never answers: a poll started before
-	// the bind would log its deadline.
-	hang := listenTaken(t)
-	wantOnlyAddressInUse(t, taken, "slurm",
-		"--slurm.rest-url=http://"+hang,
-		"--slurm.poll-interval=1s", "--slurm.max-staleness=0")
 }
 
 // TestNodeListenAddressInUseFirst: the same for `jobscope node`, with

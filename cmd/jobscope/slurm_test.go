@@ -1,7 +1,8 @@
+//go:build !jobscope_nodeonly
+
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -83,32 +84,6 @@ func (f *fakeRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// startJobscope runs `jobscope command args...` in-process on a free port
-// and returns its /metrics URL once it answers. The test's cleanup stops it
-// and fails the test unless it exits 0.
-func startJobscope(t *testing.T, command string, args ...string) string {
-	t.Helper()
-	addr := testkit.FreeAddr(t)
-	args = append([]string{command, "--web.listen-address=" + addr}, args...)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, args) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("jobscope %s exited %d", command, code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("jobscope %s did not stop", command)
-		}
-	})
-	url := "http://" + addr + "/metrics"
-	waitFor(t, url, func(map[string]*dto.MetricFamily) bool { return true })
-	return url
-}
-
 // startSlurmExporter runs `jobscope slurm` in-process against restd and
 // returns its /metrics URL once it listens.
 func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
@@ -124,52 +99,6 @@ func startSlurmExporter(t *testing.T, restdURL string, extra ...string) string {
 		"--slurm.request-timeout=1s",
 		"--log.level=error",
 	}, extra...)...)
-}
-
-// waitFor scrapes until cond holds (10 s at most).
-func waitFor(t *testing.T, url string, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mfs, _, err := testkit.Scrape(url)
-		if err == nil && cond(mfs) {
-			return mfs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met in time (last error %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func value(mfs map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	mf, ok := mfs[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, l := range m.GetLabel() {
-				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Untyped != nil:
-			return m.GetUntyped().GetValue(), true
-		}
-	}
-	return 0, false
 }
 
 func allPolled(mfs map[string]*dto.MetricFamily, resources ...string) bool {
@@ -307,4 +236,62 @@ func TestMetricsDoc(t *testing.T) {
 		}
 	}
 	golden.CheckDocSection(t, filepath.Join("..", "..", "docs", "metrics.md"), "jobscope slurm", families)
+}
+
+// TestBadFlagValuesRefused: a bad value is refused while parsing, before
+// anything starts, and the error names the flag.
+func TestBadFlagValuesRefused(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slurm.poll-interval=abc"}, `--slurm.poll-interval: time: invalid duration "abc"`},
+		{[]string{"--slurm.poll-interval=0s"}, "--slurm.poll-interval: 0s: must be positive"},
+		{[]string{"--slurm.poll-interval=-5s"}, "--slurm.poll-interval: -5s: must be positive"},
+		{[]string{"--slurm.poll-interval=1ms"}, "--slurm.poll-interval: 1ms: must be at least 1s"},
+		{[]string{"--slurm.poll-timeout=-1s"}, "--slurm.poll-timeout: -1s: must be positive"},
+		{[]string{"--slurm.request-timeout=0s"}, "--slurm.request-timeout: 0s: must be positive"},
+		{[]string{"--slurm.max-staleness=-1m"}, "--slurm.max-staleness: -1m: must be positive"},
+		{[]string{"--slurm.max-staleness=10s"}, "--slurm.max-staleness: 10s is shorter than --slurm.poll-interval (30s)"},
+		{[]string{"--slurm.poll-interval=2m", "--slurm.max-staleness=1m"}, "--slurm.max-staleness: 1m0s is shorter than --slurm.poll-interval (2m0s)"},
+		{[]string{"--slurm.source=ftp"}, `--slurm.source: "ftp" is not one of rest, cli`},
+		{[]string{"--otlp.interval=0s"}, "--otlp.interval: 0s: must be positive"},
+		{[]string{"--web.scrape-timeout=0s"}, "--web.scrape-timeout: 0s: must be positive"},
+		{[]string{"--web.timeout-offset=-1s"}, "--web.timeout-offset: -1s: must be positive"},
+		{[]string{"--web.max-requests=-1"}, "--web.max-requests: -1: must be at least 0"},
+		{[]string{"--log.level=loud"}, "--log.level: "},
+		{[]string{"--log.format=xml"}, "--log.format: "},
+	} {
+		_, _, err := parse(append([]string{"slurm"}, tt.args...))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%v: err %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestGoodFlagValuesAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"--slurm.poll-interval=1s", "--slurm.max-staleness=0"},
+		{"--slurm.poll-interval=5m", "--slurm.max-staleness=5m", "--slurm.poll-timeout=30s"},
+		{"--slurm.source=cli", "--log.level=debug", "--log.format=json", "--web.max-requests=0", "--web.timeout-offset=0s"},
+	} {
+		if _, _, err := parse(append([]string{"slurm"}, args...)); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// TestListenAddressInUseFirst: with the listen address taken, `jobscope
+// slurm` says so and exits before it polls: at the default log level,
+// nothing else is logged (before binding first, six poll-deadline
+// warnings and nine collector errors came before the one true line).
+func TestListenAddressInUseFirst(t *testing.T) {
+	taken := listenTaken(t)
+	// A slurmrestd that accepts and never answers: a poll started before
+	// the bind would log its deadline.
+	hang := listenTaken(t)
+	wantOnlyAddressInUse(t, taken, "slurm",
+		"--slurm.rest-url=http://"+hang,
+		"--slurm.poll-interval=1s", "--slurm.max-staleness=0")
 }

@@ -63,8 +63,8 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	}
 }
 
-// TestMakeBuildVersion builds the binary as `make build` does and checks
-// that --version names what git says about this checkout.
+// TestMakeBuildVersion builds the binaries as `make build` does and checks
+// that --version names what git says about this checkout, the same in both.
 func TestMakeBuildVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -102,5 +102,15 @@ func TestMakeBuildVersion(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "build date:       20") {
 		t.Fatalf("no build date:\n%s", out)
+	}
+	// make build writes jobscope-node beside it, from the same -ldflags.
+	nodeOut, err := exec.Command(filepath.Join(filepath.Dir(bin), "jobscope-node"), "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("jobscope-node --version: %v\n%s", err, nodeOut)
+	}
+	// The same version, branch, revision, build user and date: all before "go version".
+	head := func(b []byte) string { h, _, _ := strings.Cut(string(b), "  go version:"); return h }
+	if got, want := head(nodeOut), "jobscope-node"+strings.TrimPrefix(head(out), "jobscope"); got != want {
+		t.Errorf("jobscope-node --version says\n%s\nwant\n%s", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -161,7 +162,7 @@ func valueSets(t *testing.T) map[string][]string {
 func TestChartLintAndRender(t *testing.T) {
 	helm := testkit.Tool(t, "helm", "make helm")
 	readTree(t, chartDir)
-	bin := testkit.BuildJobscope(t)
+	bins := imageBinaries{"": testkit.BuildJobscope(t), "/usr/local/bin/jobscope-node": testkit.BuildJobscopeNode(t)}
 	for name, values := range valueSets(t) {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"lint", "--strict", chartDir, "--namespace", "monitoring"}
@@ -171,27 +172,41 @@ func TestChartLintAndRender(t *testing.T) {
 			run(t, helm, args...)
 			r := templateChart(t, helm, chartDir, values...)
 			t.Logf("rendered: %v", r.counts)
-			checkRendered(t, r, bin)
+			checkRendered(t, r, bins)
 		})
 	}
 }
 
+// imageBinaries maps a container's command to the binary built as the image's: "" is the
+// image's entrypoint (jobscope); the Dockerfile installs jobscope-node beside it.
+type imageBinaries map[string]string
+
 // checkRendered checks what the chart promises beyond the types.
-func checkRendered(t *testing.T, r rendered, bin string) {
+func checkRendered(t *testing.T, r rendered, bins imageBinaries) {
 	t.Helper()
 	if len(r.deployments) != 1 || len(r.daemonSets) != 1 || len(r.services) != 2 {
 		t.Fatalf("want 1 Deployment, 1 DaemonSet, 2 Services; got %v", r.counts)
 	}
 	dep, ds := r.deployments[0], r.daemonSets[0]
 
-	// Every container's arguments are flags the binary accepts (--help exits 0 only then).
+	// The node agent runs jobscope-node (`jobscope node` alone), the cluster exporter the
+	// image's entrypoint.
+	if got := ds.Spec.Template.Spec.Containers[0].Command; !slices.Equal(got, []string{"/usr/local/bin/jobscope-node"}) {
+		t.Errorf("DaemonSet command %q, want [/usr/local/bin/jobscope-node]", got)
+	}
+	// Every container's arguments are flags its binary accepts (--help exits 0 only then).
 	for _, c := range []corev1.Container{dep.Spec.Template.Spec.Containers[0], ds.Spec.Template.Spec.Containers[0]} {
+		bin, ok := bins[strings.Join(c.Command, " ")]
+		if !ok {
+			t.Errorf("%s: command %q is not a binary the image has", c.Args[0], c.Command)
+			continue
+		}
 		args := make([]string, len(c.Args))
 		for i, a := range c.Args { // the kubelet expands $(NODE_IP)
 			args[i] = strings.ReplaceAll(a, "$(NODE_IP)", "10.0.0.1")
 		}
 		if out, err := exec.Command(bin, append(args, "--help")...).CombinedOutput(); err != nil {
-			t.Errorf("jobscope %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
 		}
 		if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
 			t.Errorf("%s: root filesystem not read-only", c.Args[0])

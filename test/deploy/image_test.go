@@ -18,8 +18,8 @@ var glibcOnly = map[string]bool{
 	"librt.so.1": true, "libresolv.so.2": true,
 }
 
-// TestImageBinaryLinking builds the binary as the Dockerfile does (`make build`) and lists
-// its dynamic libraries: glibc's only, no NVIDIA library (NVML comes from the host's driver
+// TestImageBinaryLinking builds the binaries as the Dockerfile does (`make build`) and lists
+// their dynamic libraries: glibc's only, no NVIDIA library (NVML comes from the host's driver
 // at run time), and the interpreter glibc's. Runs without a container engine.
 func TestImageBinaryLinking(t *testing.T) {
 	// make reads these, not the test: reading them lets go test's cache see a change.
@@ -34,16 +34,19 @@ func TestImageBinaryLinking(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
 	}
-	libs, interp := elfDeps(t, bin)
-	t.Logf("%s needs %v (interpreter %s)", bin, libs, interp)
-	if len(libs) == 0 {
-		t.Error("no dynamic libraries: go-nvml's cgo build should need glibc (a static glibc binary cannot dlopen libnvidia-ml)")
-	}
-	for _, l := range notGlibc(libs) {
-		t.Errorf("the binary needs %s, which the run stage (glibc only) lacks", l)
-	}
-	if interp != "" && !strings.HasPrefix(filepath.Base(interp), "ld-linux") {
-		t.Errorf("interpreter %s is not glibc's", interp)
+	// jobscope-node, beside it, links go-nvml too.
+	for _, b := range []string{bin, filepath.Join(filepath.Dir(bin), "jobscope-node")} {
+		libs, interp := elfDeps(t, b)
+		t.Logf("%s needs %v (interpreter %s)", b, libs, interp)
+		if len(libs) == 0 {
+			t.Errorf("%s: no dynamic libraries: go-nvml's cgo build should need glibc (a static glibc binary cannot dlopen libnvidia-ml)", b)
+		}
+		for _, l := range notGlibc(libs) {
+			t.Errorf("%s needs %s, which the run stage (glibc only) lacks", b, l)
+		}
+		if interp != "" && !strings.HasPrefix(filepath.Base(interp), "ld-linux") {
+			t.Errorf("%s: interpreter %s is not glibc's", b, interp)
+		}
 	}
 }
 
@@ -123,7 +126,9 @@ func TestDockerfile(t *testing.T) {
 	if len(users) == 0 || !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(users[len(users)-1]) {
 		t.Errorf("USER %q: want a numeric non-root user last", users)
 	}
-	for _, want := range []string{"make build BIN=/out/jobscope", "NVIDIA_DRIVER_CAPABILITIES=utility", "NVIDIA_VISIBLE_DEVICES=all", `ENTRYPOINT ["/usr/local/bin/jobscope"]`} {
+	// make build writes /out/jobscope-node beside /out/jobscope; the chart's DaemonSet runs it.
+	for _, want := range []string{"make build BIN=/out/jobscope", "COPY --from=build /out/jobscope /out/jobscope-node /usr/local/bin/",
+		"NVIDIA_DRIVER_CAPABILITIES=utility", "NVIDIA_VISIBLE_DEVICES=all", `ENTRYPOINT ["/usr/local/bin/jobscope"]`} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

@@ -32,18 +32,21 @@ func defaultArgs(t *testing.T, path, name string) []string {
 }
 
 func TestSystemdUnits(t *testing.T) {
-	bin := testkit.BuildJobscope(t)
-	for _, tc := range []struct{ unit, defaults, variable, command string }{
-		{"jobscope-slurm.service", "jobscope-slurm.default", "JOBSCOPE_SLURM_ARGS", "slurm"},
-		{"jobscope-node.service", "jobscope-node.default", "JOBSCOPE_NODE_ARGS", "node"},
+	// The node agent's unit runs jobscope-node, `jobscope node` alone.
+	built := map[string]string{"jobscope": testkit.BuildJobscope(t), "jobscope-node": testkit.BuildJobscopeNode(t)}
+	for _, tc := range []struct{ unit, defaults, variable, binary, command string }{
+		{"jobscope-slurm.service", "jobscope-slurm.default", "JOBSCOPE_SLURM_ARGS", "jobscope", "slurm"},
+		{"jobscope-node.service", "jobscope-node.default", "JOBSCOPE_NODE_ARGS", "jobscope-node", "node"},
 	} {
 		t.Run(tc.unit, func(t *testing.T) {
+			bin := built[tc.binary]
 			unit := filepath.Join(unitsDir, tc.unit)
 			body, err := os.ReadFile(unit)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "ExecStart=/usr/local/bin/jobscope " + tc.command + " $" + tc.variable
+			installed := "/usr/local/bin/" + tc.binary
+			want := "ExecStart=" + installed + " " + tc.command + " $" + tc.variable
 			if !strings.Contains(string(body), want+"\n") {
 				t.Errorf("%s: no line %q", unit, want)
 			}
@@ -51,7 +54,7 @@ func TestSystemdUnits(t *testing.T) {
 			// when every flag before it is known and valid.
 			args := append([]string{tc.command}, defaultArgs(t, filepath.Join(unitsDir, tc.defaults), tc.variable)...)
 			if out, err := exec.Command(bin, append(args, "--help")...).CombinedOutput(); err != nil {
-				t.Errorf("jobscope %s: %v\n%s", strings.Join(args, " "), err, out)
+				t.Errorf("%s %s: %v\n%s", tc.binary, strings.Join(args, " "), err, out)
 			}
 			// A wrong flag is refused, so the check above can fail.
 			if err := exec.Command(bin, tc.command, "--no-such-flag", "--help").Run(); err == nil {
@@ -63,7 +66,7 @@ func TestSystemdUnits(t *testing.T) {
 			}
 			// verify wants the ExecStart binary to exist; point a copy of
 			// the unit at the one just built.
-			fixed := strings.ReplaceAll(string(body), "/usr/local/bin/jobscope", bin)
+			fixed := strings.ReplaceAll(string(body), installed+" ", bin+" ")
 			copyPath := filepath.Join(t.TempDir(), tc.unit)
 			if err := os.WriteFile(copyPath, []byte(fixed), 0o644); err != nil {
 				t.Fatal(err)
