@@ -77,6 +77,8 @@ var ruleValues = []struct {
 }{
 	{`count(job:jobscope_slurm_job_info:max{cluster="c1"})`, 1},
 	{`count(job:jobscope_slurm_job_info:max{cluster="c2"})`, 6},
+	// the exporters' jobs polls succeed: the held identity is the current one
+	{`count(job:jobscope_slurm_job_info:last_over_time10m{cluster="c2"})`, 6},
 	{`count(instance:jobscope_node_info:max)`, 7},
 	{`count(job_gpu:jobscope_slurm_job_gpu_allocated:max{cluster="c1",job_id="1001",node="node1",uuid=~"GPU-a000050[01]-.*"})`, 2},
 	{`job_node:jobscope_gpus_held:count{cluster="c1",job_id="1001",node="node1",user="alice",account="physics",partition="gpu"}`, 2},

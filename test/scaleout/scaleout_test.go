@@ -55,6 +55,7 @@ func TestRemoteWriteVMAlert(t *testing.T) {
 	// comparison of two empty answers proves nothing.
 	required := []string{
 		"job:jobscope_slurm_job_info:max",
+		"job:jobscope_slurm_job_info:last_over_time10m",
 		"job:jobscope_gpus_held:count",
 		"job:jobscope_gpu_utilization_ratio:avg",
 		"job:jobscope_gpu_power_watts:sum",
