@@ -40,15 +40,7 @@ const (
 // its own page; and process CPU per scrape (the scrapes alone, start-up
 // left out). -benchtime 1x; see docs/performance.md.
 func BenchmarkNodeRSS(b *testing.B) {
-	root := b.TempDir()
-	uuids := make([]string, benchNodeGPUs)
-	for i := range uuids {
-		uuids[i] = simulated.UUID(benchNodeSeed, i)
-	}
-	if err := loadgen.WriteNodeTree(root, loadgen.NodeConfig{GPUUUIDs: uuids,
-		JobFilesDir: "../../slurm/nodelocal/testdata/v2/cgroup/system.slice/slurmstepd.scope/job_4"}); err != nil {
-		b.Fatal(err)
-	}
+	args := benchNodeArgs(b)
 	bin := nodeBinary(b)
 	for _, scrapes := range []int{300, 3000} {
 		b.Run(fmt.Sprintf("scrapes=%d", scrapes), func(b *testing.B) {
@@ -56,18 +48,33 @@ func BenchmarkNodeRSS(b *testing.B) {
 				b.Skip("the long run is skipped under -short")
 			}
 			for b.Loop() {
-				nodeRSS(b, bin, root, scrapes)
+				nodeRSS(b, bin, args, scrapes)
 			}
 		})
 	}
 }
 
-func nodeRSS(b *testing.B, bin, root string, scrapes int) {
-	p := startProcess(b, bin, "node",
-		"--gpu.backend=simulated", fmt.Sprintf("--gpu.simulated-count=%d", benchNodeGPUs),
-		"--gpu.simulated-seed="+benchNodeSeed, "--gpu.cache-age=0s",
-		"--path.procfs="+filepath.Join(root, "proc"), "--path.cgroupfs="+filepath.Join(root, "cgroup"),
-		"--path.sysfs="+filepath.Join(root, "sys"), "--path.rootfs="+root, "--slurm.prolog-dir=/prolog")
+// benchNodeArgs writes the benchmark node's tree (loadgen.WriteNodeTree,
+// the jobs with the job-host collector's files as recorded) and returns
+// the flags of `jobscope node` over it.
+func benchNodeArgs(tb testing.TB) []string {
+	root := tb.TempDir()
+	uuids := make([]string, benchNodeGPUs)
+	for i := range uuids {
+		uuids[i] = simulated.UUID(benchNodeSeed, i)
+	}
+	if err := loadgen.WriteNodeTree(root, loadgen.NodeConfig{GPUUUIDs: uuids,
+		JobFilesDir: "../../slurm/nodelocal/testdata/v2/cgroup/system.slice/slurmstepd.scope/job_4"}); err != nil {
+		tb.Fatal(err)
+	}
+	return []string{"--gpu.backend=simulated", fmt.Sprintf("--gpu.simulated-count=%d", benchNodeGPUs),
+		"--gpu.simulated-seed=" + benchNodeSeed, "--gpu.cache-age=0s",
+		"--path.procfs=" + filepath.Join(root, "proc"), "--path.cgroupfs=" + filepath.Join(root, "cgroup"),
+		"--path.sysfs=" + filepath.Join(root, "sys"), "--path.rootfs=" + root, "--slurm.prolog-dir=/prolog"}
+}
+
+func nodeRSS(b *testing.B, bin string, args []string, scrapes int) {
+	p := startProcess(b, bin, "node", args...)
 	pid := p.cmd.Process.Pid
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	// The first scrape (once it listens) checks that the tree is what the
