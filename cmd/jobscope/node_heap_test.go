@@ -9,7 +9,7 @@ import (
 )
 
 // TestNodeHeapProfile runs `jobscope node` in-process over the benchmark
-// node (as BenchmarkNodeRSS does), scrapes it 300 times with gzip, and
+// node (as BenchmarkNodeRSS does, --gpu.cache-age=0s), scrapes it 300 times with gzip, and
 // writes a heap profile of every allocation (MemProfileRate 1; run with
 // GODEBUG=memprofilerate=1 to include package initialisation) to
 // $JOBSCOPE_NODE_HEAPPROFILE after a GC: inuse_space is what the agent
@@ -22,7 +22,7 @@ func TestNodeHeapProfile(t *testing.T) {
 	}
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
 	runtime.MemProfileRate = 1
-	url := startNodeAgent(t, benchNodeArgs(t)...)
+	url := startNodeAgent(t, append(benchNodeArgs(t), "--gpu.cache-age=0s")...)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	for range 300 {
 		if _, err := scrapeGzip(client, url); err != nil {
