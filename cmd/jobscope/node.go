@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime/debug"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,10 +33,6 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 
 	return cmd.FullCommand(), func(ctx context.Context) error {
 		logger := web.Logger()
-		if gogc, ok := nodeGCPercent(os.Getenv); ok {
-			// Restored on return for the in-process tests.
-			defer debug.SetGCPercent(debug.SetGCPercent(gogc))
-		}
 		// Bound first: an address in use is the one error to report.
 		listeners, err := web.Listen(logger)
 		if err != nil {
@@ -91,27 +85,4 @@ func nodeCommand(app *kingpin.Application) (string, func(context.Context) error)
 		}
 		return nil
 	}
-}
-
-// agentGOGC is the GC target of `jobscope node` (GOGC=50: collect when the
-// heap has grown by half of what is live, not doubled). The agent keeps
-// about 2 MB live (1.2 MB of it the idle gzip compressor), and its
-// resident anonymous memory follows the heap target, not the live heap:
-// the runtime keeps about 1.1 times the target. At Go's default of 100
-// the target was 5-6.5 MB over 300 scrapes and RssAnon 7.7-9.4 MB; at 50
-// the target is 3.9-4.1 MB and RssAnon 6.3-6.5 MB, for 0.1-0.25 ms more GC
-// CPU per scrape (docs/performance.md, BenchmarkNodeRSS and
-// BenchmarkNodeScrape's gc-cpu-ns/op). Every GPU node runs one agent, so
-// its memory is what the issue-12 budget (25 MB) counts.
-const agentGOGC = 50
-
-// nodeGCPercent is the GC target the node command sets, and whether it
-// sets one: not when the environment sets GOGC or GOMEMLIMIT (an operator
-// tuning the GC gets exactly Go's behaviour for what they set; the
-// runtime has applied it already).
-func nodeGCPercent(getenv func(string) string) (int, bool) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return 0, false
-	}
-	return agentGOGC, true
 }
