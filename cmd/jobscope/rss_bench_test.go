@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"jobscope/test/loadgen"
 	"jobscope/test/testkit"
 )
@@ -39,7 +41,8 @@ var (
 )
 
 // jobscopeBinary builds the binary once per test process, or returns
-// $JOBSCOPE_BENCH_BIN (another build to compare with).
+// $JOBSCOPE_BENCH_BIN (another build to compare with). nodeBinary may
+// name another for `jobscope node`.
 func jobscopeBinary(b *testing.B) string {
 	b.Helper()
 	if bin := os.Getenv("JOBSCOPE_BENCH_BIN"); bin != "" {
@@ -114,28 +117,33 @@ func (f *benchRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, filepath.Join(f.dir, name+".json"))
 }
 
-// procMemory is a process's resident memory now and at its peak, in bytes.
-func procMemory(pid int) (rss, hwm uint64, err error) {
+// procMem is a process's memory as /proc/PID/status reports it, in bytes:
+// resident now (RSS, split into anonymous and file-backed pages) and at
+// its peak (HWM).
+type procMem struct {
+	RSS, HWM, Anon, File uint64
+}
+
+// procMemory reads a process's procMem.
+func procMemory(pid int) (procMem, error) {
+	var m procMem
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
+	fields := map[string]*uint64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok || fields[k] == nil {
 			continue
 		}
 		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", line, err)
+			return m, fmt.Errorf("%s: %w", line, err)
 		}
-		if k == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
-		}
+		*fields[k] = kb << 10
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 // procCPU is a process's user + system CPU time so far
@@ -163,32 +171,25 @@ func procCPU(pid int) (float64, error) {
 	return ticks / 100, nil
 }
 
-// benchProcess is one `jobscope slurm` under benchmark.
+// benchProcess is one jobscope command under benchmark.
 type benchProcess struct {
 	cmd *exec.Cmd
 	url string
 }
 
-func startBinary(b *testing.B, restdURL string, args ...string) *benchProcess {
+// startProcess runs bin's command (slurm, node) listening on a free
+// loopback port, with args and $JOBSCOPE_BENCH_ARGS (more flags:
+// --runtime.memory-limit=0, ...), and stops it with SIGINT at the end.
+func startProcess(b *testing.B, bin, command string, args ...string) *benchProcess {
 	b.Helper()
-	tokenFile := filepath.Join(b.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	// $JOBSCOPE_BENCH_ARGS adds flags (--runtime.memory-limit=0, ...).
 	args = append(args, strings.Fields(os.Getenv("JOBSCOPE_BENCH_ARGS"))...)
-	cmd := exec.Command(jobscopeBinary(b), append([]string{"slurm",
-		"--web.listen-address=" + addr,
-		"--slurm.rest-url=" + restdURL,
-		"--slurm.token-file=" + tokenFile,
-		"--log.level=error",
-	}, args...)...)
+	cmd := exec.Command(bin, append([]string{command, "--web.listen-address=" + addr, "--log.level=error"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -202,10 +203,23 @@ func startBinary(b *testing.B, restdURL string, args ...string) *benchProcess {
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
 			<-done
-			b.Error("jobscope slurm did not stop on SIGINT")
+			b.Errorf("jobscope %s did not stop on SIGINT", command)
 		}
 	})
 	return &benchProcess{cmd: cmd, url: "http://" + addr + "/metrics"}
+}
+
+// startBinary runs `jobscope slurm` against the fake slurmrestd at restdURL.
+func startBinary(b *testing.B, restdURL string, args ...string) *benchProcess {
+	b.Helper()
+	tokenFile := filepath.Join(b.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return startProcess(b, jobscopeBinary(b), "slurm", append([]string{
+		"--slurm.rest-url=" + restdURL,
+		"--slurm.token-file=" + tokenFile,
+	}, args...)...)
 }
 
 // scrapeGzip scrapes as Prometheus does (gzip) and reads the body to the
@@ -229,50 +243,59 @@ func scrapeGzip(client *http.Client, url string) (int64, error) {
 	return n, err
 }
 
-// selfMetrics scrapes the process's own Go runtime figures.
-func selfMetrics(client *http.Client, url string) (heap, goroutines float64, err error) {
+// selfMetrics scrapes the process's page and returns the first value of
+// each of the named gauges (its own Go runtime figures).
+func selfMetrics(client *http.Client, url string, names ...string) (map[string]float64, error) {
+	mfs, err := scrapeFamilies(client, url, names...)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]float64{}
+	for _, name := range names {
+		mf, ok := mfs[name]
+		if !ok || len(mf.GetMetric()) == 0 {
+			return nil, fmt.Errorf("%s missing from the page", name)
+		}
+		v[name] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	return v, nil
+}
+
+// scrapeFamilies scrapes url (gzip) and parses the named families.
+func scrapeFamilies(client *http.Client, url string, names ...string) (map[string]*dto.MetricFamily, error) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	// The transport only decompresses what it asked for itself.
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		if body, err = io.ReadAll(zr); err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 	}
+	// Only the lines of the named families: the whole slurm page is
+	// hundreds of MB parsed.
 	var small bytes.Buffer
 	for line := range bytes.Lines(body) {
-		if bytes.Contains(line, []byte("go_memstats_heap_alloc_bytes")) || bytes.Contains(line, []byte("go_goroutines")) {
-			small.Write(line)
+		for _, name := range names {
+			if bytes.Contains(line, []byte(name)) {
+				small.Write(line)
+				break
+			}
 		}
 	}
-	mfs, err := testkit.ParsePage(&small)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, m := range []struct {
-		name string
-		v    *float64
-	}{{"go_memstats_heap_alloc_bytes", &heap}, {"go_goroutines", &goroutines}} {
-		mf, ok := mfs[m.name]
-		if !ok || len(mf.GetMetric()) == 0 {
-			return 0, 0, fmt.Errorf("%s missing from the page", m.name)
-		}
-		*m.v = mf.GetMetric()[0].GetGauge().GetValue()
-	}
-	return heap, goroutines, nil
+	return testkit.ParsePage(&small)
 }
 
 // sampler reads the process's VmRSS every 20 ms and keeps the largest value
@@ -287,12 +310,12 @@ func (s *sampler) run(ctx context.Context, pid int) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		rss, _, err := procMemory(pid)
+		m, err := procMemory(pid)
 		s.mu.Lock()
 		if err != nil && s.err == nil && ctx.Err() == nil {
 			s.err = err
 		}
-		s.peak = max(s.peak, rss)
+		s.peak = max(s.peak, m.RSS)
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -380,14 +403,15 @@ func BenchmarkSlurmRSS(b *testing.B) {
 					}
 					cycle = append(cycle, peak)
 				}
-				rss, hwm, err := procMemory(p.cmd.Process.Pid)
+				mem, err := procMemory(p.cmd.Process.Pid)
 				if err != nil {
 					b.Fatal(err)
 				}
-				heap, goroutines, err := selfMetrics(client, p.url)
+				self, err := selfMetrics(client, p.url, "go_memstats_heap_alloc_bytes", "go_goroutines")
 				if err != nil {
 					b.Fatal(err)
 				}
+				rss, hwm, heap, goroutines := mem.RSS, mem.HWM, self["go_memstats_heap_alloc_bytes"], self["go_goroutines"]
 				cpu, err := procCPU(p.cmd.Process.Pid)
 				if err != nil {
 					b.Fatal(err)
@@ -433,15 +457,15 @@ func BenchmarkSlurmSoak(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4}}
 		type point struct{ rss, hwm, heap, goroutines float64 }
 		measure := func() point {
-			rss, hwm, err := procMemory(p.cmd.Process.Pid)
+			mem, err := procMemory(p.cmd.Process.Pid)
 			if err != nil {
 				b.Fatal(err)
 			}
-			heap, g, err := selfMetrics(client, p.url)
+			self, err := selfMetrics(client, p.url, "go_memstats_heap_alloc_bytes", "go_goroutines")
 			if err != nil {
 				b.Fatal(err)
 			}
-			return point{float64(rss) / mb, float64(hwm) / mb, heap / mb, g}
+			return point{float64(mem.RSS) / mb, float64(mem.HWM) / mb, self["go_memstats_heap_alloc_bytes"] / mb, self["go_goroutines"]}
 		}
 		waitRequests(b, restd, 2, time.Minute)
 		start := measure()

@@ -3,11 +3,10 @@ package node_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	gpunvml "jobscope/gpu/nvml"
 	"jobscope/slurm/nodelocal"
 	"jobscope/tenancy"
+	"jobscope/test/loadgen"
 )
 
 // Benchmark node: 8 GPUs, 16 Slurm jobs (8 holding one GPU each through a
@@ -36,49 +36,19 @@ const (
 	benchProcs = 200
 )
 
-// writeBenchTree writes the node's /proc, cgroup tree and prolog files.
+// writeBenchTree writes the node's /proc, cgroup tree and prolog files
+// (loadgen.WriteNodeTree, which the real binary's RSS benchmark in
+// cmd/jobscope writes too), the jobs with the job-host collector's files
+// as recorded (job_4 of the nodelocal v2 tree).
 func writeBenchTree(t testing.TB, root string) {
 	t.Helper()
-	write := func(p, content string) {
-		p = filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	uuids := make([]string, benchGPUs)
+	for i := range uuids {
+		uuids[i] = gputest.UUID(i)
 	}
-	write("cgroup/cgroup.controllers", "cpuset cpu io memory pids\n")
-	for i := 0; i < 100; i++ {
-		write(fmt.Sprintf("cgroup/system.slice/service-%d.service/cgroup.procs", i), "")
-	}
-	for i := 0; i < 20; i++ {
-		write(fmt.Sprintf("cgroup/user.slice/user-%d.slice/session-%d.scope/cgroup.procs", 1000+i, i), "")
-	}
-	scope := "system.slice/slurmstepd.scope"
-	write("cgroup/"+scope+"/system/cgroup.procs", "100\n")
-	for j := 1; j <= benchJobs; j++ {
-		for _, step := range []string{"step_extern", "step_batch", "step_0"} {
-			write(fmt.Sprintf("cgroup/%s/job_%d/%s/slurm/cgroup.procs", scope, 1000+j, step), "")
-			write(fmt.Sprintf("cgroup/%s/job_%d/%s/user/task_0/cgroup.procs", scope, 1000+j, step), "")
-		}
-		// The job-host collector's files, recorded values (job_4 of the
-		// nodelocal v2 tree).
-		for _, f := range []string{"cpu.stat", "cpuset.cpus.effective", "memory.current", "memory.peak", "memory.max", "memory.events", "memory.stat"} {
-			b, err := os.ReadFile("../../slurm/nodelocal/testdata/v2/cgroup/system.slice/slurmstepd.scope/job_4/" + f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			write(fmt.Sprintf("cgroup/%s/job_%d/%s", scope, 1000+j, f), string(b))
-		}
-		if j <= benchGPUs {
-			write(fmt.Sprintf("prolog/%d", 1000+j), fmt.Sprintf("job_id=%d\nuid=1000\nstart=1764400000\ngpu_uuids=%s\ngpu_indices=%d\n", 1000+j, gputest.UUID(j-1), j-1))
-		}
-	}
-	// Process p runs on GPU p%8, in the job that holds that GPU.
-	for p := 0; p < benchProcs; p++ {
-		job := 1000 + p%benchGPUs + 1
-		write(fmt.Sprintf("proc/%d/cgroup", 20000+p), fmt.Sprintf("0::/%s/job_%d/step_0/user/task_0\n", scope, job))
+	if err := loadgen.WriteNodeTree(root, loadgen.NodeConfig{GPUUUIDs: uuids, Jobs: benchJobs, Procs: benchProcs,
+		JobFilesDir: "../../slurm/nodelocal/testdata/v2/cgroup/system.slice/slurmstepd.scope/job_4"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -93,7 +63,7 @@ func benchGPUSet() []gputest.GPU {
 	}
 	for p := 0; p < benchProcs; p++ {
 		g := &gpus[p%benchGPUs]
-		g.Processes = append(g.Processes, nvml.ProcessInfo{Pid: uint32(20000 + p), UsedGpuMemory: 1 << 30})
+		g.Processes = append(g.Processes, nvml.ProcessInfo{Pid: uint32(loadgen.NodeFirstPID + p), UsedGpuMemory: 1 << 30})
 	}
 	return gpus
 }
@@ -156,6 +126,15 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// gcCPU is the CPU time the GC has taken so far (the runtime's estimate:
+// mark workers and assists, pauses), the part of cpuTime that the heap
+// target (GOGC) trades for memory.
+func gcCPU() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
+}
+
 // BenchmarkNodeScrape: CPU time and allocations of one full scrape of the
 // node agent (nvml mock, Slurm discovery, join, energy) on the benchmark node.
 func BenchmarkNodeScrape(b *testing.B) {
@@ -173,11 +152,12 @@ func BenchmarkNodeScrape(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := cpuTime()
+	start, gcStart := cpuTime(), gcCPU()
 	for i := 0; i < b.N; i++ {
 		a.scrape(b, &buf)
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(gcCPU()-gcStart)/float64(b.N), "gc-cpu-ns/op")
 	b.ReportMetric(float64(buf.Len()), "page-bytes")
 	b.ReportMetric(float64(strings.Count(buf.String(), "\n")-2*strings.Count(buf.String(), "\n# ")), "series")
 }
@@ -206,15 +186,4 @@ func BenchmarkTenancyResolve(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-}
-
-// TestWriteBenchTree writes the benchmark node's tree to $JOBSCOPE_BENCH_TREE
-// for measuring the real binary's resident memory (docs/performance.md);
-// skipped otherwise.
-func TestWriteBenchTree(t *testing.T) {
-	dir := os.Getenv("JOBSCOPE_BENCH_TREE")
-	if dir == "" {
-		t.Skip("JOBSCOPE_BENCH_TREE not set")
-	}
-	writeBenchTree(t, dir)
 }

@@ -8,6 +8,9 @@
 // objects, and a running job carries per-core job_resources for every node it
 // holds, which is what makes real payloads 8-32 KB per running job.
 //
+// WriteNodeTree writes a GPU node's host tree (/proc, cgroup v2 with Slurm
+// jobs, prolog files) for the node agent's benchmarks.
+//
 // It imports nothing of jobscope; the slurm/openapi and slurm/rest tests and
 // the collectors' benchmarks import it.
 package loadgen
