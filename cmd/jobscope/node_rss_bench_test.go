@@ -1,3 +1,5 @@
+//go:build !jobscope_nodeonly
+
 package main
 
 import (
