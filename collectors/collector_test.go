@@ -416,6 +416,10 @@ func TestStreamedTextEqualsEncoder(t *testing.T) {
 		for i := range 3 {
 			b.Add(e, 2, fmt.Sprint(i))
 		}
+		h := NewHistogramDesc("e_seconds", "A histogram.", []float64{1, 10}, "partition")
+		for i := range 4 { // more than a chunk
+			b.AddHistogram(h, uint64(3*i), float64(i)*1.5, []uint64{uint64(i), uint64(2 * i)}, fmt.Sprint("p", i))
+		}
 	}
 	built := NewFamilyBuilder()
 	add(built)

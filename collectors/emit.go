@@ -3,6 +3,7 @@ package collectors
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -78,6 +79,8 @@ type FamilyDesc struct {
 	name, help string
 	typ        dto.MetricType
 	labels     []string
+	// buckets are a histogram's upper bounds, increasing, +Inf implied.
+	buckets []float64
 	// byName lists the indexes of labels in the order of their names:
 	// the order of a metric's label pairs and of the registry's sort.
 	byName []int
@@ -93,6 +96,26 @@ func NewGaugeDesc(name, help string, labels ...string) *FamilyDesc {
 func NewCounterDesc(name, help string, labels ...string) *FamilyDesc {
 	return newFamilyDesc(name, help, dto.MetricType_COUNTER, labels)
 }
+
+// NewHistogramDesc describes a histogram family with the given bucket
+// upper bounds (increasing and finite: the +Inf bucket is implied) and
+// variable labels. Its series are added with AddHistogram.
+func NewHistogramDesc(name, help string, buckets []float64, labels ...string) *FamilyDesc {
+	d := newFamilyDesc(name, help, dto.MetricType_HISTOGRAM, labels)
+	d.buckets = slices.Clone(buckets)
+	for i, u := range buckets {
+		if math.IsNaN(u) || math.IsInf(u, 0) || (i > 0 && u <= buckets[i-1]) {
+			d.err = fmt.Errorf("histogram %s: bucket bounds %v are not increasing and finite", name, buckets)
+		}
+	}
+	if slices.Contains(labels, model.BucketLabel) {
+		d.err = fmt.Errorf("histogram %s: label %q is the bucket label", name, model.BucketLabel)
+	}
+	return d
+}
+
+// Buckets returns a histogram's bucket upper bounds (nil for other types).
+func (d *FamilyDesc) Buckets() []float64 { return d.buckets }
 
 func newFamilyDesc(name, help string, typ dto.MetricType, labels []string) *FamilyDesc {
 	labels = slices.Clone(labels)
@@ -139,7 +162,9 @@ type FamilyBuilder struct {
 type familySamples struct {
 	desc    *FamilyDesc
 	values  []string  // len(desc.labels) label values per sample, declared order
-	samples []float64 // one value per sample
+	samples []float64 // one value per sample (a histogram's: its sum)
+	// hists are a histogram family's values, one per sample.
+	hists []*dto.Histogram
 }
 
 // NewFamilyBuilder returns an empty builder.
@@ -153,9 +178,55 @@ func NewFamilyBuilder() *FamilyBuilder {
 // Add adds one sample of d's family; labels are the values of d's labels,
 // in d's order.
 func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
+	if d.typ == dto.MetricType_HISTOGRAM {
+		b.drop(fmt.Errorf("histogram %s: a sample needs AddHistogram", d.name))
+		return
+	}
+	b.add(d, v, labels)
+}
+
+// AddHistogram adds one series of d's histogram family: count
+// observations summing to sum, cumulative[i] of them at or under d's i-th
+// bucket bound. labels are as for Add. A value that is no histogram
+// (a wrong number of buckets, counts that decrease or exceed count) is
+// dropped and reported by Build's error.
+func (b *FamilyBuilder) AddHistogram(d *FamilyDesc, count uint64, sum float64, cumulative []uint64, labels ...string) {
+	switch {
+	case d.typ != dto.MetricType_HISTOGRAM:
+		b.drop(fmt.Errorf("metric %s: AddHistogram on a %s", d.name, d.typ))
+		return
+	case len(cumulative) != len(d.buckets):
+		b.drop(fmt.Errorf("histogram %s: %d bucket counts for %d buckets", d.name, len(cumulative), len(d.buckets)))
+		return
+	}
+	for i, c := range cumulative {
+		if c > count || (i > 0 && c < cumulative[i-1]) {
+			b.drop(fmt.Errorf("histogram %s: bucket counts %v of %d observations are not cumulative", d.name, cumulative, count))
+			return
+		}
+	}
+	f := b.add(d, sum, labels)
+	if f == nil {
+		return
+	}
+	// A few series per family (one per partition, say): one allocation
+	// each is cheap, and the value is what the encoders read.
+	h := &dto.Histogram{SampleCount: &count, SampleSum: &sum}
+	bounds := make([]dto.Bucket, len(cumulative))
+	counts := slices.Clone(cumulative)
+	h.Bucket = make([]*dto.Bucket, len(cumulative))
+	for i := range bounds {
+		bounds[i] = dto.Bucket{CumulativeCount: &counts[i], UpperBound: &d.buckets[i]}
+		h.Bucket[i] = &bounds[i]
+	}
+	f.hists = append(f.hists, h)
+}
+
+// add records one sample; it returns its family, nil when dropped.
+func (b *FamilyBuilder) add(d *FamilyDesc, v float64, labels []string) *familySamples {
 	if len(labels) != len(d.labels) {
 		b.drop(fmt.Errorf("metric %s: %d label values for %d labels", d.name, len(labels), len(d.labels)))
-		return
+		return nil
 	}
 	f := b.families[d]
 	if f == nil {
@@ -171,6 +242,7 @@ func (b *FamilyBuilder) Add(d *FamilyDesc, v float64, labels ...string) {
 		f.values = append(f.values, validLabelValue(l))
 	}
 	f.samples = append(f.samples, v)
+	return f
 }
 
 func (b *FamilyBuilder) dropFamily(f *familySamples, err error) {
@@ -315,9 +387,10 @@ func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
 	pairs := make([]*dto.LabelPair, n*k)
 	var gauges []dto.Gauge
 	var counters []dto.Counter
-	if d.typ == dto.MetricType_COUNTER {
+	switch d.typ {
+	case dto.MetricType_COUNTER:
 		counters = make([]dto.Counter, n)
-	} else {
+	case dto.MetricType_GAUGE:
 		gauges = make([]dto.Gauge, n)
 	}
 	for at, i := range order {
@@ -327,11 +400,14 @@ func (b *FamilyBuilder) build(f *familySamples) *dto.MetricFamily {
 			ls[j] = b.pair(names[j], f.value(int(i), j))
 		}
 		m.Label = ls
-		if counters != nil {
+		switch {
+		case f.hists != nil:
+			m.Histogram = f.hists[i]
+		case counters != nil:
 			c := &counters[at]
 			c.Value = &f.samples[i]
 			m.Counter = c
-		} else {
+		default:
 			g := &gauges[at]
 			g.Value = &f.samples[i]
 			m.Gauge = g
@@ -372,9 +448,10 @@ func (b *FamilyBuilder) eachTextChunk(f *familySamples, fn func(mf *dto.MetricFa
 			p.Name, p.Value = &d.labels[d.byName[j]], &values[at*k+j]
 			m.Label[j] = p
 		}
-		if d.typ == dto.MetricType_COUNTER {
+		switch d.typ {
+		case dto.MetricType_COUNTER:
 			m.Counter = &counters[at]
-		} else {
+		case dto.MetricType_GAUGE:
 			m.Gauge = &gauges[at]
 		}
 		ptrs[at] = m
@@ -387,16 +464,19 @@ func (b *FamilyBuilder) eachTextChunk(f *familySamples, fn func(mf *dto.MetricFa
 				values[at*k+j] = f.value(int(i), j)
 			}
 			v := &f.samples[i]
-			if d.typ == dto.MetricType_COUNTER {
+			switch d.typ {
+			case dto.MetricType_COUNTER:
 				counters[at].Value = v
-			} else {
+			case dto.MetricType_GAUGE:
 				gauges[at].Value = v
+			case dto.MetricType_HISTOGRAM:
+				metrics[at].Histogram = f.hists[i]
 			}
 		}
 		mf.Metric = ptrs[:len(rows)]
 		fn(mf, start == 0)
 	}
-	f.values, f.samples = nil, nil
+	f.values, f.samples, f.hists = nil, nil, nil
 }
 
 // pair returns the shared label pair name=value.
@@ -429,7 +509,7 @@ func CompareMetrics(a, b *dto.Metric) int {
 	return 0
 }
 
-// SendFamilies sends ready-built gauge and counter families as const
+// SendFamilies sends ready-built gauge, counter and histogram families as const
 // metrics: the path of Runner.Scrape, on which every metric passes the
 // checks of the registry that gathers it (a pedantic one in tests). A metric
 // that cannot be built is dropped and counted in the error.
@@ -445,6 +525,7 @@ func SendFamilies(ch chan<- prometheus.Metric, mfs []*dto.MetricFamily) error {
 			t = prometheus.GaugeValue
 		case dto.MetricType_COUNTER:
 			t = prometheus.CounterValue
+		case dto.MetricType_HISTOGRAM:
 		default:
 			e.drop(fmt.Errorf("metric %s: type %s not supported", mf.GetName(), mf.GetType()))
 			continue
@@ -466,11 +547,21 @@ func SendFamilies(ch chan<- prometheus.Metric, mfs []*dto.MetricFamily) error {
 				e.drop(fmt.Errorf("metric %s: labels %v differ from the family's %v", mf.GetName(), m.Label, names))
 				continue
 			}
-			v := m.GetGauge().GetValue()
-			if t == prometheus.CounterValue {
-				v = m.GetCounter().GetValue()
+			var metric prometheus.Metric
+			var err error
+			if h := m.GetHistogram(); mf.GetType() == dto.MetricType_HISTOGRAM {
+				buckets := make(map[float64]uint64, len(h.GetBucket()))
+				for _, b := range h.GetBucket() {
+					buckets[b.GetUpperBound()] = b.GetCumulativeCount()
+				}
+				metric, err = prometheus.NewConstHistogram(d, h.GetSampleCount(), h.GetSampleSum(), buckets, values...)
+			} else {
+				v := m.GetGauge().GetValue()
+				if t == prometheus.CounterValue {
+					v = m.GetCounter().GetValue()
+				}
+				metric, err = prometheus.NewConstMetric(d, t, v, values...)
 			}
-			metric, err := prometheus.NewConstMetric(d, t, v, values...)
 			if err != nil {
 				e.drop(err)
 				continue

@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -95,6 +96,69 @@ func TestFamilyBuilderDropsBadSamples(t *testing.T) {
 	want := "# HELP x X.\n# TYPE x gauge\nx{a=\"1\",b=\"2\"} 1\n"
 	if got := string(golden.Text(t, mfs)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestHistogramMatchesRegistry: a histogram built by FamilyBuilder and
+// sent by SendFamilies (Runner.Scrape's path) into a pedantic registry
+// gives the page the builder encodes, and bad values are dropped.
+func TestHistogramMatchesRegistry(t *testing.T) {
+	d := NewHistogramDesc("wait_seconds", "Waits.", []float64{10, 60, 3600}, "partition", "qos")
+	b := NewFamilyBuilder()
+	b.AddHistogram(d, 5, 4000, []uint64{1, 3, 4}, "gpu", "normal")
+	b.AddHistogram(d, 0, 0, []uint64{0, 0, 0}, "cpu", "bad\xffvalue")
+	b.AddHistogram(d, 2, 1, []uint64{2, 1, 2}, "x", "decreasing")
+	b.AddHistogram(d, 2, 1, []uint64{3, 3, 3}, "x", "over count")
+	b.AddHistogram(d, 2, 1, []uint64{2, 2}, "x", "too few")
+	b.Add(d, 1, "x", "a gauge sample")
+	b.AddHistogram(NewGaugeDesc("g", "G."), 1, 1, nil)
+	fast, err := b.Build()
+	if err == nil || !strings.HasPrefix(err.Error(), "5 metrics dropped") {
+		t.Errorf("Build error = %v, want 5 dropped", err)
+	}
+	ch := make(chan prometheus.Metric, 10)
+	if err := SendFamilies(ch, fast); err != nil {
+		t.Fatal(err)
+	}
+	close(ch)
+	var metrics []prometheus.Metric
+	for m := range ch {
+		metrics = append(metrics, m)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(sliceCollector(metrics))
+	slow, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP wait_seconds Waits.
+# TYPE wait_seconds histogram
+wait_seconds_bucket{partition="cpu",qos="bad\uFFFDvalue",le="10"} 0
+wait_seconds_bucket{partition="cpu",qos="bad\uFFFDvalue",le="60"} 0
+wait_seconds_bucket{partition="cpu",qos="bad\uFFFDvalue",le="3600"} 0
+wait_seconds_bucket{partition="cpu",qos="bad\uFFFDvalue",le="+Inf"} 0
+wait_seconds_sum{partition="cpu",qos="bad\uFFFDvalue"} 0
+wait_seconds_count{partition="cpu",qos="bad\uFFFDvalue"} 0
+wait_seconds_bucket{partition="gpu",qos="normal",le="10"} 1
+wait_seconds_bucket{partition="gpu",qos="normal",le="60"} 3
+wait_seconds_bucket{partition="gpu",qos="normal",le="3600"} 4
+wait_seconds_bucket{partition="gpu",qos="normal",le="+Inf"} 5
+wait_seconds_sum{partition="gpu",qos="normal"} 4000
+wait_seconds_count{partition="gpu",qos="normal"} 5
+`
+	want = strings.ReplaceAll(want, `\uFFFD`, "\uFFFD")
+	for name, mfs := range map[string][]*dto.MetricFamily{"builder": fast, "registry": slow} {
+		if got := string(golden.Text(t, mfs)); got != want {
+			t.Errorf("%s page:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+	for _, bad := range [][]float64{{1, 1}, {2, 1}, {1, math.Inf(1)}, {math.NaN()}} {
+		if NewHistogramDesc("h", "H.", bad).err == nil {
+			t.Errorf("buckets %v accepted", bad)
+		}
+	}
+	if NewHistogramDesc("h", "H.", []float64{1}, "le").err == nil {
+		t.Error("label le accepted")
 	}
 }
 

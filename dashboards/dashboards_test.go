@@ -226,7 +226,7 @@ var (
 	quoted   = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	selector = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{`)
 	nameRe   = regexp.MustCompile(`__name__=~"([^"]*)"`)
-	docName  = regexp.MustCompile("(?m)^\\| `(jobscope_[a-z0-9_]+)`")
+	docName  = regexp.MustCompile("(?m)^\\| `(jobscope_[a-z0-9_]+)` \\| ([a-z]+) ")
 	bareName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 	recordRe = regexp.MustCompile(`(?m)^\s*- record:\s*(\S+)`)
 )
@@ -293,6 +293,11 @@ func TestMetricNamesExist(t *testing.T) {
 		}
 		for _, m := range docName.FindAllStringSubmatch(string(b), -1) {
 			known[m[1]] = true
+			if m[2] == "histogram" { // queried by its series' names
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					known[m[1]+suffix] = true
+				}
+			}
 		}
 	}
 	if len(known) < 100 {

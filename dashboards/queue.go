@@ -1,12 +1,14 @@
 package dashboards
 
+import "strconv"
+
 // Queue is partitions and the pending queue.
 func Queue() Dashboard {
 	p := `partition=~"$partition"`
 	return Dashboard{
 		Name:        "queue",
 		Title:       "jobscope / Partitions and queue",
-		Description: "What waits, why, for which partition, and how many GPUs each partition has free.",
+		Description: "What waits, why and how long, for which partition, and how many GPUs each partition has free.",
 		Vars: []Var{{Name: "partition", Label: "partition", Multi: true,
 			Description: "Slurm partition.",
 			Selector:    sel("jobscope_slurm_partition_state"), LabelName: "partition"}},
@@ -21,9 +23,15 @@ func Queue() Dashboard {
 						{Expr: slurm("partition", "jobscope_slurm_jobs", p, `state="pending"`), Legend: "{{partition}} jobs"},
 						{Expr: slurm("partition", "jobscope_slurm_jobs_gpus", p, `state="pending"`), Legend: "{{partition}} GPUs requested"},
 					}},
-				{ID: 3, Kind: TimeSeries, Title: "Jobs submitted versus started", Unit: UnitOpsPerSec,
-					Description: "Does the queue drain? Submissions above starts for long means waits grow (jobscope exports no per-job submit time, so this rate stands in for wait time).",
-					Queries:     []Query{{Expr: "max by (cluster, event) (rate(" + sel("jobscope_slurm_scheduler_jobs_total", `event=~"submitted|started"`) + "[$__rate_interval]))", Legend: "{{event}}"}}},
+				{ID: 3, Kind: TimeSeries, Title: "Queue wait of jobs that started, p50 and p95", Unit: UnitSeconds,
+					Description: "How long did the jobs that started wait, from submit to start, per partition? Counts the starts seen since the exporter last started; time held by dependencies, holds or --begin counts. No line: no job started in the interval; widen the time range for a smoother line.",
+					Queries: []Query{
+						{Expr: waitQuantile(0.5, p), Legend: "{{partition}} p50"},
+						{Expr: waitQuantile(0.95, p), Legend: "{{partition}} p95"},
+					}},
+				{ID: 8, Kind: TimeSeries, Title: "Oldest pending job's age", Unit: UnitSeconds,
+					Description: "How long has the oldest job still pending in each partition waited since submit? Growing steadily: something holds it (limits, dependency, a partition too small for it); see pending jobs by reason. A job pending in several partitions shows under their joined names (a,b).",
+					Queries:     []Query{{Expr: "time() - " + slurm("partition", "jobscope_slurm_jobs_pending_oldest_submit_timestamp_seconds", p), Legend: "{{partition}}"}}},
 				{ID: 4, Kind: TimeSeries, Title: "Pending array tasks", Unit: UnitCount,
 					Description: "How many array tasks wait inside array records not yet split (each record counts as one pending job above)?",
 					Queries:     []Query{{Expr: slurm("partition", "jobscope_slurm_jobs_pending_array_tasks", p), Legend: "{{partition}}"}}},
@@ -46,4 +54,13 @@ func Queue() Dashboard {
 			}},
 		},
 	}
+}
+
+// waitQuantile is the q-quantile of the queue wait of the jobs that started
+// in each rate interval, per partition. max, not sum,
+// over exporter replicas (they count the same starts), after rate (their
+// counters differ when they started at different times).
+func waitQuantile(q float64, partition string) string {
+	return "histogram_quantile(" + strconv.FormatFloat(q, 'g', -1, 64) + ", max by (cluster, partition, le) (rate(" +
+		sel("jobscope_slurm_jobs_queue_wait_seconds_bucket", partition) + "[$__rate_interval])))"
 }

@@ -236,3 +236,34 @@ func BenchmarkMetricsHTTP(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkJobsCollector is the jobs collector alone building its families
+// for a new poll of a generated cluster (each iteration a new snapshot, its
+// jobs fetched a minute after the previous one's): the per-partition
+// aggregates, pending reasons and the queue-wait state it keeps across polls.
+func BenchmarkJobsCollector(b *testing.B) {
+	eachClusterSize(b, func(b *testing.B, snap *slurm.Snapshot) {
+		current := snap
+		c, err := newJobsCollector(Deps{Snapshot: func() *slurm.Snapshot { return current }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sets := c.(collectors.FamilySetCollector)
+		taken := snap.Taken
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			b.StopTimer()
+			taken = taken.Add(time.Minute)
+			next := *snap
+			next.Taken = taken
+			next.Resources = map[slurm.Resource]slurm.ResourceStatus{
+				ResourceJobs: {OK: true, Duration: time.Second, LastSuccess: taken}}
+			current = &next
+			b.StartTimer()
+			if _, err := sets.FamilySet(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,6 +1,8 @@
 package slurm
 
 import (
+	"time"
+
 	"jobscope/collectors"
 	"jobscope/slurm"
 )
@@ -21,7 +23,7 @@ type groupedJobsCollector struct {
 	cpus   *collectors.FamilyDesc
 	gpus   *collectors.FamilyDesc
 	memory *collectors.FamilyDesc
-	extra  func(b *collectors.FamilyBuilder, jobs []slurm.Job)
+	extra  func(b *collectors.FamilyBuilder, snap *slurm.Snapshot)
 }
 
 func newGroupedJobsCollector(subsystem, label, what string, group func(*slurm.Job) string) *groupedJobsCollector {
@@ -45,9 +47,17 @@ func (c *groupedJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Sn
 	type key struct{ group, state string }
 	totals := map[key]*jobTotals{}
 	var order []key
+	// The label value of each state, lowered once: strings.ToLower per
+	// job was one allocation per job (100k at 100k jobs).
+	states := map[string]string{}
 	for i := range snap.Jobs {
 		j := &snap.Jobs[i]
-		k := key{c.group(j), lower(j.State)}
+		state, ok := states[j.State]
+		if !ok {
+			state = lower(j.State)
+			states[j.State] = state
+		}
+		k := key{c.group(j), state}
 		t, ok := totals[k]
 		if !ok {
 			t = &jobTotals{}
@@ -69,7 +79,7 @@ func (c *groupedJobsCollector) build(b *collectors.FamilyBuilder, snap *slurm.Sn
 		b.Add(c.memory, t.memory, k.group, k.state)
 	}
 	if c.extra != nil {
-		c.extra(b, snap.Jobs)
+		c.extra(b, snap)
 	}
 	return nil
 }
@@ -81,15 +91,25 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 		"Pending jobs by partition and the reason they wait (Resources, Priority, Dependency, ...).", "partition", "reason")
 	pendingArrays := desc("", "jobs_pending_array_tasks",
 		"Array tasks not yet split off their pending array record, by partition (each counts as one job in jobscope_slurm_jobs).", "partition")
-	c.extra = func(b *collectors.FamilyBuilder, jobs []slurm.Job) {
+	// A job pending in several partitions is listed once, under all of
+	// them ("a,b"), and counted so, like the pending counts above.
+	oldest := desc("", "jobs_pending_oldest_submit_timestamp_seconds",
+		"Submit time of the oldest pending job by partition, as a Unix time (its age: time() minus this); absent when none is pending.", "partition")
+	wait := newQueueWait()
+	c.extra = func(b *collectors.FamilyBuilder, snap *slurm.Snapshot) {
+		jobs := snap.Jobs
 		type key struct{ partition, reason string }
 		counts := map[key]float64{}
 		tasks := map[string]float64{}
+		submitted := map[string]time.Time{}
 		var order []key
 		for i := range jobs {
 			j := &jobs[i]
 			if j.State != "PENDING" {
 				continue
+			}
+			if t, ok := submitted[j.Partition]; !j.SubmitTime.IsZero() && (!ok || j.SubmitTime.Before(t)) {
+				submitted[j.Partition] = j.SubmitTime
 			}
 			k := key{j.Partition, j.Reason}
 			if _, ok := counts[k]; !ok {
@@ -107,6 +127,10 @@ func newJobsCollector(d Deps) (collectors.Collector, error) {
 		for _, p := range sortedKeys(tasks) {
 			b.Add(pendingArrays, tasks[p], p)
 		}
+		for _, p := range sortedKeys(submitted) {
+			b.Add(oldest, unixSeconds(submitted[p]), p)
+		}
+		wait.observe(b, snap)
 	}
 	return newSnapshotCollector(d, c.build, ResourceJobs), nil
 }

@@ -390,6 +390,9 @@ func expectations(tr *truth, shares bool) []*want {
 	info := family("jobscope_slurm_job_info", "job_id", "name", "user", "account", "partition", "qos", "state", "array_job_id", "array_task_id")
 	arrayTasks := family("jobscope_slurm_jobs_pending_array_tasks", "partition")
 	arrayTasks.zerosOK = true
+	// scontrol prints whole seconds, as Slurm keeps them.
+	oldest := family("jobscope_slurm_jobs_pending_oldest_submit_timestamp_seconds", "partition")
+	oldestAt := map[string]time.Time{}
 	jobCPUs := family("jobscope_slurm_job_cpus", "job_id")
 	jobGPUs := family("jobscope_slurm_job_gpus", "job_id")
 	nodeCPUs := family("jobscope_slurm_job_node_cpus", "job_id", "node")
@@ -403,6 +406,9 @@ func expectations(tr *truth, shares bool) []*want {
 				// a pending array record: "2-9%2" holds tasks 2..9
 				spec, _, _ := strings.Cut(j.ArrayTaskID, "%")
 				arrayTasks.set(float64(len(expandInts(spec))), j.Partition)
+			}
+			if t, ok := oldestAt[j.Partition]; !j.SubmitTime.IsZero() && (!ok || j.SubmitTime.Before(t)) {
+				oldestAt[j.Partition] = j.SubmitTime
 			}
 		}
 		if j.State != "running" {
@@ -427,8 +433,11 @@ func expectations(tr *truth, shares bool) []*want {
 		}
 	}
 
+	for p, t := range oldestAt {
+		oldest.set(float64(t.Unix()), p)
+	}
 	all := []*want{up, nodes, sinfo, notResponding, state, flag, reason, cpus, cpusAlloc, mem, memAlloc, gpus, gpusAlloc, partGPUs, partCPUs,
-		jobs, pending, arrayTasks, info, jobCPUs, jobGPUs, nodeCPUs, nodeGPUs, gpuAlloc}
+		jobs, pending, arrayTasks, oldest, info, jobCPUs, jobGPUs, nodeCPUs, nodeGPUs, gpuAlloc}
 	if shares {
 		fs := family("jobscope_slurm_fairshare_factor", "account", "user")
 		fs.keep = func(l map[string]string) bool { return l["user"] != "" } // sshare has no factor on account rows

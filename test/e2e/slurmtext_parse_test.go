@@ -3,6 +3,7 @@ package e2e
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 // The text parsers of this package, on lines recorded from the test cluster (Slurm 22.05.8).
@@ -19,13 +20,13 @@ func TestParseJobLine(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", j, want)
 	}
 
-	line = `JobId=5 ArrayJobId=3 ArrayTaskId=0 JobName=train UserId=alice(1001) Account=physics QOS=normal JobState=RUNNING Reason=None Partition=gpu NumCPUs=3 JOB_GRES=gpu:h100:3 Nodes=node1 CPU_IDs=0-1,4 Mem=4096 GRES=gpu:h100:3(IDX:0-1,3) MinCPUsNode=1`
+	line = `JobId=5 ArrayJobId=3 ArrayTaskId=0 JobName=train UserId=alice(1001) Account=physics QOS=normal JobState=RUNNING Reason=None Partition=gpu NumCPUs=3 SubmitTime=2026-11-29T12:00:05 EligibleTime=2026-11-29T12:00:05 JOB_GRES=gpu:h100:3 Nodes=node1 CPU_IDs=0-1,4 Mem=4096 GRES=gpu:h100:3(IDX:0-1,3) MinCPUsNode=1`
 	j, err = parseJobLine(line)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = &jobTruth{ID: "5", ArrayJobID: "3", ArrayTaskID: "0", Name: "train", User: "alice", Account: "physics", QOS: "normal",
-		State: "running", Reason: "None", Partition: "gpu", CPUs: 3,
+		State: "running", Reason: "None", Partition: "gpu", CPUs: 3, SubmitTime: time.Date(2026, 11, 29, 12, 0, 5, 0, time.Local),
 		Alloc: []jobAlloc{{Node: "node1", CPUs: 3, GPUType: "h100", GPUIdx: []int{0, 1, 3}}}}
 	if !reflect.DeepEqual(j, want) {
 		t.Errorf("got %+v\nwant %+v", j, want)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // What Slurm says, parsed here from the CLI's text output with nothing from jobscope.
@@ -37,6 +38,8 @@ type jobTruth struct {
 	Name, User, Account, Partition, QOS, State, Reason string
 	CPUs                                               int
 	Alloc                                              []jobAlloc
+	// SubmitTime is scontrol's SubmitTime, zero when it prints none.
+	SubmitTime time.Time
 }
 
 type shareTruth struct {
@@ -272,6 +275,12 @@ func parseJobLine(line string) (*jobTruth, error) {
 			j.Reason = v
 		case "NumCPUs":
 			j.CPUs, _ = strconv.Atoi(v)
+		case "SubmitTime":
+			// scontrol prints the controller's local time, no zone: the
+			// e2e cluster runs on this host, in its time zone.
+			if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, time.Local); err == nil {
+				j.SubmitTime = t
+			}
 		case "Nodes":
 			groups = append(groups, &group{nodes: expandHostlist(v)})
 		case "CPU_IDs":
