@@ -144,8 +144,9 @@ func mean(d []time.Duration) float64 {
 // BenchmarkPollVsDecode compares, on the same generated v0.0.44 bodies of
 // 10k nodes and 100k jobs, the decoder alone with a whole poll, interleaved
 // within each iteration (the order rotates) so both see the same load:
-//   - decode-jobs: openapi.DecodeJobs over the jobs body (mapped from its
-//     file, outside the heap);
+//   - decode-jobs: openapi.DecodeJobsSized over the jobs body (mapped from
+//     its file, outside the heap), told the job count as a poll after the
+//     first is told the previous one's;
 //   - decode-all: every decoder a poll runs, over every body it fetches;
 //   - poll: poller.PollNow over a fresh rest.Client against a fake
 //     slurmrestd in another process serving the same files over loopback
@@ -184,7 +185,7 @@ func BenchmarkPollVsDecode(b *testing.B) {
 		}
 	}
 	decodeJobs := func() {
-		js, _, err := openapi.DecodeJobs(bytes.NewReader(body["jobs"]))
+		js, _, err := openapi.DecodeJobsSized(bytes.NewReader(body["jobs"]), jobs)
 		check(err, "jobs")
 		if len(js) != jobs {
 			b.Fatalf("%d jobs", len(js))
