@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,6 +49,11 @@ func FuzzDecodeJobs(f *testing.F) {
 		jobs, _, err := DecodeJobs(bytes.NewReader(b))
 		if err != nil && jobs != nil {
 			t.Fatal("jobs returned with error")
+		}
+		// A guess at the count (here one off) changes nothing decoded.
+		sized, _, serr := DecodeJobsSized(bytes.NewReader(b), len(jobs)+1)
+		if (serr == nil) != (err == nil) || !reflect.DeepEqual(sized, jobs) {
+			t.Fatalf("DecodeJobsSized: %d jobs, %v; DecodeJobs: %d jobs, %v", len(sized), serr, len(jobs), err)
 		}
 	})
 }

@@ -250,7 +250,14 @@ func (c *Client) Info(ctx context.Context) (slurm.Info, error) {
 
 // Jobs implements slurm.Source.
 func (c *Client) Jobs(ctx context.Context) ([]slurm.Job, error) {
-	return fetchCached(c, ctx, "jobs", &c.jobs, openapi.DecodeJobs)
+	// The previous answer's count sizes the new one: 100k jobs are then
+	// decoded into one slice allocated once (see openapi.DecodeJobsSized).
+	c.jobs.mu.Lock()
+	expect := len(c.jobs.val)
+	c.jobs.mu.Unlock()
+	return fetchCached(c, ctx, "jobs", &c.jobs, func(r io.Reader) ([]slurm.Job, openapi.Meta, error) {
+		return openapi.DecodeJobsSized(r, expect)
+	})
 }
 
 // Nodes implements slurm.Source.

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/common/config"
 
 	"jobscope/slurm"
+	"jobscope/test/loadgen"
 	"jobscope/test/testkit"
 )
 
@@ -585,5 +587,29 @@ func TestClusterFromJobsMeta(t *testing.T) {
 	info, err := c.Info(ctx)
 	if err != nil || info.Cluster != "feas" {
 		t.Fatalf("after jobs: cluster %q, %v", info.Cluster, err)
+	}
+}
+
+// TestJobsSizedByPreviousAnswer checks that the previous answer's job count
+// sizes the next decode: the first answer is copied to its exact size, the
+// second is the slice allocated up front from the count (a sixteenth
+// spare), so 100k jobs are not gathered and copied on every poll.
+func TestJobsSizedByPreviousAnswer(t *testing.T) {
+	const n = 320
+	var body bytes.Buffer
+	if err := loadgen.WriteJobs(&body, loadgen.Config{Seed: 3, Jobs: n}); err != nil {
+		t.Fatal(err)
+	}
+	f, srv := newFake(t, "v0.0.44")
+	f.handler = func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body.Bytes()) }
+	c := newClient(t, Options{URL: srv.URL, Version: "v0.0.44", DisableUpdateTime: true})
+	for i, want := range []int{n, n + n/16} {
+		jobs, err := c.Jobs(context.Background())
+		if err != nil || len(jobs) != n {
+			t.Fatalf("answer %d: %d jobs, %v", i+1, len(jobs), err)
+		}
+		if cap(jobs) != want {
+			t.Errorf("answer %d: capacity %d, want %d", i+1, cap(jobs), want)
+		}
 	}
 }

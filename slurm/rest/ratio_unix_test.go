@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,8 +56,10 @@ func TestBenchServeDir(t *testing.T) {
 
 // serveInChild starts the fake slurmrestd for dir in another process, so
 // that its CPU (reading the files, writing the sockets) is not the
-// benchmark process's, as slurmrestd's is not jobscope's.
-func serveInChild(b *testing.B, dir string) string {
+// benchmark process's, as slurmrestd's is not jobscope's. cpu reads that
+// process's CPU time, so that work moved between the two (loopback TCP
+// receive processing runs in whichever process's softirq) can be seen.
+func serveInChild(b *testing.B, dir string) (url string, cpu func() time.Duration) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServeDir$")
 	cmd.Env = append(os.Environ(), serveDirEnv+"="+dir)
@@ -77,7 +80,23 @@ func serveInChild(b *testing.B, dir string) string {
 	if err != nil {
 		b.Fatalf("fake slurmrestd: %v", err)
 	}
-	return "http://" + strings.TrimSpace(line)
+	stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+	cpu = func() time.Duration {
+		// utime and stime, fields 14 and 15, in clock ticks (100 a
+		// second on Linux); 0 where there is no /proc.
+		st, err := os.ReadFile(stat)
+		if err != nil {
+			return 0
+		}
+		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		if len(f) < 13 {
+			return 0
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		return time.Duration(u+s) * 10 * time.Millisecond
+	}
+	return "http://" + strings.TrimSpace(line), cpu
 }
 
 // mmapFile maps a body outside the Go heap: a 778 MB []byte on the heap
@@ -113,20 +132,22 @@ func cpuNow() (user, sys time.Duration, faults int64) {
 }
 
 // cost is the CPU (user+system, and system alone) and wall time of a number
-// of runs of one step.
+// of runs of one step, and the fake slurmrestd's CPU meanwhile.
 type cost struct {
-	cpu, sys, wall []time.Duration
-	faults         []int64
+	cpu, sys, wall, server []time.Duration
+	faults                 []int64
 }
 
-func (c *cost) measure(step string, f func()) {
+func (c *cost) measure(step string, server func() time.Duration, f func()) {
 	runtime.GC()
+	v0 := server()
 	u0, s0, f0 := cpuNow()
 	w0 := time.Now()
 	// The label carries into the poller's goroutines, so a -cpuprofile
 	// can be split by step (pprof -tagfocus step=poll).
 	pprof.Do(context.Background(), pprof.Labels("step", step), func(context.Context) { f() })
 	u1, s1, f1 := cpuNow()
+	c.server = append(c.server, server()-v0)
 	c.faults = append(c.faults, f1-f0)
 	c.wall = append(c.wall, time.Since(w0))
 	c.cpu = append(c.cpu, u1-u0+s1-s0)
@@ -144,8 +165,9 @@ func mean(d []time.Duration) float64 {
 // BenchmarkPollVsDecode compares, on the same generated v0.0.44 bodies of
 // 10k nodes and 100k jobs, the decoder alone with a whole poll, interleaved
 // within each iteration (the order rotates) so both see the same load:
-//   - decode-jobs: openapi.DecodeJobs over the jobs body (mapped from its
-//     file, outside the heap);
+//   - decode-jobs: openapi.DecodeJobsSized over the jobs body (mapped from
+//     its file, outside the heap), told the job count as a poll after the
+//     first is told the previous one's;
 //   - decode-all: every decoder a poll runs, over every body it fetches;
 //   - poll: poller.PollNow over a fresh rest.Client against a fake
 //     slurmrestd in another process serving the same files over loopback
@@ -173,7 +195,7 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	url := serveInChild(b, dir)
+	url, serverCPU := serveInChild(b, dir)
 	body := map[string][]byte{}
 	for _, r := range []string{"jobs", "nodes", "partitions", "diag", "ping", "shares"} {
 		body[r] = mmapFile(b, filepath.Join(dir, r+".json"))
@@ -184,7 +206,7 @@ func BenchmarkPollVsDecode(b *testing.B) {
 		}
 	}
 	decodeJobs := func() {
-		js, _, err := openapi.DecodeJobs(bytes.NewReader(body["jobs"]))
+		js, _, err := openapi.DecodeJobsSized(bytes.NewReader(body["jobs"]), jobs)
 		check(err, "jobs")
 		if len(js) != jobs {
 			b.Fatalf("%d jobs", len(js))
@@ -243,15 +265,16 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	for b.Loop() {
 		for k := range steps {
 			s := steps[(i+k)%len(steps)]
-			s.c.measure(s.name, s.f)
+			s.c.measure(s.name, serverCPU, s.f)
 		}
 		n := len(pl.cpu) - 1
-		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d",
+		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs",
 			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(),
 			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(), pu.cpu[n].Seconds(), pu.sys[n].Seconds(),
 			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
 			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
-			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n])
+			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n],
+			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds())
 		i++
 	}
 	b.ReportMetric(mean(dj.cpu), "decode-jobs-cpu-s")
@@ -259,6 +282,8 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	b.ReportMetric(mean(pl.cpu), "poll-cpu-s")
 	b.ReportMetric(mean(pl.sys), "poll-sys-s")
 	b.ReportMetric(mean(rp.cpu), "repoll-cpu-s")
+	b.ReportMetric(mean(pl.server), "poll-server-cpu-s")
+	b.ReportMetric(mean(rp.server), "repoll-server-cpu-s")
 	b.ReportMetric(mean(da.sys), "decode-all-sys-s")
 	b.ReportMetric(mean(dj.wall), "decode-jobs-wall-s")
 	b.ReportMetric(mean(da.wall), "decode-all-wall-s")
