@@ -62,16 +62,7 @@ func TestFamilyBuilderMatchesRegistry(t *testing.T) {
 	if err := e.Err(); err != nil {
 		t.Fatal(err)
 	}
-	var metrics []prometheus.Metric
-	for m := range ch {
-		metrics = append(metrics, m)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(sliceCollector(metrics))
-	slow, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := gatherPedantic(t, ch)
 	if got, want := string(golden.Text(t, fast)), string(golden.Text(t, slow)); got != want {
 		t.Errorf("FamilyBuilder page differs from the registry's:\n%s\nwant:\n%s", got, want)
 	}
@@ -121,16 +112,7 @@ func TestHistogramMatchesRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(ch)
-	var metrics []prometheus.Metric
-	for m := range ch {
-		metrics = append(metrics, m)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(sliceCollector(metrics))
-	slow, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := gatherPedantic(t, ch)
 	want := `# HELP wait_seconds Waits.
 # TYPE wait_seconds histogram
 wait_seconds_bucket{partition="cpu",qos="bad\uFFFDvalue",le="10"} 0
@@ -178,6 +160,23 @@ func TestSendFamiliesChecksLabels(t *testing.T) {
 	if len(ch) != 1 || err == nil || !strings.HasPrefix(err.Error(), "2 metrics dropped") {
 		t.Errorf("sent %d metrics, err %v; want 1 sent, 2 dropped", len(ch), err)
 	}
+}
+
+// gatherPedantic gathers the metrics sent on the closed ch through a
+// pedantic registry, as client_golang's own path would.
+func gatherPedantic(t *testing.T, ch <-chan prometheus.Metric) []*dto.MetricFamily {
+	t.Helper()
+	var metrics []prometheus.Metric
+	for m := range ch {
+		metrics = append(metrics, m)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(sliceCollector(metrics))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
 }
 
 // sliceCollector is an unchecked collector of fixed metrics.
