@@ -99,6 +99,18 @@ func benchBodies(b *testing.B, nodes, jobs int) string {
 type benchRestd struct {
 	fakeRestd
 	jobsRequests atomic.Int64
+	// lastJobs is when the last jobs request came (Unix nanoseconds).
+	lastJobs atomic.Int64
+}
+
+// pollState says where the polls stand, for a failed scrape's message:
+// how many jobs requests came and how long ago the last one did.
+func (f *benchRestd) pollState() string {
+	n := f.jobsRequests.Load()
+	if n == 0 {
+		return "before the first poll"
+	}
+	return fmt.Sprintf("poll %d started %s before", n, time.Since(time.Unix(0, f.lastJobs.Load())).Round(time.Millisecond))
 }
 
 func (f *benchRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +119,7 @@ func (f *benchRestd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	name, ok := strings.CutPrefix(strings.Trim(r.URL.Path, "/"), "slurm/"+f.version+"/")
 	if name == "jobs" {
+		f.lastJobs.Store(time.Now().UnixNano())
 		f.jobsRequests.Add(1)
 	}
 	if !ok || mode != "" || r.Header.Get("X-SLURM-USER-TOKEN") != testToken {
@@ -179,7 +192,11 @@ type benchProcess struct {
 
 // startProcess runs bin's command (slurm, node) listening on a free
 // loopback port, with args and $JOBSCOPE_BENCH_ARGS (more flags:
-// --runtime.memory-limit=0, ...), and stops it with SIGINT at the end.
+// --runtime.memory-limit=0, ...), and stops it with SIGINT at the end. It
+// returns once the process answers /-/healthy: the first scrape, sent
+// right after the exec, came before the process had bound its port
+// (connection refused) and was counted as a failed scrape in every run,
+// though nothing served had failed.
 func startProcess(b *testing.B, bin, command string, args ...string) *benchProcess {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -206,7 +223,30 @@ func startProcess(b *testing.B, bin, command string, args ...string) *benchProce
 			b.Errorf("jobscope %s did not stop on SIGINT", command)
 		}
 	})
+	waitHealthy(b, "http://"+addr+"/-/healthy", 30*time.Second)
 	return &benchProcess{cmd: cmd, url: "http://" + addr + "/metrics"}
+}
+
+// waitHealthy waits until url answers 200, or fails after limit.
+func waitHealthy(b *testing.B, url string, limit time.Duration) {
+	b.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not answer within %s: %v", url, limit, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // startBinary runs `jobscope slurm` against the fake slurmrestd at restdURL.
@@ -377,14 +417,27 @@ func BenchmarkSlurmRSS(b *testing.B) {
 				var s sampler
 				go s.run(ctx, p.cmd.Process.Pid)
 				client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+				// Every scrape must succeed: a failure is one Prometheus
+				// would record as up 0. Each is reported with when it came
+				// and what the polls were doing.
 				var scrapes, scrapeErrs atomic.Int64
+				var slowest atomic.Int64
 				var wg sync.WaitGroup
+				started := time.Now()
 				wg.Go(func() {
 					for ctx.Err() == nil {
-						if _, err := scrapeGzip(client, p.url); err != nil {
+						t0 := time.Now()
+						_, err := scrapeGzip(client, p.url)
+						took := time.Since(t0)
+						if err != nil && ctx.Err() == nil {
 							scrapeErrs.Add(1)
-						} else {
+							b.Errorf("scrape %s after the start (%s), %s: %v",
+								t0.Sub(started).Round(time.Millisecond), restd.pollState(), took.Round(time.Millisecond), err)
+						} else if err == nil {
 							scrapes.Add(1)
+							if took > time.Duration(slowest.Load()) {
+								slowest.Store(int64(took))
+							}
 						}
 						select {
 						case <-ctx.Done():
@@ -423,8 +476,9 @@ func BenchmarkSlurmRSS(b *testing.B) {
 					parts = append(parts, fmt.Sprintf("poll %d: %.0f MB", i+1, float64(c)/mb))
 					b.ReportMetric(float64(c)/mb, fmt.Sprintf("poll%d-peak-MB", i+1))
 				}
-				b.Logf("peak VmRSS per poll cycle: %s; VmRSS at the end %.0f MB, VmHWM %.0f MB, heap %.0f MB, %v goroutines; %d scrapes (%d failed); process CPU %.1f s",
-					strings.Join(parts, ", "), float64(rss)/mb, float64(hwm)/mb, heap/mb, goroutines, scrapes.Load(), scrapeErrs.Load(), cpu)
+				b.Logf("peak VmRSS per poll cycle: %s; VmRSS at the end %.0f MB, VmHWM %.0f MB, heap %.0f MB, %v goroutines; %d scrapes (%d failed, slowest %s); process CPU %.1f s",
+					strings.Join(parts, ", "), float64(rss)/mb, float64(hwm)/mb, heap/mb, goroutines, scrapes.Load(), scrapeErrs.Load(),
+					time.Duration(slowest.Load()).Round(time.Millisecond), cpu)
 				b.ReportMetric(cpu, "cpu-s") // start, 5 polls and their builds, the scrapes
 				b.ReportMetric(float64(rss)/mb, "rss-MB")
 				b.ReportMetric(float64(hwm)/mb, "hwm-MB")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -291,10 +292,18 @@ func acceptsGzip(h http.Header) bool {
 	return gz > 0 && gz > identity
 }
 
+// maxTimeoutSeconds is the longest scrape timeout a time.Duration holds,
+// in whole seconds.
+const maxTimeoutSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// scrapeTimeout is a scrape's deadline: the timeout Prometheus sends less
+// the offset, or the default when the request names none that is usable.
 func (s *Server) scrapeTimeout(r *http.Request) time.Duration {
 	timeout := *s.flags.DefaultTimeout
 	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
-		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+		// A value no time.Duration holds (+Inf, 1e300) converted to the
+		// most negative one: a deadline already past. NaN fails both.
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && secs < maxTimeoutSeconds {
 			timeout = time.Duration(secs * float64(time.Second))
 			if timeout > *s.flags.TimeoutOffset {
 				timeout -= *s.flags.TimeoutOffset

@@ -260,3 +260,33 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestScrapeTimeout: a scrape's deadline is the timeout Prometheus sends
+// (X-Prometheus-Scrape-Timeout-Seconds) less --web.timeout-offset (500ms
+// here), or --web.scrape-timeout (10s here) when the request names none
+// or names one that is no duration: a value that overflowed a
+// time.Duration gave a deadline already past, and every collector was
+// abandoned at once.
+func TestScrapeTimeout(t *testing.T) {
+	s := newServer(t, 0, nil, nil)
+	for header, want := range map[string]time.Duration{
+		"":      10 * time.Second,
+		"10":    9500 * time.Millisecond,
+		"120":   119500 * time.Millisecond, // longer than the default: Prometheus' own wins
+		"0.25":  250 * time.Millisecond,    // not over the offset: kept whole
+		"0":     10 * time.Second,
+		"-1":    10 * time.Second,
+		"ten":   10 * time.Second,
+		"NaN":   10 * time.Second,
+		"+Inf":  10 * time.Second,
+		"1e300": 10 * time.Second,
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if header != "" {
+			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", header)
+		}
+		if got := s.scrapeTimeout(req); got != want {
+			t.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: deadline %s, want %s", header, got, want)
+		}
+	}
+}
