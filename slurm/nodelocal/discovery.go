@@ -95,6 +95,21 @@ type Discovery struct {
 	jobDirs map[string]map[string]*jobDir
 	scan    uint64 // the current cgroupJobs pass, to forget vanished directories
 	dirBuf  [2][]byte
+	// prologs remembers each prolog file as parsed, while its inode, size
+	// and mtime stay: the prolog writes a file once (a temporary file
+	// renamed into place), so one fstatat replaces reading and parsing it
+	// on every scrape.
+	prologs    map[string]*prologEntry
+	prologScan uint64
+}
+
+type prologEntry struct {
+	ino   uint64
+	size  int64
+	mtime unix.Timespec
+	job   PrologJob
+	err   error // the file's read or parse error, reported on every scan
+	seen  uint64
 }
 
 // jobDir is one directory below a Slurm root as first seen.
@@ -117,7 +132,7 @@ func New(cfg Config) *Discovery {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}, jobDirs: map[string]map[string]*jobDir{}}
+	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}, jobDirs: map[string]map[string]*jobDir{}, prologs: map[string]*prologEntry{}}
 }
 
 // staleGrace is how long a prolog file may wait for its job's cgroup.
@@ -267,7 +282,53 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	if d.cfg.PrologDir == "" {
 		return nil, nil
 	}
-	entries, err := os.ReadDir(d.cfg.PrologDir)
+	if d.dirBuf[0] == nil {
+		d.dirBuf = [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}
+	}
+	d.prologScan++
+	var out []prologFile
+	var bad []string
+	err := listDir(d.cfg.PrologDir, d.dirBuf[0], func(fd int, name []byte, ino uint64, isDir bool) {
+		// Dot files are the prolog's temporary files before rename.
+		if isDir || len(name) == 0 || name[0] == '.' {
+			return
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, string(name), &st, 0); err != nil {
+			// Removed by the epilog between the listing and now.
+			if !errors.Is(err, fs.ErrNotExist) {
+				bad = append(bad, fmt.Sprintf("%s: %v", name, err))
+			}
+			return
+		}
+		pf := d.prologs[string(name)]
+		if pf == nil || pf.ino != st.Ino || pf.size != st.Size || pf.mtime != st.Mtim {
+			pf = &prologEntry{ino: st.Ino, size: st.Size, mtime: st.Mtim}
+			var buf [maxSmallFile]byte
+			b, err := readAt(fd, string(name), buf[:])
+			if errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+			if err == nil {
+				pf.job, err = ParsePrologFile(string(b))
+			}
+			pf.err = err
+			d.prologs[string(name)] = pf
+		}
+		pf.seen = d.prologScan
+		if pf.err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", name, pf.err))
+			return
+		}
+		j := pf.job
+		j.GPUUUIDs, j.GPUIndices = slices.Clip(j.GPUUUIDs), slices.Clip(j.GPUIndices)
+		out = append(out, prologFile{name: string(name), job: j})
+	})
+	for name, pf := range d.prologs {
+		if pf.seen != d.prologScan {
+			delete(d.prologs, name)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		// No prolog installed: cgroups alone attribute jobs.
 		return nil, nil
@@ -275,29 +336,11 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prolog files: %w", err)
 	}
-	var out []prologFile
-	var bad []string
-	for _, e := range entries {
-		// Dot files are the prolog's temporary files before rename.
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(d.cfg.PrologDir, e.Name()))
-		if err != nil {
-			// Removed by the epilog between ReadDir and ReadFile.
-			if !errors.Is(err, fs.ErrNotExist) {
-				bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
-			}
-			continue
-		}
-		j, err := ParsePrologFile(string(b))
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
-			continue
-		}
-		out = append(out, prologFile{name: e.Name(), job: j})
-	}
+	// In name order, as the files were read before (the first file that
+	// names a job wins).
+	slices.SortFunc(out, func(a, b prologFile) int { return strings.Compare(a.name, b.name) })
 	if len(bad) > 0 {
+		sort.Strings(bad)
 		return out, fmt.Errorf("prolog files: %d unreadable, first %s", len(bad), bad[0])
 	}
 	return out, nil

@@ -325,6 +325,40 @@ func TestJobStartReadOnce(t *testing.T) {
 	}
 }
 
+// Prolog files are parsed once, but a file replaced (the prolog renames a
+// new one into place) or removed is seen at the next discovery.
+func TestPrologFileReplaced(t *testing.T) {
+	root := tree(t, "v2", t0)
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"), PrologDir: filepath.Join(root, "prolog")})
+	gpus := func() []string {
+		for _, j := range d.Discover().Jobs {
+			if j.ID == "4" {
+				return j.GPUUUIDs
+			}
+		}
+		return nil
+	}
+	if g := gpus(); len(g) != 2 {
+		t.Fatalf("job 4 GPUs %q, want 2", g)
+	}
+	tmp := filepath.Join(root, "prolog", ".4.tmp")
+	if err := os.WriteFile(tmp, []byte("job_id=4\nuid=20821\nstart=1764400000\ngpu_uuids=GPU-a0000005-1111-2222-3333-000000000005\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "prolog", "4")); err != nil {
+		t.Fatal(err)
+	}
+	if g := gpus(); !reflect.DeepEqual(g, []string{"GPU-a0000005-1111-2222-3333-000000000005"}) {
+		t.Errorf("job 4 GPUs %q after the file was replaced", g)
+	}
+	if err := os.Remove(filepath.Join(root, "prolog", "4")); err != nil {
+		t.Fatal(err)
+	}
+	if g := gpus(); g != nil {
+		t.Errorf("job 4 GPUs %q after its file went", g)
+	}
+}
+
 func TestDiscoverMissingSources(t *testing.T) {
 	d := New(Config{CgroupFS: filepath.Join(t.TempDir(), "none"), ProcFS: "/nonexistent", PrologDir: "/nonexistent/prolog"})
 	res := d.Discover()
