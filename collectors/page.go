@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
@@ -345,14 +345,16 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 }
 
 // idleGzip keeps the compressor of the fresh part of pages between
-// scrapes. Not a sync.Pool, as promhttp has: the GC empties a pool within
-// two cycles, and the node agent's heap reaches its 4 MB GC target every
-// one or two scrapes, so 4 scrapes in 10 built a new compressor, most of
-// what a scrape allocated, which brought the next GC sooner. One is kept:
-// scrapes of one Prometheus are serial and an HA pair's rarely overlap; a
-// second one kept after the first overlap would stay in the live heap for
-// good (0.8 MB, the GC target twice that), while a compressor of an
-// overlapping scrape is left to the GC.
+// scrapes: 1.2 MB of state at BestSpeed (0.65 MB of it compress/flate's
+// hash arrays, which that level never uses). Not a sync.Pool, as promhttp
+// has: the GC empties a pool within two cycles, and the node agent's heap
+// reaches its 4 MB GC target every one or two scrapes, so 4 scrapes in 10
+// built a new compressor, 1.2 MB of the 1.8 MB a scrape allocated, which
+// brought the next GC sooner. One is kept: scrapes of one Prometheus are
+// serial and an HA pair's rarely overlap; a second one kept after the
+// first overlap would stay in the live heap for good (1.2 MB, the GC
+// target twice that), while a compressor of an overlapping scrape is left
+// to the GC.
 var idleGzip = make(chan *gzip.Writer, 1)
 
 // gzipWriter returns an idle compressor writing to w, or a new one.
@@ -380,10 +382,7 @@ func putGzipWriter(zw *gzip.Writer) {
 // 0.5 s of CPU per poll for the slurm page at 100k jobs; BestSpeed takes a
 // third of that for a page 21 % larger (6.0 -> 7.3 MB at 100k jobs), and
 // brings the node agent's InfiniBand scrape to node_exporter's CPU
-// (docs/performance.md, BenchmarkPageGzipLevel). klauspost/compress's
-// level 1 (the module promhttp's zstd encoder comes from) halves that CPU
-// again against compress/gzip's, for pages 3 % smaller at 10k and 100k
-// jobs and a 0.8 MB compressor instead of 1.2 MB.
+// (docs/performance.md, BenchmarkPageGzipLevel).
 var gzipLevel = gzip.BestSpeed
 
 func newGzipWriter(w io.Writer) *gzip.Writer {
