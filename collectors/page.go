@@ -344,15 +344,18 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 	return e.b, e.err
 }
 
-// idleGzip keeps the compressors of the fresh part of pages between
-// scrapes: 1.2 MB of state each at BestSpeed (0.65 MB of it compress/flate's
+// idleGzip keeps the compressor of the fresh part of pages between
+// scrapes: 1.2 MB of state at BestSpeed (0.65 MB of it compress/flate's
 // hash arrays, which that level never uses). Not a sync.Pool, as promhttp
 // has: the GC empties a pool within two cycles, and the node agent's heap
 // reaches its 4 MB GC target every one or two scrapes, so 4 scrapes in 10
 // built a new compressor, 1.2 MB of the 1.8 MB a scrape allocated, which
-// brought the next GC sooner. Two are kept (a Prometheus HA pair scraping
-// at once); a compressor of a third concurrent scrape is left to the GC.
-var idleGzip = make(chan *gzip.Writer, 2)
+// brought the next GC sooner. One is kept: scrapes of one Prometheus are
+// serial and an HA pair's rarely overlap; a second one kept after the
+// first overlap would stay in the live heap for good (1.2 MB, the GC
+// target twice that), while a compressor of an overlapping scrape is left
+// to the GC.
+var idleGzip = make(chan *gzip.Writer, 1)
 
 // gzipWriter returns an idle compressor writing to w, or a new one.
 func gzipWriter(w io.Writer) *gzip.Writer {
@@ -365,7 +368,7 @@ func gzipWriter(w io.Writer) *gzip.Writer {
 	}
 }
 
-// putGzipWriter keeps zw for the next scrape if fewer than two are idle.
+// putGzipWriter keeps zw for the next scrape unless one is idle already.
 func putGzipWriter(zw *gzip.Writer) {
 	zw.Reset(io.Discard) // not to keep the response writer
 	select {

@@ -146,8 +146,8 @@ func nodeRSS(b *testing.B, bin string, args []string, scrapes int, pace time.Dur
 		b.Fatal(err)
 	}
 	cpuMS := (cpu1 - cpu0) * 1000 / float64(scrapes)
-	b.Logf("%s: start VmRSS %.1f MB (anon %.1f, file %.1f); after %d scrapes (%.1f KB gzip each) VmRSS %.1f MB (anon %.1f, file %.1f), peak %.1f, VmHWM %.1f; "+
-		"heap alloc %.1f MB, inuse %.1f, idle %.1f (released %.1f), next GC %.1f, stacks %.1f, profile buckets %.1f, runtime sys %.1f; CPU %.2f ms a scrape",
+	b.Logf("%s: start VmRSS %.1f MiB (anon %.1f, file %.1f); after %d scrapes (%.1f KB gzip each) VmRSS %.1f MiB (anon %.1f, file %.1f), peak %.1f, VmHWM %.1f; "+
+		"heap alloc %.1f MiB, inuse %.1f, idle %.1f (released %.1f), next GC %.1f, stacks %.1f, profile buckets %.1f, runtime sys %.1f; CPU %.2f ms a scrape",
 		bin, float64(start.RSS)/mb, float64(start.Anon)/mb, float64(start.File)/mb, scrapes, float64(gz)/1024,
 		float64(end.RSS)/mb, float64(end.Anon)/mb, float64(end.File)/mb, float64(peak)/mb, float64(end.HWM)/mb,
 		self["go_memstats_heap_alloc_bytes"]/mb, self["go_memstats_heap_inuse_bytes"]/mb, self["go_memstats_heap_idle_bytes"]/mb,
@@ -157,10 +157,10 @@ func nodeRSS(b *testing.B, bin string, args []string, scrapes int, pace time.Dur
 		name string
 		v    float64
 	}{
-		{"start-rss-MB", float64(start.RSS) / mb}, {"start-anon-MB", float64(start.Anon) / mb},
-		{"peak-rss-MB", float64(peak) / mb}, {"rss-MB", float64(end.RSS) / mb}, {"hwm-MB", float64(end.HWM) / mb},
-		{"anon-MB", float64(end.Anon) / mb}, {"file-MB", float64(end.File) / mb},
-		{"heap-MB", self["go_memstats_heap_alloc_bytes"] / mb}, {"next-gc-MB", self["go_memstats_next_gc_bytes"] / mb},
+		{"start-rss-MiB", float64(start.RSS) / mb}, {"start-anon-MiB", float64(start.Anon) / mb},
+		{"peak-rss-MiB", float64(peak) / mb}, {"rss-MiB", float64(end.RSS) / mb}, {"hwm-MiB", float64(end.HWM) / mb},
+		{"anon-MiB", float64(end.Anon) / mb}, {"file-MiB", float64(end.File) / mb},
+		{"heap-MiB", self["go_memstats_heap_alloc_bytes"] / mb}, {"next-gc-MiB", self["go_memstats_next_gc_bytes"] / mb},
 		{"cpu-ms/scrape", cpuMS},
 	} {
 		b.ReportMetric(m.v, m.name)

@@ -387,6 +387,8 @@ func waitRequests(b *testing.B, f *benchRestd, n int64, limit time.Duration) {
 	}
 }
 
+// mb is a mebibyte (/proc/PID/status's kB are KiB): BenchmarkNodeRSS
+// labels its figures MiB; the "MB" of the slurm benchmarks are MiB too.
 const mb = 1 << 20
 
 // BenchmarkSlurmRSS runs `jobscope slurm` against a generated cluster for

@@ -1,6 +1,7 @@
 package nodelocal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config is where Discovery looks.
@@ -84,6 +87,38 @@ type Discovery struct {
 	// re-reading /proc/PID/cgroup for every GPU process on every scrape was
 	// most of the agent's CPU time.
 	pids map[uint32]pidEntry
+	// jobDirs remembers what each directory below a Slurm root told, by
+	// parent directory and name, for as long as the directory (same name,
+	// same inode) stays: a job's cgroup path, IDs and start time do not
+	// change during its life, and stat'ing every step directory for the
+	// start time on every scrape was a third of the discovery's work.
+	jobDirs map[string]map[string]*jobDir
+	scan    uint64 // the current cgroupJobs pass, to forget vanished directories
+	dirBuf  [2][]byte
+	// prologs remembers each prolog file as parsed, while its inode, size
+	// and mtime stay: the prolog writes a file once (a temporary file
+	// renamed into place), so one fstatat replaces reading and parsing it
+	// on every scrape.
+	prologs    map[string]*prologEntry
+	prologScan uint64
+}
+
+type prologEntry struct {
+	ino   uint64
+	size  int64
+	mtime unix.Timespec
+	job   PrologJob
+	err   error // the file's read or parse error, reported on every scan
+	seen  uint64
+}
+
+// jobDir is one directory below a Slurm root as first seen.
+type jobDir struct {
+	ino   uint64
+	isJob bool   // false: not a job directory (slurmstepd's own cgroup, …)
+	dir   string // absolute path
+	job   Job    // without GPUMinors, which are read on every scan
+	seen  uint64 // the last scan that listed it
 }
 
 type pidEntry struct {
@@ -97,7 +132,7 @@ func New(cfg Config) *Discovery {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}}
+	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}, jobDirs: map[string]map[string]*jobDir{}, prologs: map[string]*prologEntry{}}
 }
 
 // staleGrace is how long a prolog file may wait for its job's cgroup.
@@ -247,7 +282,53 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	if d.cfg.PrologDir == "" {
 		return nil, nil
 	}
-	entries, err := os.ReadDir(d.cfg.PrologDir)
+	if d.dirBuf[0] == nil {
+		d.dirBuf = [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}
+	}
+	d.prologScan++
+	var out []prologFile
+	var bad []string
+	err := listDir(d.cfg.PrologDir, d.dirBuf[0], func(fd int, name []byte, ino uint64, isDir bool) {
+		// Dot files are the prolog's temporary files before rename.
+		if isDir || len(name) == 0 || name[0] == '.' {
+			return
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, string(name), &st, 0); err != nil {
+			// Removed by the epilog between the listing and now.
+			if !errors.Is(err, fs.ErrNotExist) {
+				bad = append(bad, fmt.Sprintf("%s: %v", name, err))
+			}
+			return
+		}
+		pf := d.prologs[string(name)]
+		if pf == nil || pf.ino != st.Ino || pf.size != st.Size || pf.mtime != st.Mtim {
+			pf = &prologEntry{ino: st.Ino, size: st.Size, mtime: st.Mtim}
+			var buf [maxSmallFile]byte
+			b, err := readAt(fd, string(name), buf[:])
+			if errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+			if err == nil {
+				pf.job, err = ParsePrologFile(string(b))
+			}
+			pf.err = err
+			d.prologs[string(name)] = pf
+		}
+		pf.seen = d.prologScan
+		if pf.err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", name, pf.err))
+			return
+		}
+		j := pf.job
+		j.GPUUUIDs, j.GPUIndices = slices.Clip(j.GPUUUIDs), slices.Clip(j.GPUIndices)
+		out = append(out, prologFile{name: string(name), job: j})
+	})
+	for name, pf := range d.prologs {
+		if pf.seen != d.prologScan {
+			delete(d.prologs, name)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		// No prolog installed: cgroups alone attribute jobs.
 		return nil, nil
@@ -255,29 +336,11 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prolog files: %w", err)
 	}
-	var out []prologFile
-	var bad []string
-	for _, e := range entries {
-		// Dot files are the prolog's temporary files before rename.
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(d.cfg.PrologDir, e.Name()))
-		if err != nil {
-			// Removed by the epilog between ReadDir and ReadFile.
-			if !errors.Is(err, fs.ErrNotExist) {
-				bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
-			}
-			continue
-		}
-		j, err := ParsePrologFile(string(b))
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v", e.Name(), err))
-			continue
-		}
-		out = append(out, prologFile{name: e.Name(), job: j})
-	}
+	// In name order, as the files were read before (the first file that
+	// names a job wins).
+	slices.SortFunc(out, func(a, b prologFile) int { return strings.Compare(a.name, b.name) })
 	if len(bad) > 0 {
+		sort.Strings(bad)
 		return out, fmt.Errorf("prolog files: %d unreadable, first %s", len(bad), bad[0])
 	}
 	return out, nil
@@ -313,21 +376,37 @@ func (d *Discovery) cgroupJobs() ([]Job, error) {
 	if err := d.findBase(); err != nil {
 		return nil, err
 	}
+	if d.dirBuf[0] == nil {
+		d.dirBuf = [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}
+	}
 	now := d.cfg.Now()
 	if d.lastWalk.IsZero() || now.Sub(d.lastWalk) >= d.cfg.FullWalkEvery {
-		roots, err := walkRoots(d.base)
+		roots, err := d.walkRoots(d.base)
 		if err != nil {
 			return nil, err
 		}
 		d.roots, d.lastWalk = roots, now
 	}
+	d.scan++
 	var jobs []Job
 	for _, root := range d.roots {
-		found, err := d.scanRoot(root)
+		var err error
+		jobs, err = d.scanRoot(root, jobs)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return jobs, err
 		}
-		jobs = append(jobs, found...)
+	}
+	// Forget directories this pass did not list: the job ended (or the
+	// root went), and a directory of the same name later is a new job.
+	for parent, m := range d.jobDirs {
+		for name, j := range m {
+			if j.seen != d.scan {
+				delete(m, name)
+			}
+		}
+		if len(m) == 0 {
+			delete(d.jobDirs, parent)
+		}
 	}
 	return jobs, nil
 }
@@ -341,88 +420,128 @@ func isSlurmRoot(name string) bool {
 }
 
 // walkRoots finds every Slurm cgroup root below base, at any depth up to
-// maxWalkDepth, without descending into them.
-func walkRoots(base string) ([]string, error) {
+// maxWalkDepth, without descending into them. It does not open a
+// directory whose link count says it has no subdirectories (2: "." and
+// its entry in the parent; cgroupfs, tmpfs and ext4 count one more per
+// subdirectory), as GNU find's leaf optimisation does: most cgroups on a
+// node are leaves (services, sessions), and a cgroup directory holds
+// dozens of files, so one fstatat replaces an open, getdents and close.
+// A filesystem that counts otherwise (btrfs says 1) is walked in full.
+func (d *Discovery) walkRoots(base string) ([]string, error) {
 	var roots []string
-	err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+	// walk lists dir (at depth below base) and goes on into its children
+	// in name order, as filepath.WalkDir did: the order of the roots is
+	// the order their jobs are taken in.
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		type child struct {
+			path string
+			root bool
+		}
+		var children []child
+		err := listDir(dir, d.dirBuf[0], func(fd int, name []byte, _ uint64, isDir bool) {
+			if !isDir {
+				return
+			}
+			if isSlurmRoot(string(name)) {
+				children = append(children, child{dir + "/" + string(name), true})
+				return
+			}
+			if depth+1 >= maxWalkDepth {
+				return
+			}
+			var st unix.Stat_t
+			if err := unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Nlink == 2 {
+				return // removed meanwhile, or a leaf
+			}
+			children = append(children, child{dir + "/" + string(name), false})
+		})
 		if err != nil {
+			return err
+		}
+		slices.SortFunc(children, func(a, b child) int { return strings.Compare(a.path, b.path) })
+		for _, c := range children {
+			if c.root {
+				roots = append(roots, c.path)
+				continue
+			}
 			// A cgroup removed during the walk, or one we may not read:
 			// skip it, the rest of the tree still counts.
-			if p == base {
-				return err
-			}
-			return fs.SkipDir
-		}
-		if !e.IsDir() {
-			return nil
-		}
-		if p == base {
-			return nil
-		}
-		if isSlurmRoot(e.Name()) {
-			roots = append(roots, p)
-			return fs.SkipDir
-		}
-		if strings.Count(p[len(base):], string(filepath.Separator)) >= maxWalkDepth {
-			return fs.SkipDir
+			_ = walk(c.path, depth+1)
 		}
 		return nil
-	})
-	return roots, err
-}
-
-// scanRoot lists the job directories of one Slurm root: its children (v2)
-// or its uid_N children's children (v1).
-func (d *Discovery) scanRoot(root string) ([]Job, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
+	}
+	if err := walk(base, 0); err != nil {
 		return nil, err
 	}
-	var jobs []Job
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		p := filepath.Join(root, e.Name())
-		if strings.HasPrefix(e.Name(), "uid_") {
-			sub, err := os.ReadDir(p)
-			if err != nil {
-				continue // user cgroup removed meanwhile
-			}
-			for _, s := range sub {
-				if s.IsDir() {
-					if j, ok := d.jobAt(filepath.Join(p, s.Name())); ok {
-						jobs = append(jobs, j)
-					}
-				}
-			}
-			continue
-		}
-		if j, ok := d.jobAt(p); ok {
-			jobs = append(jobs, j)
-		}
-	}
-	return jobs, nil
+	return roots, nil
 }
 
-func (d *Discovery) jobAt(dir string) (Job, bool) {
+// scanRoot appends the jobs of one Slurm root: its children (v2) or its
+// uid_N children's children (v1).
+func (d *Discovery) scanRoot(root string, jobs []Job) ([]Job, error) {
+	err := listDir(root, d.dirBuf[0], func(_ int, name []byte, ino uint64, isDir bool) {
+		if !isDir {
+			return
+		}
+		if bytes.HasPrefix(name, []byte("uid_")) {
+			p := root + "/" + string(name)
+			// An error: the user cgroup was removed meanwhile.
+			_ = listDir(p, d.dirBuf[1], func(_ int, sub []byte, ino uint64, isDir bool) {
+				if isDir {
+					jobs = d.jobIn(p, sub, ino, jobs)
+				}
+			})
+			return
+		}
+		jobs = d.jobIn(root, name, ino, jobs)
+	})
+	return jobs, err
+}
+
+// jobIn appends the job of directory name (inode ino) in parent, if it is
+// one, from what its first sighting told.
+func (d *Discovery) jobIn(parent string, name []byte, ino uint64, jobs []Job) []Job {
+	m := d.jobDirs[parent]
+	if m == nil {
+		m = map[string]*jobDir{}
+		d.jobDirs[parent] = m
+	}
+	jd := m[string(name)]
+	if jd == nil || jd.ino != ino {
+		jd = d.newJobDir(parent+"/"+string(name), ino)
+		m[string(name)] = jd
+	}
+	jd.seen = d.scan
+	if !jd.isJob {
+		return jobs
+	}
+	j := jd.job
+	if j.ID == "" {
+		j.ID = d.resolveSLUID(jd.dir, j.SLUID)
+	}
+	if d.v1 == "devices" {
+		j.GPUMinors = gpuMinors(filepath.Join(jd.dir, "devices.list"))
+	}
+	return append(jobs, j)
+}
+
+// newJobDir reads what does not change for the life of a job directory:
+// its IDs, cgroup path and start time. A SLUID directory's job ID is left
+// "" for jobIn to resolve on every scan until known (d.sluids).
+func (d *Discovery) newJobDir(dir string, ino uint64) *jobDir {
+	jd := &jobDir{ino: ino, dir: dir}
 	rel, err := filepath.Rel(d.base, dir)
 	if err != nil {
-		return Job{}, false
+		return jd
 	}
 	c, ok := ParseCgroupPath("/" + filepath.ToSlash(rel))
 	if !ok || c.Step != "" {
-		return Job{}, false
+		return jd
 	}
-	j := Job{ID: c.JobID, SLUID: c.SLUID, UID: c.UID, Cgroup: "/" + filepath.ToSlash(rel)}
-	if j.ID == "" {
-		j.ID = d.resolveSLUID(dir, c.SLUID)
-	}
-	j.Start = oldestMtime(dir)
-	if d.v1 == "devices" {
-		j.GPUMinors = gpuMinors(filepath.Join(dir, "devices.list"))
-	}
-	return j, true
+	jd.isJob = true
+	jd.job = Job{ID: c.JobID, SLUID: c.SLUID, UID: c.UID, Cgroup: "/" + filepath.ToSlash(rel), Start: oldestMtime(dir)}
+	return jd
 }
 
 // resolveSLUID finds the numeric job ID of a SLUID directory from the

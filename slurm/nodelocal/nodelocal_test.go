@@ -276,6 +276,89 @@ func TestDiscoverStartFromOldestStep(t *testing.T) {
 	}
 }
 
+// A job's start time is read when its directory is first seen: a step
+// created later (a newer step directory, the job directory's mtime moving)
+// does not change it, and a directory that went and came back is a new job.
+func TestJobStartReadOnce(t *testing.T) {
+	root := tree(t, "v2", t0)
+	job := filepath.Join(root, "cgroup/system.slice/node2_slurmstepd.scope/job_5")
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc")})
+	start := func() (time.Time, bool) {
+		for _, j := range d.Discover().Jobs {
+			if j.ID == "5" {
+				return j.Start, true
+			}
+		}
+		return time.Time{}, false
+	}
+	if s, ok := start(); !ok || !s.Equal(t0) {
+		t.Fatalf("job 5 start %v (found %v), want %v", s, ok, t0)
+	}
+	// Every step directory of the job is now an hour younger (the files
+	// say so; the job did not restart).
+	later := t0.Add(time.Hour)
+	for _, p := range []string{job, filepath.Join(job, "step_0")} {
+		if err := os.Chtimes(p, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, ok := start(); !ok || !s.Equal(t0) {
+		t.Errorf("job 5 start %v after its directories changed, want %v", s, t0)
+	}
+	// The job ends (seen so), and a job of the same ID starts later.
+	if err := os.RemoveAll(job); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := start(); ok {
+		t.Fatal("job 5 still found after its cgroup went")
+	}
+	if err := os.MkdirAll(filepath.Join(job, "step_0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{job, filepath.Join(job, "step_0")} {
+		if err := os.Chtimes(p, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, ok := start(); !ok || !s.Equal(later) {
+		t.Errorf("restarted job 5 start %v (found %v), want %v", s, ok, later)
+	}
+}
+
+// Prolog files are parsed once, but a file replaced (the prolog renames a
+// new one into place) or removed is seen at the next discovery.
+func TestPrologFileReplaced(t *testing.T) {
+	root := tree(t, "v2", t0)
+	d := New(Config{CgroupFS: filepath.Join(root, "cgroup"), ProcFS: filepath.Join(root, "proc"), PrologDir: filepath.Join(root, "prolog")})
+	gpus := func() []string {
+		for _, j := range d.Discover().Jobs {
+			if j.ID == "4" {
+				return j.GPUUUIDs
+			}
+		}
+		return nil
+	}
+	if g := gpus(); len(g) != 2 {
+		t.Fatalf("job 4 GPUs %q, want 2", g)
+	}
+	tmp := filepath.Join(root, "prolog", ".4.tmp")
+	if err := os.WriteFile(tmp, []byte("job_id=4\nuid=20821\nstart=1764400000\ngpu_uuids=GPU-a0000005-1111-2222-3333-000000000005\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "prolog", "4")); err != nil {
+		t.Fatal(err)
+	}
+	if g := gpus(); !reflect.DeepEqual(g, []string{"GPU-a0000005-1111-2222-3333-000000000005"}) {
+		t.Errorf("job 4 GPUs %q after the file was replaced", g)
+	}
+	if err := os.Remove(filepath.Join(root, "prolog", "4")); err != nil {
+		t.Fatal(err)
+	}
+	if g := gpus(); g != nil {
+		t.Errorf("job 4 GPUs %q after its file went", g)
+	}
+}
+
 func TestDiscoverMissingSources(t *testing.T) {
 	d := New(Config{CgroupFS: filepath.Join(t.TempDir(), "none"), ProcFS: "/nonexistent", PrologDir: "/nonexistent/prolog"})
 	res := d.Discover()
