@@ -1,6 +1,7 @@
 package nodelocal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -38,35 +39,50 @@ func listDir(path string, buf []byte, fn func(dirfd int, name []byte, ino uint64
 		if n <= 0 {
 			return nil
 		}
-		// struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen,
-		// u8 d_type, NUL-terminated d_name.
-		for b := buf[:n]; len(b) >= 19; {
-			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
-			if reclen < 19 || reclen > len(b) {
-				return &fs.PathError{Op: "getdents", Path: path, Err: errors.New("malformed directory entry")}
-			}
-			ino := binary.NativeEndian.Uint64(b[0:8])
-			typ := b[18]
-			name := b[19:reclen]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
-				}
-			}
-			b = b[reclen:]
-			if string(name) == "." || string(name) == ".." {
-				continue
-			}
+		err = parseDirents(buf[:n], func(name []byte, ino uint64, typ byte) {
 			dir := typ == syscall.DT_DIR
 			if typ == syscall.DT_UNKNOWN {
 				var st syscall.Stat_t
 				if syscall.Lstat(path+"/"+string(name), &st) != nil {
-					continue // removed meanwhile
+					return // removed meanwhile
 				}
 				dir = st.Mode&syscall.S_IFMT == syscall.S_IFDIR
 			}
 			fn(fd, name, ino, dir)
+		})
+		if err != nil {
+			return &fs.PathError{Op: "getdents", Path: path, Err: err}
 		}
 	}
+}
+
+// parseDirents calls fn for each entry of one getdents64 answer (struct
+// linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type,
+// NUL-terminated d_name) but "." and "..", name pointing into b. The
+// kernel's answer is trusted to be well formed, but a record that would
+// read past b stops the parse with an error rather than a panic.
+// golang.org/x/sys/unix.ParseDirent allocates a string per name and drops
+// the inode and type, which are what the caller needs.
+func parseDirents(b []byte, fn func(name []byte, ino uint64, typ byte)) error {
+	for len(b) > 0 {
+		if len(b) < 19 {
+			return errors.New("malformed directory entry")
+		}
+		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+		if reclen < 19 || reclen > len(b) {
+			return errors.New("malformed directory entry")
+		}
+		ino := binary.NativeEndian.Uint64(b[0:8])
+		typ := b[18]
+		name := b[19:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		b = b[reclen:]
+		if string(name) == "." || string(name) == ".." {
+			continue
+		}
+		fn(name, ino, typ)
+	}
+	return nil
 }
