@@ -110,7 +110,7 @@ func slurmCommand(app *kingpin.Application) (string, func(context.Context) error
 		// check comes every 50 ms, not every second: a scrape that reaches
 		// a new snapshot before Prebuild has started builds every
 		// collector's families at once, held together until the page is
-		// written, which at 100k jobs made the RSS peak 10-15 MiB higher
+		// written, which at 100k jobs made the RSS peak up to 13 MiB higher
 		// (docs/performance.md, "Resident memory over polls and scrapes");
 		// 20 atomic loads a second cost nothing.
 		g.Go(func() error {
