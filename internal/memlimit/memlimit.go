@@ -40,7 +40,7 @@ import (
 // and up to about 170 MiB while it builds the page after one
 // (docs/performance.md). The heap fills up to the limit in every poll, and
 // the binary's file pages (about 21 MiB) come on top of it: at 208 MiB the
-// peak RSS was 224-226 MiB, at 192 MiB 208-215 MiB, for 4 % more CPU,
+// peak RSS was 224-226 MiB, at 192 MiB 208-215 MiB, for 5-8 % more CPU,
 // against a target of 250 MB (238 MiB) that a busier host's GC lag eats
 // into. A larger cluster whose live peak exceeds it makes the GC work
 // harder during the peak, not fail; raise the flag for it.
