@@ -35,15 +35,16 @@ import (
 )
 
 // DefaultLimit is the limit without GOMEMLIMIT or a cgroup limit. At 10k
-// nodes and 100k jobs `jobscope slurm` keeps about 65 MB live between polls,
-// about 125 MB while it builds the page after a poll and up to about 190 MB
-// at the end of a poll, when the previous and the new jobs are both live
-// (docs/performance.md). Under this limit the heap no longer doubles past
-// that peak, and the process's peak RSS, the binary included, stays under
-// 250 MB; 256 MiB let it reach 273 MB for the same CPU. A larger cluster
-// whose live peak exceeds it makes the GC work harder during the peak, not
-// fail; raise the flag for it.
-const DefaultLimit = 208 * units.MiB
+// nodes and 100k jobs `jobscope slurm` keeps about 64 MiB live between
+// polls, about 125 MiB at the end of a poll (the previous and the new jobs)
+// and up to about 170 MiB while it builds the page after one
+// (docs/performance.md). The heap fills up to the limit in every poll, and
+// the binary's file pages (about 21 MiB) come on top of it: at 208 MiB the
+// peak RSS was 224-226 MiB, at 192 MiB 208-215 MiB, for 5-8 % more CPU,
+// against a target of 250 MB (238 MiB) that a busier host's GC lag eats
+// into. A larger cluster whose live peak exceeds it makes the GC work
+// harder during the peak, not fail; raise the flag for it.
+const DefaultLimit = 192 * units.MiB
 
 // cgroupShare is the part of a cgroup memory limit given to the Go heap.
 const cgroupShare = 0.9
