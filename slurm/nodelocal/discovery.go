@@ -94,7 +94,9 @@ type Discovery struct {
 	// start time on every scrape was a third of the discovery's work.
 	jobDirs map[string]map[string]*jobDir
 	scan    uint64 // the current cgroupJobs pass, to forget vanished directories
-	dirBuf  [2][]byte
+	// dirBuf are the getdents64 buffers, reused by every listing: [1] for
+	// a listing inside another's callback (scanRoot's uid_N level).
+	dirBuf [2][]byte
 	// prologs remembers each prolog file as parsed, while its inode, size
 	// and mtime stay: the prolog writes a file once (a temporary file
 	// renamed into place), so one fstatat replaces reading and parsing it
@@ -132,7 +134,8 @@ func New(cfg Config) *Discovery {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}, jobDirs: map[string]map[string]*jobDir{}, prologs: map[string]*prologEntry{}}
+	return &Discovery{cfg: cfg, sluids: map[string]string{}, pids: map[uint32]pidEntry{}, jobDirs: map[string]map[string]*jobDir{}, prologs: map[string]*prologEntry{},
+		dirBuf: [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}}
 }
 
 // staleGrace is how long a prolog file may wait for its job's cgroup.
@@ -282,9 +285,6 @@ func (d *Discovery) prologJobs() ([]prologFile, error) {
 	if d.cfg.PrologDir == "" {
 		return nil, nil
 	}
-	if d.dirBuf[0] == nil {
-		d.dirBuf = [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}
-	}
 	d.prologScan++
 	var out []prologFile
 	var bad []string
@@ -375,9 +375,6 @@ func (d *Discovery) cgroupJobs() ([]Job, error) {
 	}
 	if err := d.findBase(); err != nil {
 		return nil, err
-	}
-	if d.dirBuf[0] == nil {
-		d.dirBuf = [2][]byte{make([]byte, direntBufSize), make([]byte, direntBufSize)}
 	}
 	now := d.cfg.Now()
 	if d.lastWalk.IsZero() || now.Sub(d.lastWalk) >= d.cfg.FullWalkEvery {
