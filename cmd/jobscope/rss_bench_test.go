@@ -190,6 +190,21 @@ type benchProcess struct {
 	url string
 }
 
+// memory reads the process's memory from /proc and its Go heap (bytes)
+// and goroutines from its own page.
+func (p *benchProcess) memory(b *testing.B, client *http.Client) (mem procMem, heap, goroutines float64) {
+	b.Helper()
+	mem, err := procMemory(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	self, err := selfMetrics(client, p.url, "go_memstats_heap_alloc_bytes", "go_goroutines")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mem, self["go_memstats_heap_alloc_bytes"], self["go_goroutines"]
+}
+
 // startProcess runs bin's command (slurm, node) listening on a free
 // loopback port, with args and $JOBSCOPE_BENCH_ARGS (more flags:
 // --runtime.memory-limit=0, ...), and stops it with SIGINT at the end. It
@@ -472,15 +487,8 @@ func BenchmarkSlurmRSS(b *testing.B) {
 					}
 					cycle, cycleAt = append(cycle, peak), append(cycleAt, at)
 				}
-				mem, err := procMemory(p.cmd.Process.Pid)
-				if err != nil {
-					b.Fatal(err)
-				}
-				self, err := selfMetrics(client, p.url, "go_memstats_heap_alloc_bytes", "go_goroutines")
-				if err != nil {
-					b.Fatal(err)
-				}
-				rss, hwm, heap, goroutines := mem.RSS, mem.HWM, self["go_memstats_heap_alloc_bytes"], self["go_goroutines"]
+				mem, heap, goroutines := p.memory(b, client)
+				rss, hwm := mem.RSS, mem.HWM
 				cpu, err := procCPU(p.cmd.Process.Pid)
 				if err != nil {
 					b.Fatal(err)
@@ -531,15 +539,8 @@ func BenchmarkSlurmSoak(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4}}
 		type point struct{ rss, hwm, heap, goroutines float64 }
 		measure := func() point {
-			mem, err := procMemory(p.cmd.Process.Pid)
-			if err != nil {
-				b.Fatal(err)
-			}
-			self, err := selfMetrics(client, p.url, "go_memstats_heap_alloc_bytes", "go_goroutines")
-			if err != nil {
-				b.Fatal(err)
-			}
-			return point{float64(mem.RSS) / mb, float64(mem.HWM) / mb, self["go_memstats_heap_alloc_bytes"] / mb, self["go_goroutines"]}
+			mem, heap, goroutines := p.memory(b, client)
+			return point{float64(mem.RSS) / mb, float64(mem.HWM) / mb, heap / mb, goroutines}
 		}
 		waitRequests(b, restd, 2, time.Minute)
 		start := measure()
