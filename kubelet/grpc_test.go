@@ -144,7 +144,7 @@ func TestListNotGRPC(t *testing.T) {
 		testListNotGRPC(t, true, "HTTP status 404 Not Found, not a gRPC answer")
 	})
 	t.Run("HTTP/1 only", func(t *testing.T) {
-// net/http's error depends on who is faster: "frame too large, …
+		// net/http's error depends on who is faster: "frame too large, …
 		// looked like an HTTP/1.1 header", "client conn could not be
 		// established", a broken pipe. Any error will do, in time.
 		testListNotGRPC(t, false, "kubelet pod-resources List on ")
