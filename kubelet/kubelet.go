@@ -3,14 +3,10 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 )
 
 // DefaultSocket is the kubelet's pod-resources socket.
@@ -68,60 +64,52 @@ func ParseDeviceID(id string) (Device, bool) {
 	return d, true
 }
 
-// Client lists pod resources. It is safe for concurrent use and dials once.
+// Client lists pod resources. It is safe for concurrent use and keeps one
+// connection, dialled on first use and again after the kubelet restarts.
 type Client struct {
 	socket string
-
-	mu   sync.Mutex
-	conn *grpc.ClientConn
+	tr     *http.Transport
+	hc     *http.Client
 }
 
 // NewClient returns a client of the kubelet socket at path; nothing is
 // dialled until List.
-func NewClient(path string) *Client { return &Client{socket: path} }
-
-func (c *Client) client() (podresourcesv1.PodResourcesListerClient, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn == nil {
-		conn, err := grpc.NewClient("unix://"+c.socket,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage)))
-		if err != nil {
-			return nil, fmt.Errorf("kubelet pod-resources %s: %w", c.socket, err)
-		}
-		c.conn = conn
-	}
-	return podresourcesv1.NewPodResourcesListerClient(c.conn), nil
+func NewClient(path string) *Client {
+	tr := newUnixH2Transport(path)
+	return &Client{socket: path, tr: tr, hc: &http.Client{Transport: tr}}
 }
+
+// listMethod is PodResourcesLister's List; its request message is empty,
+// and so is its encoding.
+const listMethod = "/v1.PodResourcesLister/List"
 
 // List returns every GPU held by a container on this node, sorted.
 func (c *Client) List(ctx context.Context) ([]Assignment, error) {
-	cl, err := c.client()
-	if err != nil {
-		return nil, err
-	}
-	resp, err := cl.List(ctx, &podresourcesv1.ListPodResourcesRequest{})
+	msg, err := unaryCall(ctx, c.hc, listMethod, nil, maxMessage)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet pod-resources List on %s: %w", c.socket, err)
 	}
-	return Assignments(resp), nil
+	pods, err := decodeList(msg)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet pod-resources List on %s: decoding the answer: %w", c.socket, err)
+	}
+	return assignments(pods), nil
 }
 
-// Assignments flattens a List answer to the GPUs in it.
-func Assignments(resp *podresourcesv1.ListPodResourcesResponse) []Assignment {
+// assignments flattens a List answer to the GPUs in it.
+func assignments(pods []podResources) []Assignment {
 	var out []Assignment
-	for _, p := range resp.GetPodResources() {
-		for _, ct := range p.GetContainers() {
-			for _, dev := range ct.GetDevices() {
-				for _, id := range dev.GetDeviceIds() {
+	for _, p := range pods {
+		for _, ct := range p.containers {
+			for _, dev := range ct.devices {
+				for _, id := range dev.deviceIDs {
 					d, ok := ParseDeviceID(id)
 					if !ok {
 						continue
 					}
 					out = append(out, Assignment{
-						Namespace: p.GetNamespace(), Pod: p.GetName(), Container: ct.GetName(),
-						Resource: dev.GetResourceName(), Device: d,
+						Namespace: p.namespace, Pod: p.name, Container: ct.name,
+						Resource: dev.resourceName, Device: d,
 					})
 				}
 			}
@@ -143,14 +131,8 @@ func Assignments(resp *podresourcesv1.ListPodResourcesResponse) []Assignment {
 	return out
 }
 
-// Close closes the connection.
+// Close closes the idle connection.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn == nil {
-		return nil
-	}
-	err := c.conn.Close()
-	c.conn = nil
-	return err
+	c.tr.CloseIdleConnections()
+	return nil
 }
