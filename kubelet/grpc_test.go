@@ -115,9 +115,16 @@ func TestListAcrossKubeletRestart(t *testing.T) {
 	if _, err := listWithin(t, c, 2*time.Second); err == nil {
 		t.Error("List with the kubelet down: want an error")
 	}
-	kubelettest.ServeAt(t, sock, respond("after"))
+	stop = kubelettest.ServeAt(t, sock, respond("after"))
 	if got, err := listWithin(t, c, 5*time.Second); err != nil || len(got) != 1 || got[0].Pod != "after" {
 		t.Fatalf("List after the restart = %+v, %v", got, err)
+	}
+	// A restart between two calls costs no failed call: the closed
+	// connection is not reused.
+	stop()
+	kubelettest.ServeAt(t, sock, respond("again"))
+	if got, err := listWithin(t, c, 5*time.Second); err != nil || len(got) != 1 || got[0].Pod != "again" {
+		t.Fatalf("List after a restart between calls = %+v, %v", got, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -86,6 +87,13 @@ const listMethod = "/v1.PodResourcesLister/List"
 // List returns every GPU held by a container on this node, sorted.
 func (c *Client) List(ctx context.Context) ([]Assignment, error) {
 	msg, err := unaryCall(ctx, c.hc, listMethod, nil, maxMessage)
+	var status *grpcStatusError
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &status) {
+		// A kubelet that restarted closed the kept connection; a call
+		// sent just then fails before the transport sees it closed.
+		// List only reads, so it is sent once more, on a new connection.
+		msg, err = unaryCall(ctx, c.hc, listMethod, nil, maxMessage)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubelet pod-resources List on %s: %w", c.socket, err)
 	}
