@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -136,17 +137,29 @@ func cpuNow() (user, sys time.Duration, faults int64) {
 type cost struct {
 	cpu, sys, wall, server []time.Duration
 	faults                 []int64
+	// gcs are the GC cycles that ended during the step (the runtime's GC
+	// CPU estimate is not used: it is updated only at the end of a cycle).
+	gcs []uint64
+}
+
+// gcCycles is the number of completed GC cycles.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func (c *cost) measure(step string, server func() time.Duration, f func()) {
 	runtime.GC()
 	v0 := server()
+	g0 := gcCycles()
 	u0, s0, f0 := cpuNow()
 	w0 := time.Now()
 	// The label carries into the poller's goroutines, so a -cpuprofile
 	// can be split by step (pprof -tagfocus step=poll).
 	pprof.Do(context.Background(), pprof.Labels("step", step), func(context.Context) { f() })
 	u1, s1, f1 := cpuNow()
+	c.gcs = append(c.gcs, gcCycles()-g0)
 	c.server = append(c.server, server()-v0)
 	c.faults = append(c.faults, f1-f0)
 	c.wall = append(c.wall, time.Since(w0))
@@ -268,13 +281,14 @@ func BenchmarkPollVsDecode(b *testing.B) {
 			s.c.measure(s.name, serverCPU, s.f)
 		}
 		n := len(pl.cpu) - 1
-		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs",
+		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs; GC cycles %d %d %d %d %d",
 			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(),
 			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(), pu.cpu[n].Seconds(), pu.sys[n].Seconds(),
 			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
 			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
 			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n],
-			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds())
+			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds(),
+			dj.gcs[n], da.gcs[n], pl.gcs[n], rp.gcs[n], pu.gcs[n])
 		i++
 	}
 	b.ReportMetric(mean(dj.cpu), "decode-jobs-cpu-s")
