@@ -157,6 +157,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{opts: opts, log: log, user: opts.UserName, now: time.Now}
 	switch u.Scheme {
 	case "http", "https":
+		tr.DialContext = dialTCP
 		if u.Host == "" {
 			return nil, fmt.Errorf("slurmrestd URL %q has no host", opts.URL)
 		}
@@ -202,6 +203,27 @@ func New(opts Options) (*Client, error) {
 		c.forced = &v
 	}
 	return c, nil
+}
+
+// receiveWindow is how far a new TCP connection's receive buffer is raised
+// before its first request: as much as the jobs decoder reads at once
+// (openapi's maxRead), so a large body is not read in small pieces while
+// autotuning fails to grow the buffer (see growReceiveBuffer).
+const receiveWindow = 4 << 20
+
+// dialTCP dials slurmrestd (or the proxy) and raises the connection's
+// receive buffer.
+func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := growReceiveBuffer(conn, receiveWindow); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return conn, nil
 }
 
 // Name implements slurm.Source.

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -131,22 +132,63 @@ func cpuNow() (user, sys time.Duration, faults int64) {
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), int64(ru.Minflt)
 }
 
+// pureAcks is the host's count of pure ACKs taken on TCP's fast path
+// (TcpExt TCPHPAcks in /proc/net/netstat, this network namespace: the fake
+// slurmrestd's side of loopback included); 0 where there is none. A body
+// read through a receive window that never grew shows as thousands of them,
+// one window update per small read; a body read normally, as hundreds.
+func pureAcks() int64 {
+	b, err := os.ReadFile("/proc/net/netstat")
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		names, vals := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || names[0] != "TcpExt:" {
+			continue
+		}
+		for k := 1; k < len(names) && k < len(vals); k++ {
+			if names[k] == "TCPHPAcks" {
+				n, _ := strconv.ParseInt(vals[k], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
 // cost is the CPU (user+system, and system alone) and wall time of a number
 // of runs of one step, and the fake slurmrestd's CPU meanwhile.
 type cost struct {
 	cpu, sys, wall, server []time.Duration
 	faults                 []int64
+	// acks are the pure ACKs (pureAcks) during the step.
+	acks []int64
+	// gcs are the GC cycles that ended during the step (the runtime's GC
+	// CPU estimate is not used: it is updated only at the end of a cycle).
+	gcs []uint64
+}
+
+// gcCycles is the number of completed GC cycles.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func (c *cost) measure(step string, server func() time.Duration, f func()) {
 	runtime.GC()
 	v0 := server()
+	g0, a0 := gcCycles(), pureAcks()
 	u0, s0, f0 := cpuNow()
 	w0 := time.Now()
 	// The label carries into the poller's goroutines, so a -cpuprofile
 	// can be split by step (pprof -tagfocus step=poll).
 	pprof.Do(context.Background(), pprof.Labels("step", step), func(context.Context) { f() })
 	u1, s1, f1 := cpuNow()
+	c.gcs = append(c.gcs, gcCycles()-g0)
+	c.acks = append(c.acks, pureAcks()-a0)
 	c.server = append(c.server, server()-v0)
 	c.faults = append(c.faults, f1-f0)
 	c.wall = append(c.wall, time.Since(w0))
@@ -268,13 +310,14 @@ func BenchmarkPollVsDecode(b *testing.B) {
 			s.c.measure(s.name, serverCPU, s.f)
 		}
 		n := len(pl.cpu) - 1
-		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs",
+		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs; GC cycles %d %d %d %d %d; pure ACKs poll %d repoll %d poll-unix %d",
 			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(),
 			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(), pu.cpu[n].Seconds(), pu.sys[n].Seconds(),
 			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
 			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
 			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n],
-			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds())
+			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds(),
+			dj.gcs[n], da.gcs[n], pl.gcs[n], rp.gcs[n], pu.gcs[n], pl.acks[n], rp.acks[n], pu.acks[n])
 		i++
 	}
 	b.ReportMetric(mean(dj.cpu), "decode-jobs-cpu-s")
