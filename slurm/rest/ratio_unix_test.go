@@ -211,6 +211,8 @@ func mean(d []time.Duration) float64 {
 //     its file, outside the heap), told the job count as a poll after the
 //     first is told the previous one's;
 //   - decode-all: every decoder a poll runs, over every body it fetches;
+//   - decode-all-first: decode-all with the jobs decoder told no count, as
+//     a first poll's is (a fresh client has no previous count);
 //   - poll: poller.PollNow over a fresh rest.Client against a fake
 //     slurmrestd in another process serving the same files over loopback
 //     HTTP, until the snapshot;
@@ -247,15 +249,16 @@ func BenchmarkPollVsDecode(b *testing.B) {
 			b.Fatalf("%s: %v", what, err)
 		}
 	}
-	decodeJobs := func() {
-		js, _, err := openapi.DecodeJobsSized(bytes.NewReader(body["jobs"]), jobs)
+	decodeJobsTold := func(count int) {
+		js, _, err := openapi.DecodeJobsSized(bytes.NewReader(body["jobs"]), count)
 		check(err, "jobs")
 		if len(js) != jobs {
 			b.Fatalf("%d jobs", len(js))
 		}
 	}
-	decodeAll := func() {
-		decodeJobs()
+	decodeJobs := func() { decodeJobsTold(jobs) }
+	decodeAllTold := func(count int) {
+		decodeJobsTold(count)
 		_, _, err := openapi.DecodeNodes(bytes.NewReader(body["nodes"]))
 		check(err, "nodes")
 		_, _, err = openapi.DecodePartitions(bytes.NewReader(body["partitions"]))
@@ -267,6 +270,8 @@ func BenchmarkPollVsDecode(b *testing.B) {
 		_, _, err = openapi.DecodeShares(bytes.NewReader(body["shares"]))
 		check(err, "shares")
 	}
+	decodeAll := func() { decodeAllTold(jobs) }
+	decodeAllFirst := func() { decodeAllTold(0) }
 	newPollerAt := func(url string) *poller.Poller {
 		c, err := New(Options{URL: url, Version: "v0.0.44", DisableUpdateTime: true, Timeout: 10 * time.Minute})
 		check(err, "client")
@@ -297,12 +302,13 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	repoll()
 	pollUnix()
 
-	var dj, da, pl, rp, pu cost
+	var dj, da, df, pl, rp, pu cost
 	steps := []struct {
 		name string
 		c    *cost
 		f    func()
-	}{{"decode-jobs", &dj, decodeJobs}, {"decode-all", &da, decodeAll}, {"poll", &pl, poll}, {"repoll", &rp, repoll}, {"poll-unix", &pu, pollUnix}}
+	}{{"decode-jobs", &dj, decodeJobs}, {"decode-all", &da, decodeAll}, {"decode-all-first", &df, decodeAllFirst},
+		{"poll", &pl, poll}, {"repoll", &rp, repoll}, {"poll-unix", &pu, pollUnix}}
 	i := 0
 	for b.Loop() {
 		for k := range steps {
@@ -310,18 +316,19 @@ func BenchmarkPollVsDecode(b *testing.B) {
 			s.c.measure(s.name, serverCPU, s.f)
 		}
 		n := len(pl.cpu) - 1
-		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs; GC cycles %d %d %d %d %d; pure ACKs poll %d repoll %d poll-unix %d",
-			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(),
+		b.Logf("iteration %d: CPU (system) decode-jobs %.2fs (%.2fs) decode-all %.2fs (%.2fs) decode-all-first %.2fs (%.2fs) poll %.2fs (%.2fs) repoll %.2fs (%.2fs) poll-unix %.2fs (%.2fs); poll/decode-all %.2f×, poll/decode-all-first %.2f×, repoll %.2f×, poll-unix %.2f×; wall %.2fs %.2fs %.2fs %.2fs %.2fs %.2fs; page faults %d %d %d %d %d %d; server CPU poll %.2fs repoll %.2fs poll-unix %.2fs; GC cycles %d %d %d %d %d %d; pure ACKs poll %d repoll %d poll-unix %d",
+			i+1, dj.cpu[n].Seconds(), dj.sys[n].Seconds(), da.cpu[n].Seconds(), da.sys[n].Seconds(), df.cpu[n].Seconds(), df.sys[n].Seconds(),
 			pl.cpu[n].Seconds(), pl.sys[n].Seconds(), rp.cpu[n].Seconds(), rp.sys[n].Seconds(), pu.cpu[n].Seconds(), pu.sys[n].Seconds(),
-			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
-			dj.wall[n].Seconds(), da.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
-			dj.faults[n], da.faults[n], pl.faults[n], rp.faults[n], pu.faults[n],
+			pl.cpu[n].Seconds()/da.cpu[n].Seconds(), pl.cpu[n].Seconds()/df.cpu[n].Seconds(), rp.cpu[n].Seconds()/da.cpu[n].Seconds(), pu.cpu[n].Seconds()/da.cpu[n].Seconds(),
+			dj.wall[n].Seconds(), da.wall[n].Seconds(), df.wall[n].Seconds(), pl.wall[n].Seconds(), rp.wall[n].Seconds(), pu.wall[n].Seconds(),
+			dj.faults[n], da.faults[n], df.faults[n], pl.faults[n], rp.faults[n], pu.faults[n],
 			pl.server[n].Seconds(), rp.server[n].Seconds(), pu.server[n].Seconds(),
-			dj.gcs[n], da.gcs[n], pl.gcs[n], rp.gcs[n], pu.gcs[n], pl.acks[n], rp.acks[n], pu.acks[n])
+			dj.gcs[n], da.gcs[n], df.gcs[n], pl.gcs[n], rp.gcs[n], pu.gcs[n], pl.acks[n], rp.acks[n], pu.acks[n])
 		i++
 	}
 	b.ReportMetric(mean(dj.cpu), "decode-jobs-cpu-s")
 	b.ReportMetric(mean(da.cpu), "decode-all-cpu-s")
+	b.ReportMetric(mean(df.cpu), "decode-all-first-cpu-s")
 	b.ReportMetric(mean(pl.cpu), "poll-cpu-s")
 	b.ReportMetric(mean(pl.sys), "poll-sys-s")
 	b.ReportMetric(mean(rp.cpu), "repoll-cpu-s")
@@ -334,6 +341,7 @@ func BenchmarkPollVsDecode(b *testing.B) {
 	b.ReportMetric(mean(rp.wall), "repoll-wall-s")
 	b.ReportMetric(mean(pl.cpu)/mean(dj.cpu), "poll/decode-jobs-cpu")
 	b.ReportMetric(mean(pl.cpu)/mean(da.cpu), "poll/decode-all-cpu")
+	b.ReportMetric(mean(pl.cpu)/mean(df.cpu), "poll/decode-all-first-cpu")
 	b.ReportMetric(mean(rp.cpu)/mean(da.cpu), "repoll/decode-all-cpu")
 	b.ReportMetric(mean(pu.cpu)/mean(da.cpu), "poll-unix/decode-all-cpu")
 	b.ReportMetric((mean(pl.cpu)-mean(pl.sys))/(mean(da.cpu)-mean(da.sys)), "poll/decode-all-user")
