@@ -1,11 +1,12 @@
 package kubelet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,19 +35,42 @@ type Device struct {
 	Replica int
 }
 
+// NVIDIADRADriver is the DRA driver of NVIDIA GPUs
+// (kubernetes-sigs/dra-driver-nvidia-gpu, before that
+// NVIDIA/k8s-dra-driver-gpu): the driver_name of its devices in a
+// ResourceClaim's allocation.
+const NVIDIADRADriver = "gpu.nvidia.com"
+
+// ParseDRADevice reads a device of a DRA claim: NVIDIA's DRA driver names a
+// full GPU "gpu-N" after its /dev/nvidiaN minor. Its MIG devices
+// ("gpu-N-mig-…") name a placement, not an instance this node's GPU
+// reading knows, and its VFIO ones ("gpu-vfio-N") are passed to a VM: not
+// GPUs here, as nothing else of another driver is.
+func ParseDRADevice(driver, name string) (Device, bool) {
+	n, ok := strings.CutPrefix(name, "gpu-")
+	if driver != NVIDIADRADriver || !ok {
+		return Device{}, false
+	}
+	return parseMinor(n)
+}
+
+// parseMinor reads N of /dev/nvidiaN as the kernel writes it.
+func parseMinor(n string) (Device, bool) {
+	m, err := strconv.Atoi(n)
+	if err != nil || m < 0 || m > 253 || n != strconv.Itoa(m) {
+		return Device{}, false
+	}
+	return Device{Minor: m, Replica: -1}, true
+}
+
 // ParseDeviceID reads the device IDs NVIDIA's device plugin and GKE
 // report: "GPU-<uuid>", "GPU-<uuid>::N" (time-slicing replicas),
 // "MIG-<uuid>", and "nvidia0". Anything else is not a GPU.
 func ParseDeviceID(id string) (Device, bool) {
-	d := Device{Minor: -1, Replica: -1}
 	if n, ok := strings.CutPrefix(id, "nvidia"); ok {
-		m, err := strconv.Atoi(n)
-		if err != nil || m < 0 || m > 253 || n != strconv.Itoa(m) {
-			return Device{}, false
-		}
-		d.Minor = m
-		return d, true
+		return parseMinor(n)
 	}
+	d := Device{Minor: -1, Replica: -1}
 	uuid, rep, hasRep := strings.Cut(id, "::")
 	if !strings.HasPrefix(uuid, "GPU-") && !strings.HasPrefix(uuid, "MIG-") {
 		return Device{}, false
@@ -109,32 +133,33 @@ func assignments(pods []podResources) []Assignment {
 	var out []Assignment
 	for _, p := range pods {
 		for _, ct := range p.containers {
+			add := func(resource string, d Device) {
+				out = append(out, Assignment{
+					Namespace: p.namespace, Pod: p.name, Container: ct.name,
+					Resource: resource, Device: d,
+				})
+			}
 			for _, dev := range ct.devices {
 				for _, id := range dev.deviceIDs {
-					d, ok := ParseDeviceID(id)
-					if !ok {
-						continue
+					if d, ok := ParseDeviceID(id); ok {
+						add(dev.resourceName, d)
 					}
-					out = append(out, Assignment{
-						Namespace: p.namespace, Pod: p.name, Container: ct.name,
-						Resource: dev.resourceName, Device: d,
-					})
+				}
+			}
+			for _, claim := range ct.claims {
+				for _, dev := range claim.devices {
+					if d, ok := ParseDRADevice(dev.driverName, dev.deviceName); ok {
+						add(dev.driverName, d)
+					}
 				}
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if a.Pod != b.Pod {
-			return a.Pod < b.Pod
-		}
-		if a.Container != b.Container {
-			return a.Container < b.Container
-		}
-		return a.Device.UUID < b.Device.UUID
+	slices.SortFunc(out, func(a, b Assignment) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Pod, b.Pod),
+			cmp.Compare(a.Container, b.Container), cmp.Compare(a.Device.UUID, b.Device.UUID),
+			cmp.Compare(a.Device.Minor, b.Device.Minor), cmp.Compare(a.Device.Replica, b.Device.Replica),
+			cmp.Compare(a.Resource, b.Resource))
 	})
 	return out
 }

@@ -23,10 +23,20 @@ type (
 	containerResources struct {
 		name    string
 		devices []containerDevices
+		claims  []dynamicResource
 	}
 	containerDevices struct {
 		resourceName string
 		deviceIDs    []string
+	}
+	// dynamicResource is a DRA ResourceClaim the container uses, and the
+	// devices allocated to it (ClaimResource).
+	dynamicResource struct {
+		claimName, claimNamespace string
+		devices                   []claimDevice
+	}
+	claimDevice struct {
+		driverName, poolName, deviceName string
 	}
 )
 
@@ -40,8 +50,16 @@ const (
 
 	containerName    = 1 // ContainerResources.name
 	containerDevice  = 2 // ContainerResources.devices
+	containerDynamic = 5 // ContainerResources.dynamic_resources
 	devicesResource  = 1 // ContainerDevices.resource_name
 	devicesDeviceIDs = 2 // ContainerDevices.device_ids
+
+	dynamicClaimName      = 2 // DynamicResource.claim_name
+	dynamicClaimNamespace = 3 // DynamicResource.claim_namespace
+	dynamicClaimResources = 4 // DynamicResource.claim_resources
+	claimDriverName       = 2 // ClaimResource.driver_name
+	claimPoolName         = 3 // ClaimResource.pool_name
+	claimDeviceName       = 4 // ClaimResource.device_name
 )
 
 // errInvalidUTF8 is proto3's rule for string fields, which
@@ -95,10 +113,50 @@ func decodeContainer(b []byte) (c containerResources, err error) {
 				return fmt.Errorf("devices: %w", err)
 			}
 			c.devices = append(c.devices, d)
+		case containerDynamic:
+			r, err := decodeDynamic(v)
+			if err != nil {
+				return fmt.Errorf("dynamic_resources: %w", err)
+			}
+			c.claims = append(c.claims, r)
 		}
 		return nil
 	})
 	return c, err
+}
+
+func decodeDynamic(b []byte) (r dynamicResource, err error) {
+	err = eachField(b, func(num protowire.Number, v []byte) error {
+		switch num {
+		case dynamicClaimName:
+			return setString(&r.claimName, v)
+		case dynamicClaimNamespace:
+			return setString(&r.claimNamespace, v)
+		case dynamicClaimResources:
+			d, err := decodeClaimDevice(v)
+			if err != nil {
+				return fmt.Errorf("claim_resources: %w", err)
+			}
+			r.devices = append(r.devices, d)
+		}
+		return nil
+	})
+	return r, err
+}
+
+func decodeClaimDevice(b []byte) (d claimDevice, err error) {
+	err = eachField(b, func(num protowire.Number, v []byte) error {
+		switch num {
+		case claimDriverName:
+			return setString(&d.driverName, v)
+		case claimPoolName:
+			return setString(&d.poolName, v)
+		case claimDeviceName:
+			return setString(&d.deviceName, v)
+		}
+		return nil
+	})
+	return d, err
 }
 
 func decodeDevices(b []byte) (d containerDevices, err error) {

@@ -23,6 +23,13 @@ func fromGenerated(resp *podresourcesv1.ListPodResourcesResponse) []podResources
 			for _, d := range c.GetDevices() {
 				ct.devices = append(ct.devices, containerDevices{resourceName: d.GetResourceName(), deviceIDs: d.GetDeviceIds()})
 			}
+			for _, r := range c.GetDynamicResources() {
+				claim := dynamicResource{claimName: r.GetClaimName(), claimNamespace: r.GetClaimNamespace()}
+				for _, d := range r.GetClaimResources() {
+					claim.devices = append(claim.devices, claimDevice{driverName: d.GetDriverName(), poolName: d.GetPoolName(), deviceName: d.GetDeviceName()})
+				}
+				ct.claims = append(ct.claims, claim)
+			}
 			pod.containers = append(pod.containers, ct)
 		}
 		pods = append(pods, pod)

@@ -50,6 +50,11 @@ func TestNodeCommand(t *testing.T) {
 		{Name: "p", Namespace: "ns", Containers: []*podresourcesv1.ContainerResources{
 			{Name: "c", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{"nvidia3"}}}},
 		}},
+		// A GPU allocated through a DRA claim, by NVIDIA's DRA driver.
+		{Name: "dra", Namespace: "ns", Containers: []*podresourcesv1.ContainerResources{
+			{Name: "c", DynamicResources: []*podresourcesv1.DynamicResource{{ClaimName: "gpu", ClaimNamespace: "ns",
+				ClaimResources: []*podresourcesv1.ClaimResource{{DriverName: "gpu.nvidia.com", PoolName: "k8s-worker-7", DeviceName: "gpu-2"}}}}},
+		}},
 	}})
 	url := startNodeAgent(t, "--gpu.backend=simulated", "--gpu.simulated-count=4",
 		"--path.cgroupfs="+filepath.Join(root, "cgroup"), "--path.procfs="+filepath.Join(root, "proc"),
@@ -66,6 +71,7 @@ func TestNodeCommand(t *testing.T) {
 		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "0", "job_id": "4", "tenant": "slurm"}, 1},
 		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "1", "job_id": "4", "tenant": "slurm"}, 1},
 		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "3", "k8s_pod": "p", "tenant": "kubernetes", "node": "gpu-a01"}, 1},
+		{"jobscope_gpu_tenant_info", map[string]string{"gpu": "2", "k8s_pod": "dra", "tenant": "kubernetes", "node": "gpu-a01"}, 1},
 		{"jobscope_node_info", map[string]string{"node": "gpu-a01", "k8s_node": "k8s-worker-7", "hostname": host}, 1},
 		// GPU 1 came from GRES index 1 in the prolog file.
 		{"jobscope_gpu_info", map[string]string{"gpu": "1", "gres_index": "1", "node": "gpu-a01"}, 1},
