@@ -2,7 +2,6 @@ package collectors
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +57,7 @@ type encodedFamilies struct {
 // encoder encodes families into one cached encoding.
 type encoder struct {
 	buf  bytes.Buffer
-	gz   *gzip.Writer
+	gz   *gzipCompressor
 	out  io.Writer // buf, or gz over it
 	enc  expfmt.Encoder
 	errs []error
@@ -345,20 +344,21 @@ func (s *FamilySet) encoding(k encodingKey, scrape bool) ([]byte, error) {
 }
 
 // idleGzip keeps the compressor of the fresh part of pages between
-// scrapes: 1.2 MB of state at BestSpeed (0.65 MB of it compress/flate's
-// hash arrays, which that level never uses). Not a sync.Pool, as promhttp
-// has: the GC empties a pool within two cycles, and the node agent's heap
-// reaches its 4 MB GC target every one or two scrapes, so 4 scrapes in 10
-// built a new compressor, 1.2 MB of the 1.8 MB a scrape allocated, which
-// brought the next GC sooner. One is kept: scrapes of one Prometheus are
-// serial and an HA pair's rarely overlap; a second one kept after the
-// first overlap would stay in the live heap for good (1.2 MB, the GC
-// target twice that), while a compressor of an overlapping scrape is left
-// to the GC.
-var idleGzip = make(chan *gzip.Writer, 1)
+// scrapes: 1.2 MB of state for compress/gzip at BestSpeed (0.65 MB of it
+// compress/flate's hash arrays, which that level never uses), 0.82 MB for
+// the full binary's klauspost/compress (gzipCompressor). Not a sync.Pool,
+// as promhttp has: the GC empties a pool within two cycles, and the node
+// agent's heap reaches its 4 MB GC target every one or two scrapes, so 4
+// scrapes in 10 built a new compressor, 1.2 MB of the 1.8 MB a scrape
+// allocated, which brought the next GC sooner. One is kept: scrapes of one
+// Prometheus are serial and an HA pair's rarely overlap; a second one kept
+// after the first overlap would stay in the live heap for good (1.2 MB,
+// the GC target twice that), while a compressor of an overlapping scrape
+// is left to the GC.
+var idleGzip = make(chan *gzipCompressor, 1)
 
 // gzipWriter returns an idle compressor writing to w, or a new one.
-func gzipWriter(w io.Writer) *gzip.Writer {
+func gzipWriter(w io.Writer) *gzipCompressor {
 	select {
 	case zw := <-idleGzip:
 		zw.Reset(w)
@@ -369,7 +369,7 @@ func gzipWriter(w io.Writer) *gzip.Writer {
 }
 
 // putGzipWriter keeps zw for the next scrape unless one is idle already.
-func putGzipWriter(zw *gzip.Writer) {
+func putGzipWriter(zw *gzipCompressor) {
 	zw.Reset(io.Discard) // not to keep the response writer
 	select {
 	case idleGzip <- zw:
@@ -377,21 +377,15 @@ func putGzipWriter(zw *gzip.Writer) {
 	}
 }
 
-// gzipLevel is the compression of every gzip page, cached or fresh. At the
-// default level gzip was 13 % of the node agent's CPU per scrape and about
-// 0.5 s of CPU per poll for the slurm page at 100k jobs; BestSpeed takes a
-// third of that for a page 21 % larger (6.0 -> 7.3 MB at 100k jobs), and
-// brings the node agent's InfiniBand scrape to node_exporter's CPU
-// (docs/performance.md, BenchmarkPageGzipLevel).
-var gzipLevel = gzip.BestSpeed
-
-func newGzipWriter(w io.Writer) *gzip.Writer {
-	zw, err := gzip.NewWriterLevel(w, gzipLevel)
-	if err != nil {
-		panic(err) // a constant level: a programming error
-	}
-	return zw
-}
+// gzipLevel is the compression of every gzip page, cached or fresh:
+// BestSpeed in compress/gzip and klauspost/compress/gzip alike
+// (newGzipWriter, chosen by build tag: gzip_full.go, gzip_nodeonly.go). At
+// the default level gzip was 13 % of the node agent's CPU per scrape and
+// about 0.5 s of CPU per poll for the slurm page at 100k jobs; BestSpeed
+// takes a third of that for a page 21 % larger (6.0 -> 7.3 MB at 100k
+// jobs), and brings the node agent's InfiniBand scrape to node_exporter's
+// CPU (docs/performance.md, BenchmarkPageGzipLevel).
+const gzipLevel = 1
 
 // Page is one scrape as /metrics writes it (Gathering.GatherPage): the
 // families gathered for this scrape, and the sets whose cached encoding
@@ -422,7 +416,7 @@ func (p *Page) Write(w io.Writer, format expfmt.Format, gz bool) error {
 	}
 	var errs []error
 	out := w
-	var zw *gzip.Writer
+	var zw *gzipCompressor
 	if gz {
 		zw = gzipWriter(w)
 		defer putGzipWriter(zw)
