@@ -88,6 +88,12 @@ func unaryCall(ctx context.Context, hc *http.Client, method string, req []byte, 
 	}
 	resp, err := hc.Do(r)
 	if err != nil {
+		// Not `Post "http://localhost/v1.PodResourcesLister/List": …`:
+		// the URL is made up, the socket is in the caller's message.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return nil, deadlineErr(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
