@@ -21,15 +21,16 @@ const maxMessage = 16 << 20
 // Assignment is one container holding one GPU.
 type Assignment struct {
 	Namespace, Pod, Container string
-	Resource                  string // e.g. nvidia.com/gpu
+	Resource                  string // the device plugin's (nvidia.com/gpu) or DRA driver's (gpu.nvidia.com)
 	Device                    Device
 }
 
-// Device is a parsed device plugin ID.
+// Device is a parsed device plugin ID or DRA device name.
 type Device struct {
 	// UUID is "GPU-…" or "MIG-…"; "" when only the minor is known.
 	UUID string
-	// Minor is N of /dev/nvidiaN (GKE's "nvidia0" IDs); -1 otherwise.
+	// Minor is N of /dev/nvidiaN (GKE's "nvidiaN" IDs, DRA's "gpu-N");
+	// -1 otherwise.
 	Minor int
 	// Replica is N of a time-sliced "GPU-…::N"; -1 otherwise.
 	Replica int
