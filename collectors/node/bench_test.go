@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"jobscope/collectors"
@@ -94,27 +93,24 @@ func newBenchAgent(b *testing.B) *benchAgent {
 	return &benchAgent{runner: runner, now: &now}
 }
 
-// scrape is one full scrape as the HTTP handler does it: a registry per
-// scrape, gather, text encoding.
+// scrape is one full scrape as the exporter's /metrics handler does it
+// (collectors/exporter): a gatherer per scrape, GatherPage (the families of
+// FamilySetCollectors stay in their sets), the page written in the text
+// format.
 func (a *benchAgent) scrape(b *testing.B, buf *bytes.Buffer) {
 	// Every scrape reads NVML, /proc and the cgroups anew (caches expire).
 	*a.now = a.now.Add(15 * time.Second)
-	s, err := a.runner.Scrape(context.Background())
+	g, err := a.runner.Gatherer(context.Background(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(s)
-	mfs, err := reg.Gather()
+	p, err := g.GatherPage()
 	if err != nil {
 		b.Fatal(err)
 	}
 	buf.Reset()
-	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			b.Fatal(err)
-		}
+	if err := p.Write(buf, expfmt.NewFormat(expfmt.TypeTextPlain), false); err != nil {
+		b.Fatal(err)
 	}
 }
 
