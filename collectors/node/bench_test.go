@@ -96,8 +96,8 @@ func newBenchAgent(b *testing.B) *benchAgent {
 // scrape is one full scrape as the exporter's /metrics handler does it
 // (collectors/exporter): a gatherer per scrape, GatherPage (the families of
 // FamilySetCollectors stay in their sets), the page written in the text
-// format.
-func (a *benchAgent) scrape(b *testing.B, buf *bytes.Buffer) {
+// format, gzip-compressed when gz (as Prometheus asks for it).
+func (a *benchAgent) scrape(b *testing.B, buf *bytes.Buffer, gz bool) {
 	// Every scrape reads NVML, /proc and the cgroups anew (caches expire).
 	*a.now = a.now.Add(15 * time.Second)
 	g, err := a.runner.Gatherer(context.Background(), nil)
@@ -109,7 +109,7 @@ func (a *benchAgent) scrape(b *testing.B, buf *bytes.Buffer) {
 		b.Fatal(err)
 	}
 	buf.Reset()
-	if err := p.Write(buf, expfmt.NewFormat(expfmt.TypeTextPlain), false); err != nil {
+	if err := p.Write(buf, expfmt.NewFormat(expfmt.TypeTextPlain), gz); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -133,10 +133,17 @@ func gcCPU() time.Duration {
 
 // BenchmarkNodeScrape: CPU time and allocations of one full scrape of the
 // node agent (nvml mock, Slurm discovery, join, energy) on the benchmark node.
-func BenchmarkNodeScrape(b *testing.B) {
+func BenchmarkNodeScrape(b *testing.B) { benchNodeScrape(b, false) }
+
+// BenchmarkNodeScrapeGzip is BenchmarkNodeScrape with the page
+// gzip-compressed, as Prometheus asks for it; page-bytes is still the
+// plain page's size.
+func BenchmarkNodeScrapeGzip(b *testing.B) { benchNodeScrape(b, true) }
+
+func benchNodeScrape(b *testing.B, gz bool) {
 	a := newBenchAgent(b)
 	var buf bytes.Buffer
-	a.scrape(b, &buf) // the first full cgroup walk happens here
+	a.scrape(b, &buf, false) // the first full cgroup walk happens here
 	if got := strings.Count(buf.String(), "\njobscope_gpu_tenant_info{"); got != benchGPUs {
 		b.Fatalf("%d tenant series, want %d", got, benchGPUs)
 	}
@@ -150,7 +157,10 @@ func BenchmarkNodeScrape(b *testing.B) {
 	b.ResetTimer()
 	start, gcStart := cpuTime(), gcCPU()
 	for i := 0; i < b.N; i++ {
-		a.scrape(b, &buf)
+		a.scrape(b, &buf, gz)
+	}
+	if gz {
+		a.scrape(b, &buf, false) // page-bytes and series of the plain page
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(gcCPU()-gcStart)/float64(b.N), "gc-cpu-ns/op")

@@ -15,7 +15,8 @@ import (
 // NewConstMetric, label-pair construction or registry sort per series,
 // which were most of what a scrape allocated once the files were read
 // (docs/performance.md). Node data is live, so every scrape builds a new
-// set; nothing is kept across scrapes.
+// set (NewScrapeFamilySet: written with the scrape's other families, no
+// cached encoding); nothing is kept across scrapes.
 type familyCollector struct {
 	// build adds one scrape's samples to b. Its error means what a
 	// Collector's does; the samples added are served with it.
@@ -34,7 +35,7 @@ func (f familyCollector) FamilySet(ctx context.Context) (*collectors.FamilySet, 
 	if buildErr != nil {
 		err = errors.Join(err, buildErr)
 	}
-	return collectors.NewFamilySet(mfs), err
+	return collectors.NewScrapeFamilySet(mfs), err
 }
 
 // Update sends the families one const metric at a time (Runner.Scrape's
