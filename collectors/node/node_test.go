@@ -472,3 +472,17 @@ func docText(t testing.TB) string {
 	}
 	return string(b)
 }
+
+// TestInvalidUTF8LabelRepaired: a label value that is not UTF-8 (a GPU
+// model name as a broken driver might report it) is repaired with U+FFFD
+// on both scrape paths, as Emitter did, and the collector still succeeds.
+func TestInvalidUTF8LabelRepaired(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0), Name: "NVIDIA H100\xff"}})
+	page, reg := newAgent(t, gpunvml.New(n.Lib, nil), n, false).page(t)
+	for _, want := range []string{`model="NVIDIA H100` + "\uFFFD" + `"`, `jobscope_scrape_collector_success{collector="gpu"} 1` + "\n"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	golden.LintGatherer(t, reg)
+}
