@@ -518,3 +518,54 @@ func TestPerScrape(t *testing.T) {
 		t.Errorf("outside a scrape: got load %d, want a new one (%d)", v, before+1)
 	}
 }
+
+// TestScrapeFamilySetIsWrittenFresh: a set built for one scrape
+// (NewScrapeFamilySet) is merged into the page's fresh families, sorted
+// with them, and never gets a cached encoding; the page still reads as
+// Runner.Scrape's.
+func TestScrapeFamilySetIsWrittenFresh(t *testing.T) {
+	var sets []*FamilySet
+	r := newTestSet(t, map[string]Factory[struct{}]{
+		"live": func(struct{}) (Collector, error) {
+			return FamilySetFunc(func(context.Context) (*FamilySet, error) {
+				b := NewFamilyBuilder()
+				b.Add(testSetDesc, 3, "live")
+				mfs, err := b.Build()
+				s := NewScrapeFamilySet(mfs)
+				sets = append(sets, s)
+				return s, err
+			}), nil
+		},
+	})
+	g, err := r.Gatherer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := g.GatherPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Sets) != 0 {
+		t.Errorf("page has %d cached sets, want the scrape's set merged", len(p.Sets))
+	}
+	names := make([]string, len(p.Families))
+	for i, mf := range p.Families {
+		names[i] = mf.GetName()
+	}
+	if !slices.Contains(names, "test_set_value") || !slices.IsSorted(names) {
+		t.Errorf("page families %v, want test_set_value among them, sorted", names)
+	}
+	for _, gz := range []bool{false, true} {
+		if err := p.Write(io.Discard, textFormat, gz); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sets {
+		if s.encoded != nil {
+			t.Error("a per-scrape set cached an encoding")
+		}
+	}
+	if got := scrapeValues(t, r, time.Second)["test_set_value|live"]; got != 3 {
+		t.Errorf("test_set_value{from=\"live\"} = %v, want 3", got)
+	}
+}

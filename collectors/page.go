@@ -25,6 +25,9 @@ type FamilySet struct {
 	// SizeLikeSet).
 	names  []string
 	series []int
+	// perScrape marks families built for one scrape
+	// (NewScrapeFamilySet): GatherPage writes them with the fresh ones.
+	perScrape bool
 
 	mu sync.Mutex
 	// mfs are the families; nil once released (Release) until a reader
@@ -129,6 +132,19 @@ func NewFamilySet(mfs []*dto.MetricFamily) *FamilySet {
 	for i, mf := range mfs {
 		s.names[i], s.series[i] = mf.GetName(), len(mf.Metric)
 	}
+	return s
+}
+
+// NewScrapeFamilySet is NewFamilySet for families built for one scrape
+// only (the node agent's collectors read live data every scrape): no
+// other scrape reads their encoding, so GatherPage merges them into the
+// scrape's fresh families rather than caching it. A cached encoding
+// filled and read once cost a buffer grown by doubling and its copy per
+// set and scrape, and with gzip a compressor per set (about 1 MB of state
+// each) instead of the one the fresh part reuses.
+func NewScrapeFamilySet(mfs []*dto.MetricFamily) *FamilySet {
+	s := NewFamilySet(mfs)
+	s.perScrape = true
 	return s
 }
 

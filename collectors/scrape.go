@@ -132,8 +132,8 @@ func (g *Gathering) Gather() ([]*dto.MetricFamily, error) {
 
 // GatherPage gathers like Gather, but the families of FamilySetCollectors
 // stay in their sets, to be written from the sets' cached encoding. A set
-// with a family name that another collector also has is merged as Gather
-// does instead.
+// built for this scrape alone (NewScrapeFamilySet) and a set with a family
+// name that another collector also has are merged as Gather does instead.
 func (g *Gathering) GatherPage() (*Page, error) {
 	mfs, sets, err := g.gather()
 	lists := [][]*dto.MetricFamily{mfs}
@@ -149,7 +149,7 @@ func (g *Gathering) GatherPage() (*Page, error) {
 	p := &Page{}
 	for _, set := range sets {
 		switch {
-		case slices.ContainsFunc(set.names, func(name string) bool { return count[name] > 1 }):
+		case set.perScrape || slices.ContainsFunc(set.names, func(name string) bool { return count[name] > 1 }):
 			lists = append(lists, set.Families())
 		case len(set.names) > 0:
 			p.Sets = append(p.Sets, set)

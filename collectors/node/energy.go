@@ -5,8 +5,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/gpu"
 )
@@ -18,9 +16,9 @@ import (
 // no agent ran is missing.
 type jobEnergyCollector struct {
 	deps   Deps
-	energy *prometheus.Desc
-	gpus   *prometheus.Desc
-	start  *prometheus.Desc
+	energy *collectors.FamilyDesc
+	gpus   *collectors.FamilyDesc
+	start  *collectors.FamilyDesc
 
 	mu sync.Mutex
 	// track by job ID then GPU UUID.
@@ -40,19 +38,23 @@ type energyTrack struct {
 func (t *energyTrack) value() float64 { return t.carried + t.last - t.base }
 
 func newJobEnergyCollector(d Deps) (collectors.Collector, error) {
-	return &jobEnergyCollector{
-		deps: d,
-		energy: desc("job_gpu_energy_joules_total",
-			"GPU energy used by the job's GPUs on this node since the agent first saw the job hold them.", "job_id"),
-		gpus: desc("job_gpus",
-			"GPUs (or MIG instances) the job holds on this node.", "job_id"),
-		start: desc("job_start_timestamp_seconds",
-			"When the job started on this node (prolog file, else its cgroup), Unix time.", "job_id"),
-		track: map[string]map[string]*energyTrack{},
-	}, nil
+	return familyCollector{newJobEnergy(d).build}, nil
 }
 
-func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func newJobEnergy(d Deps) *jobEnergyCollector {
+	return &jobEnergyCollector{
+		deps: d,
+		energy: counterDesc("job_gpu_energy_joules_total",
+			"GPU energy used by the job's GPUs on this node since the agent first saw the job hold them.", "job_id"),
+		gpus: gaugeDesc("job_gpus",
+			"GPUs (or MIG instances) the job holds on this node.", "job_id"),
+		start: gaugeDesc("job_start_timestamp_seconds",
+			"When the job started on this node (prolog file, else its cgroup), Unix time.", "job_id"),
+		track: map[string]map[string]*energyTrack{},
+	}
+}
+
+func (c *jobEnergyCollector) build(ctx context.Context, e *collectors.FamilyBuilder) error {
 	if c.deps.Tenancy == nil {
 		return collectors.ErrNoData
 	}
@@ -69,13 +71,12 @@ func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := collectors.NewEmitter(ch)
 	seen := map[string]bool{}
 	for _, j := range v.Jobs {
 		seen[j.ID] = true
-		e.Gauge(c.gpus, float64(len(j.GPUUUIDs)), j.ID)
+		e.Add(c.gpus, float64(len(j.GPUUUIDs)), j.ID)
 		if !j.Start.IsZero() {
-			e.Gauge(c.start, float64(j.Start.UnixNano())/1e9, j.ID)
+			e.Add(c.start, float64(j.Start.UnixNano())/1e9, j.ID)
 		}
 		tracks := c.track[j.ID]
 		if tracks == nil {
@@ -118,7 +119,7 @@ func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 			total += t.value()
 		}
 		if len(tracks) > 0 {
-			e.Counter(c.energy, total, j.ID)
+			e.Add(c.energy, total, j.ID)
 		}
 	}
 	for id := range c.track {
@@ -126,5 +127,5 @@ func (c *jobEnergyCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 			delete(c.track, id)
 		}
 	}
-	return e.Err()
+	return nil
 }

@@ -4,32 +4,32 @@ import (
 	"context"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
+	"jobscope/collectors"
 	"jobscope/gpu"
 	"jobscope/slurm/nodelocal"
 	"jobscope/tenancy"
 )
 
-// jobEnergy runs one Update and returns job_gpu_energy_joules_total by job.
+// jobEnergy builds one scrape and returns job_gpu_energy_joules_total by
+// job.
 func jobEnergy(t *testing.T, c *jobEnergyCollector) map[string]float64 {
 	t.Helper()
-	ch := make(chan prometheus.Metric, 100)
-	if err := c.Update(context.Background(), ch); err != nil {
+	b := collectors.NewFamilyBuilder()
+	if err := c.build(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	close(ch)
+	mfs, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]float64{}
-	for m := range ch {
-		if m.Desc() != c.energy {
+	for _, mf := range mfs {
+		if mf.GetName() != "jobscope_job_gpu_energy_joules_total" {
 			continue
 		}
-		var pb dto.Metric
-		if err := m.Write(&pb); err != nil {
-			t.Fatal(err)
+		for _, m := range mf.Metric {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
 		}
-		out[pb.GetLabel()[0].GetValue()] = pb.GetCounter().GetValue()
 	}
 	return out
 }
@@ -53,11 +53,7 @@ func TestJobEnergyNeverDecreases(t *testing.T) {
 			return &tenancy.View{Jobs: []nodelocal.LocalJob{{ID: "7", GPUUUIDs: append([]string(nil), held...)}}}
 		},
 	}
-	cc, err := newJobEnergyCollector(deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := cc.(*jobEnergyCollector)
+	c := newJobEnergy(deps)
 	if got := jobEnergy(t, c)["7"]; got != 0 {
 		t.Fatalf("first scrape %v, want 0", got)
 	}

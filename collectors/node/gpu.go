@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/gpu"
 )
@@ -18,23 +16,27 @@ import (
 type gpuCollector struct {
 	deps Deps
 
-	info, up, util, memUtil, memUsed, memTotal *prometheus.Desc
-	power, powerLimit, energy, temp, clock     *prometheus.Desc
-	throttle, ecc, remapped, remapPending      *prometheus.Desc
-	remapFailure, xid, xidEvents, lastXID      *prometheus.Desc
-	pcieReplays                                *prometheus.Desc
-	nvlink, smActive, tensorActive, dramActive *prometheus.Desc
-	graphicsActive, processes, processMemory   *prometheus.Desc
+	info, up, util, memUtil, memUsed, memTotal *collectors.FamilyDesc
+	power, powerLimit, energy, temp, clock     *collectors.FamilyDesc
+	throttle, ecc, remapped, remapPending      *collectors.FamilyDesc
+	remapFailure, xid, xidEvents, lastXID      *collectors.FamilyDesc
+	pcieReplays                                *collectors.FamilyDesc
+	nvlink, smActive, tensorActive, dramActive *collectors.FamilyDesc
+	graphicsActive, processes, processMemory   *collectors.FamilyDesc
 }
 
 var gpuLabels = []string{"uuid", "gpu"}
 
-func gdesc(name, help string, extra ...string) *prometheus.Desc {
-	return desc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
+func gdesc(name, help string, extra ...string) *collectors.FamilyDesc {
+	return gaugeDesc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
+}
+
+func gcounter(name, help string, extra ...string) *collectors.FamilyDesc {
+	return counterDesc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
 }
 
 func newGPUCollector(d Deps) (collectors.Collector, error) {
-	return &gpuCollector{
+	c := &gpuCollector{
 		deps: d,
 		info: gdesc("info", "GPU or MIG instance inventory (always 1). parent_uuid, gpu_instance and mig_profile are set on MIG instances; node is Slurm's NodeName, gres_index Slurm's GRES index of the GPU once a prolog file named it.",
 			"minor", "pci_bus_id", "model", "driver", "parent_uuid", "gpu_instance", "mig_profile", "mig_enabled", "backend",
@@ -46,29 +48,30 @@ func newGPUCollector(d Deps) (collectors.Collector, error) {
 		memTotal:       gdesc("memory_total_bytes", "Device memory in total."),
 		power:          gdesc("power_watts", "Power draw."),
 		powerLimit:     gdesc("power_limit_watts", "Enforced power limit."),
-		energy:         gdesc("energy_joules_total", "Energy used since the driver loaded."),
+		energy:         gcounter("energy_joules_total", "Energy used since the driver loaded."),
 		temp:           gdesc("temperature_celsius", "Temperature by sensor (gpu, memory).", "sensor"),
 		clock:          gdesc("clock_hertz", "Current clock by domain (sm, memory).", "clock"),
 		throttle:       gdesc("throttle_reason", "Whether a clock event (throttle) reason is active (1) or not (0).", "reason"),
-		ecc:            gdesc("ecc_errors_total", "ECC errors by type (corrected, uncorrected) and counter (volatile since driver load, aggregate over the GPU's life).", "type", "counter"),
-		remapped:       gdesc("remapped_rows_total", "Memory rows remapped, by the error type that caused it (correctable, uncorrectable).", "type"),
+		ecc:            gcounter("ecc_errors_total", "ECC errors by type (corrected, uncorrected) and counter (volatile since driver load, aggregate over the GPU's life).", "type", "counter"),
+		remapped:       gcounter("remapped_rows_total", "Memory rows remapped, by the error type that caused it (correctable, uncorrectable).", "type"),
 		remapPending:   gdesc("row_remap_pending", "Whether a row remap is pending until the GPU is reset (1) or not (0)."),
 		remapFailure:   gdesc("row_remap_failure", "Whether a row remap has failed (1) or not (0); the GPU needs service."),
-		xid:            gdesc("xid_errors_total", "XID error events by XID code since the agent started (nvml backend); the codes that page exist from 0.", "xid"),
-		xidEvents:      gdesc("xid_events_total", "XID error events of any code since the agent started (nvml backend; from 0 on every GPU registered for XID events)."),
+		xid:            gcounter("xid_errors_total", "XID error events by XID code since the agent started (nvml backend); the codes that page exist from 0.", "xid"),
+		xidEvents:      gcounter("xid_events_total", "XID error events of any code since the agent started (nvml backend; from 0 on every GPU registered for XID events)."),
 		lastXID:        gdesc("last_xid", "The last XID error code the GPU reported, 0 for none (dcgm backend; DCGM keeps no count: alert on changes(), not rate())."),
-		pcieReplays:    gdesc("pcie_replays_total", "PCIe replays (retries)."),
-		nvlink:         gdesc("nvlink_errors_total", "NVLink errors summed over the GPU's links, by type (crc_flit, crc_data, replay, recovery).", "type"),
+		pcieReplays:    gcounter("pcie_replays_total", "PCIe replays (retries)."),
+		nvlink:         gcounter("nvlink_errors_total", "NVLink errors summed over the GPU's links, by type (crc_flit, crc_data, replay, recovery).", "type"),
 		smActive:       gdesc("sm_active_ratio", "Ratio of cycles an SM had at least one warp assigned (GPM or DCGM profiling)."),
 		tensorActive:   gdesc("tensor_active_ratio", "Ratio of cycles the tensor pipes were active (GPM or DCGM profiling)."),
 		dramActive:     gdesc("dram_active_ratio", "Ratio of cycles the memory interface was active (DCGM profiling)."),
 		graphicsActive: gdesc("graphics_engine_active_ratio", "Ratio of time the graphics or compute engine was active (DCGM profiling)."),
 		processes:      gdesc("processes", "Compute processes running on the GPU."),
 		processMemory:  gdesc("processes_memory_used_bytes", "Device memory used by the GPU's compute processes together."),
-	}, nil
+	}
+	return familyCollector{c.build}, nil
 }
 
-func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *gpuCollector) build(ctx context.Context, e *collectors.FamilyBuilder) error {
 	if c.deps.GPUs == nil {
 		return collectors.ErrNoData
 	}
@@ -79,7 +82,6 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 		}
 		return err
 	}
-	e := collectors.NewEmitter(ch)
 	id, gres := c.deps.nodeFacts(ctx)
 	// A GPU that fails is jobscope_gpu_up 0 (and a warning, logged by the
 	// GPU cache when its state changes); the collector read the backend,
@@ -89,15 +91,15 @@ func (c *gpuCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 		if d.UUID == "" {
 			// Never read (lost before its UUID was known): only the index
 			// identifies it, so alerts on jobscope_gpu_up == 0 still fire.
-			e.Gauge(c.up, 0, "", strconv.Itoa(d.Index))
+			e.Add(c.up, 0, "", strconv.Itoa(d.Index))
 			continue
 		}
 		c.device(e, snap, d, id.Node, gresLabel(gres, d.UUID))
 	}
-	return e.Err()
+	return nil
 }
 
-func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.Device, node, gresIndex string) {
+func (c *gpuCollector) device(e *collectors.FamilyBuilder, snap *gpu.Snapshot, d *gpu.Device, node, gresIndex string) {
 	uuid, idx := d.UUID, strconv.Itoa(d.Index)
 	minor, gi := "", ""
 	if d.Minor >= 0 {
@@ -106,31 +108,29 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 	if d.GPUInstanceID >= 0 {
 		gi = strconv.Itoa(d.GPUInstanceID)
 	}
-	e.Gauge(c.info, 1, uuid, idx, minor, d.PCIBusID, d.Model, snap.DriverVersion, d.Parent, gi, d.MIGProfile,
+	e.Add(c.info, 1, uuid, idx, minor, d.PCIBusID, d.Model, snap.DriverVersion, d.Parent, gi, d.MIGProfile,
 		strconv.FormatBool(d.MIGEnabled), snap.Backend, node, gresIndex)
 	up := 1.0
 	if d.Err != nil {
 		up = 0
 	}
-	e.Gauge(c.up, up, uuid, idx)
+	e.Add(c.up, up, uuid, idx)
 
-	// One label buffer for the GPU's series: the const metric copies the
+	// One label buffer for the GPU's series: the builder copies the
 	// values, so the buffer is reused instead of allocated per series.
 	lbl := make([]string, 2, 4)
 	labels := func(extra []string) []string {
 		lbl = append(lbl[:0], uuid, idx)
 		return append(lbl, extra...)
 	}
-	gauge := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
+	// The family's type is its desc's: gauge and counter only say which
+	// the series is where it is added.
+	gauge := func(desc *collectors.FamilyDesc, r gpu.Reading, extra ...string) {
 		if r.OK {
-			e.Gauge(desc, r.Value, labels(extra)...)
+			e.Add(desc, r.Value, labels(extra)...)
 		}
 	}
-	counter := func(desc *prometheus.Desc, r gpu.Reading, extra ...string) {
-		if r.OK {
-			e.Counter(desc, r.Value, labels(extra)...)
-		}
-	}
+	counter := gauge
 	gauge(c.util, d.Utilization)
 	gauge(c.memUtil, d.MemoryUtilization)
 	gauge(c.memUsed, d.MemoryUsed)
@@ -177,7 +177,7 @@ func (c *gpuCollector) device(e *collectors.Emitter, snap *gpu.Snapshot, d *gpu.
 // xids exports the XID counts of a GPU whose backend counts them (XIDs
 // non-nil): the total from 0, and each code of gpu.PagingXIDs from 0 beside
 // every code seen, so that increase() sees the first event of each.
-func (c *gpuCollector) xids(e *collectors.Emitter, d *gpu.Device, uuid, idx string) {
+func (c *gpuCollector) xids(e *collectors.FamilyBuilder, d *gpu.Device, uuid, idx string) {
 	if d.XIDs == nil {
 		return
 	}
@@ -190,12 +190,12 @@ func (c *gpuCollector) xids(e *collectors.Emitter, d *gpu.Device, uuid, idx stri
 			codes = append(codes, k)
 		}
 	}
-	e.Counter(c.xidEvents, float64(total), uuid, idx)
+	e.Add(c.xidEvents, float64(total), uuid, idx)
 	slices.Sort(codes)
 	lbl := make([]string, 3)
 	for _, k := range codes {
 		lbl[0], lbl[1], lbl[2] = uuid, idx, strconv.FormatUint(k, 10)
-		e.Counter(c.xid, float64(d.XIDs[k]), lbl...)
+		e.Add(c.xid, float64(d.XIDs[k]), lbl...)
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 )
 
@@ -87,20 +85,20 @@ func gresLabel(gres map[string]int, uuid string) string {
 // node-level join goes through.
 type nodeInfoCollector struct {
 	deps Deps
-	info *prometheus.Desc
+	info *collectors.FamilyDesc
 }
 
 func newNodeInfoCollector(d Deps) (collectors.Collector, error) {
-	return &nodeInfoCollector{deps: d,
-		info: desc("node_info",
+	c := &nodeInfoCollector{deps: d,
+		info: gaugeDesc("node_info",
 			"This node (always 1): node is Slurm's NodeName (--node.name, else the prolog's SLURMD_NODENAME, else Slinky's slurmd pod, else the short host name), k8s_node the Kubernetes node, slurmd_namespace and slurmd_pod Slinky's slurmd pod that is the Slurm node.",
 			"node", "hostname", "k8s_node", "slurmd_namespace", "slurmd_pod"),
-	}, nil
+	}
+	return familyCollector{c.build}, nil
 }
 
-func (c *nodeInfoCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *nodeInfoCollector) build(ctx context.Context, e *collectors.FamilyBuilder) error {
 	id, _ := c.deps.nodeFacts(ctx)
-	e := collectors.NewEmitter(ch)
-	e.Gauge(c.info, 1, id.Node, id.Hostname, id.KubernetesNode, id.SlurmdNamespace, id.SlurmdPod)
-	return e.Err()
+	e.Add(c.info, 1, id.Node, id.Hostname, id.KubernetesNode, id.SlurmdNamespace, id.SlurmdPod)
+	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/slurm/nodelocal"
 )
@@ -19,35 +17,35 @@ type jobHostCollector struct {
 	deps   Deps
 	reader *nodelocal.HostReader
 
-	cpuSeconds, cpus                    *prometheus.Desc
-	memUsed, memPeak, memLimit, oomKill *prometheus.Desc
+	cpuSeconds, cpus                    *collectors.FamilyDesc
+	memUsed, memPeak, memLimit, oomKill *collectors.FamilyDesc
 }
 
 func newJobHostCollector(d Deps) (collectors.Collector, error) {
-	return &jobHostCollector{
+	c := &jobHostCollector{
 		deps:   d,
 		reader: nodelocal.NewHostReader(d.Paths.CgroupFS),
-		cpuSeconds: desc("job_cpu_seconds_total",
+		cpuSeconds: counterDesc("job_cpu_seconds_total",
 			"CPU time (user and system) the job's processes used on this node, from its cgroup.", "job_id"),
-		cpus: desc("job_cpus",
+		cpus: gaugeDesc("job_cpus",
 			"CPUs in the job's cpuset on this node.", "job_id"),
-		memUsed: desc("job_memory_used_bytes",
+		memUsed: gaugeDesc("job_memory_used_bytes",
 			"Memory charged to the job's cgroup on this node, page cache included.", "job_id"),
-		memPeak: desc("job_memory_peak_bytes",
+		memPeak: gaugeDesc("job_memory_peak_bytes",
 			"Highest memory charged to the job's cgroup on this node (cgroup v2: Linux 5.19 and later).", "job_id"),
-		memLimit: desc("job_memory_limit_bytes",
+		memLimit: gaugeDesc("job_memory_limit_bytes",
 			"Memory limit of the job's cgroup on this node; absent when unlimited.", "job_id"),
-		oomKill: desc("job_oom_kills_total",
+		oomKill: counterDesc("job_oom_kills_total",
 			"Processes of the job the kernel's OOM killer killed on this node (cgroup v1: Linux 4.13 and later).", "job_id"),
-	}, nil
+	}
+	return familyCollector{c.build}, nil
 }
 
-func (c *jobHostCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *jobHostCollector) build(ctx context.Context, e *collectors.FamilyBuilder) error {
 	if c.deps.Tenancy == nil {
 		return collectors.ErrNoData
 	}
 	v := c.deps.Tenancy(ctx)
-	e := collectors.NewEmitter(ch)
 	var errs []error
 	// Without Slurm job discovery (a Kubernetes-only node) there are no
 	// jobs and nothing failed, as for the other per-job collectors. A
@@ -65,23 +63,22 @@ func (c *jobHostCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 			errs = append(errs, fmt.Errorf("job %s: %w", j.ID, err))
 		}
 		if s.CPUSeconds.OK {
-			e.Counter(c.cpuSeconds, s.CPUSeconds.V, j.ID)
+			e.Add(c.cpuSeconds, s.CPUSeconds.V, j.ID)
 		}
 		if s.CPUs.OK {
-			e.Gauge(c.cpus, float64(s.CPUs.V), j.ID)
+			e.Add(c.cpus, float64(s.CPUs.V), j.ID)
 		}
-		gauge := func(d *prometheus.Desc, o nodelocal.Opt[uint64]) {
+		gauge := func(d *collectors.FamilyDesc, o nodelocal.Opt[uint64]) {
 			if o.OK {
-				e.Gauge(d, float64(o.V), j.ID)
+				e.Add(d, float64(o.V), j.ID)
 			}
 		}
 		gauge(c.memUsed, s.MemoryUsed)
 		gauge(c.memPeak, s.MemoryPeak)
 		gauge(c.memLimit, s.MemoryLimit)
 		if s.OOMKills.OK {
-			e.Counter(c.oomKill, float64(s.OOMKills.V), j.ID)
+			e.Add(c.oomKill, float64(s.OOMKills.V), j.ID)
 		}
 	}
-	errs = append(errs, e.Err())
 	return errors.Join(errs...)
 }

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 	"jobscope/gpu"
 	"jobscope/slurm/nodelocal"
@@ -105,10 +103,6 @@ func Register(set *collectors.Set[Deps], flags collectors.FlagGroup) {
 	set.Register("gpu-tenants", true, "One join series per GPU naming the Slurm job or Kubernetes pod that holds it", with(newTenantsCollector))
 	set.Register("job-energy", true, "Per Slurm job on this node: GPUs held, start time and GPU energy used", with(newJobEnergyCollector))
 	set.Register("job-host", true, "Per Slurm job on this node, from its cgroup: CPU seconds, CPUs, memory used, peak and limit, OOM kills", with(newJobHostCollector))
-}
-
-func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(Namespace+"_"+name, help, labels, nil)
 }
 
 func (d Deps) now() time.Time {

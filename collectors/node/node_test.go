@@ -1,12 +1,14 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
 	"jobscope/collectors"
@@ -193,15 +196,55 @@ func (a *agent) registry(t testing.TB) *prometheus.Registry {
 
 var durationLine = regexp.MustCompile(`(?m)^jobscope_scrape_collector_duration_seconds\{.*\n`)
 
-// page scrapes once and renders the text format without durations.
+// page scrapes as /metrics does (Runner.Gatherer, GatherPage, Page.Write)
+// and renders the text format without durations, families in the
+// registry's order. It then scrapes again at the same clock through
+// Runner.Scrape and a registry (the collectors' Update path) and requires
+// the same page: both paths must expose the same families, series and
+// values, byte for byte.
 func (a *agent) page(t testing.TB) (string, *prometheus.Registry) {
 	t.Helper()
+	served := a.servedPage(t)
 	reg := a.registry(t)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return durationLine.ReplaceAllString(string(golden.Text(t, mfs)), ""), reg
+	gathered := durationLine.ReplaceAllString(string(golden.Text(t, mfs)), "")
+	if served != gathered {
+		t.Errorf("the page /metrics writes differs from the registry's:\n%s", golden.Diff(gathered, served))
+	}
+	return served, reg
+}
+
+// servedPage is one scrape's text page as the exporter's handler writes it,
+// its families sorted by name as a registry sorts them (Page.Write puts
+// the families of FamilySetCollectors after the others), durations left out.
+func (a *agent) servedPage(t testing.TB) string {
+	t.Helper()
+	g, err := a.runner.Gatherer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := g.GatherPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf, expfmt.NewFormat(expfmt.TypeTextPlain), false); err != nil {
+		t.Fatal(err)
+	}
+	// Every family starts with its HELP line.
+	var blocks []string
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if strings.HasPrefix(line, "# HELP ") || len(blocks) == 0 {
+			blocks = append(blocks, "")
+		}
+		blocks[len(blocks)-1] += line
+	}
+	name := func(block string) string { return strings.Fields(block + " _ _")[2] }
+	slices.SortStableFunc(blocks, func(x, y string) int { return strings.Compare(name(x), name(y)) })
+	return durationLine.ReplaceAllString(strings.Join(blocks, ""), "")
 }
 
 // scrapeMockNode runs the two scrapes of the golden page: the first sees
@@ -428,4 +471,18 @@ func docText(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestInvalidUTF8LabelRepaired: a label value that is not UTF-8 (a GPU
+// model name as a broken driver might report it) is repaired with U+FFFD
+// on both scrape paths, as Emitter did, and the collector still succeeds.
+func TestInvalidUTF8LabelRepaired(t *testing.T) {
+	n := gputest.NewNode("580.105.08", nvml.SUCCESS, []gputest.GPU{{UUID: gputest.UUID(0), Name: "NVIDIA H100\xff"}})
+	page, reg := newAgent(t, gpunvml.New(n.Lib, nil), n, false).page(t)
+	for _, want := range []string{`model="NVIDIA H100` + "\uFFFD" + `"`, `jobscope_scrape_collector_success{collector="gpu"} 1` + "\n"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	golden.LintGatherer(t, reg)
 }

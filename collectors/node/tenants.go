@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"jobscope/collectors"
 )
 
@@ -19,40 +17,40 @@ import (
 // container as target labels (docs/names.md).
 type tenantsCollector struct {
 	deps     Deps
-	tenant   *prometheus.Desc
-	sourceUp *prometheus.Desc
-	stale    *prometheus.Desc
+	tenant   *collectors.FamilyDesc
+	sourceUp *collectors.FamilyDesc
+	stale    *collectors.FamilyDesc
 }
 
 func newTenantsCollector(d Deps) (collectors.Collector, error) {
-	return &tenantsCollector{
+	c := &tenantsCollector{
 		deps: d,
-		tenant: desc("gpu_tenant_info",
+		tenant: gaugeDesc("gpu_tenant_info",
 			"Who holds the GPU (always 1), one series per holder: tenant is slurm (job_id; gres_index where the job's prolog named it; slurmd_namespace, slurmd_pod on Slinky) or kubernetes (k8s_namespace, k8s_pod, k8s_container); source is how it was found (prolog, cgroup, process, kubelet). Absent for a free GPU.",
 			"uuid", "gpu", "node", "tenant", "job_id", "gres_index", "k8s_namespace", "k8s_pod", "k8s_container",
 			"slurmd_namespace", "slurmd_pod", "source"),
-		sourceUp: desc("tenant_source_up",
+		sourceUp: gaugeDesc("tenant_source_up",
 			"Whether a tenant source (gpu, prolog, cgroup, kubelet) could be read in this scrape (1) or not (0). Sources not configured are absent.",
 			"source"),
-		stale: desc("tenant_prolog_stale_files",
+		stale: gaugeDesc("tenant_prolog_stale_files",
 			"Prolog files whose job no longer runs on this node (the epilog did not remove them); they are ignored."),
-	}, nil
+	}
+	return familyCollector{c.build}, nil
 }
 
-func (c *tenantsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+func (c *tenantsCollector) build(ctx context.Context, e *collectors.FamilyBuilder) error {
 	if c.deps.Tenancy == nil {
 		return collectors.ErrNoData
 	}
 	v := c.deps.Tenancy(ctx)
 	id, _ := c.deps.nodeFacts(ctx)
-	e := collectors.NewEmitter(ch)
 	for _, g := range v.GPUs {
 		for _, t := range g.Tenants {
 			gres := ""
 			if t.HasGRESIndex {
 				gres = strconv.Itoa(t.GRESIndex)
 			}
-			e.Gauge(c.tenant, 1, g.UUID, strconv.Itoa(g.Index), id.Node, t.Kind, t.JobID, gres, t.Namespace, t.Pod, t.Container,
+			e.Add(c.tenant, 1, g.UUID, strconv.Itoa(g.Index), id.Node, t.Kind, t.JobID, gres, t.Namespace, t.Pod, t.Container,
 				t.SlurmdNamespace, t.SlurmdPod, t.Source)
 		}
 	}
@@ -68,10 +66,10 @@ func (c *tenantsCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 			up = 0
 			failed = append(failed, fmt.Sprintf("%s: %v", s, v.Errors[s]))
 		}
-		e.Gauge(c.sourceUp, up, s)
+		e.Add(c.sourceUp, up, s)
 	}
 	if _, ok := v.Errors["prolog"]; ok {
-		e.Gauge(c.stale, float64(len(v.StaleFiles)))
+		e.Add(c.stale, float64(len(v.StaleFiles)))
 	}
 	// A failing tenant source is visible in jobscope_tenant_source_up; the
 	// GPU backend being absent is the gpu-backend collector's business.
@@ -80,5 +78,5 @@ func (c *tenantsCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 			return fmt.Errorf("tenant sources failed: %v", failed)
 		}
 	}
-	return e.Err()
+	return nil
 }
