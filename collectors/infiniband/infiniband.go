@@ -128,7 +128,7 @@ func (c *Collector) FamilySet(ctx context.Context) (*collectors.FamilySet, error
 		return nil, err
 	}
 	c.prev = mfs
-	return collectors.NewFamilySet(mfs), err
+	return collectors.NewScrapeFamilySet(mfs), err
 }
 
 func (c *Collector) build(ctx context.Context) ([]*dto.MetricFamily, error) {
