@@ -117,8 +117,7 @@ type errKey struct{ device, reason string }
 // Update reads sysfs and sends the metrics of one scrape (the path of
 // Runner.Scrape and of tests).
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	set, err := c.FamilySet(ctx)
-	return errors.Join(err, collectors.SendFamilies(ch, set.Families()))
+	return collectors.FamilySetFunc(c.FamilySet).Update(ctx, ch)
 }
 
 // FamilySet reads sysfs and returns the families of one scrape.

@@ -28,11 +28,11 @@ type gpuCollector struct {
 var gpuLabels = []string{"uuid", "gpu"}
 
 func gdesc(name, help string, extra ...string) *collectors.FamilyDesc {
-	return gaugeDesc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
+	return gaugeDesc("gpu_"+name, help, slices.Concat(gpuLabels, extra)...)
 }
 
 func gcounter(name, help string, extra ...string) *collectors.FamilyDesc {
-	return counterDesc("gpu_"+name, help, append(append([]string{}, gpuLabels...), extra...)...)
+	return counterDesc("gpu_"+name, help, slices.Concat(gpuLabels, extra)...)
 }
 
 func newGPUCollector(d Deps) (collectors.Collector, error) {
